@@ -1,0 +1,62 @@
+"""``analyze(text, path) -> Analysis``: the one analysis every front door reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from volta_core.check.semantic import check_program
+from volta_core.check.symbols import Symbol, SymbolTable
+from volta_core.diagnostics import Diagnostic
+from volta_core.syntax.ast import Program
+from volta_core.syntax.lexer import LexResult
+from volta_core.syntax.parser import parse
+from volta_core.syntax.source import Source, Span
+
+
+@dataclass(slots=True)
+class Analysis:
+    """The (partial) AST, all diagnostics (sorted, attached to ``source``), the
+    symbol table and the raw tokens/comments of one source text."""
+
+    source: Source
+    program: Program
+    diagnostics: list[Diagnostic]
+    symbols: SymbolTable
+    lex: LexResult
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def comments(self) -> list[Span]:
+        return self.lex.comments
+
+
+def analyze(
+    text: str | Source,
+    path: str = "<input>",
+    predeclared: Mapping[str, Symbol] | None = None,
+) -> Analysis:
+    """Lex, parse and check ``text``. Never raises for any input.
+
+    ``predeclared`` holds global symbols known from earlier sources of the
+    same session (notebook cells); they may be used and redeclared.
+    """
+    source = text if isinstance(text, Source) else Source(text, path)
+    parsed = parse(source)
+    diags = list(parsed.diagnostics)
+    symbols = check_program(source, parsed.program, diags, predeclared or {})
+    diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
+    return Analysis(
+        source,
+        parsed.program,
+        [d.with_source(source) for d in diags],
+        symbols,
+        parsed.lex,
+    )

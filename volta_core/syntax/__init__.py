@@ -1,0 +1,1 @@
+"""Front end: source text and spans, tokens, lexer, AST and the error-recovering parser."""

@@ -1,0 +1,263 @@
+"""The lexer: text → tokens with INDENT/DEDENT/NEWLINE (SPEC §1).
+
+The lexer never raises: problems become diagnostics and lexing continues, so
+the parser always receives a complete, well-nested token stream (every INDENT
+has its DEDENT, the stream ends with EOF).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from volta_core.diagnostics import Diagnostic, Fix, TextEdit
+from volta_core.syntax import tokens as T
+from volta_core.syntax.source import Source, Span
+from volta_core.syntax.tokens import KEYWORDS, Token
+
+INDENT_WIDTH = 4
+INT_MAX = 2**63 - 1
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>[ \t]+)
+  | (?P<comment>(?:\#|//).*)
+  | (?P<badnum>\d+\.(?![.\d])|\d+(?:\.\d+)?[eE](?![+-]?\d)|(?>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<float>\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)
+  | (?P<int>\d+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<openstring>"(?:[^"\\\n]|\\.)*\\?)
+  | (?P<op>==|!=|<=|>=|\.\.|[-+*/%<>=(),.])
+  | (?P<bad>[^ \t#/"A-Za-z0-9_=!<>.()+*%,-]+|.)
+    """,
+    re.VERBOSE,
+)
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+_ESCAPE_RE = re.compile(r"\\(.?)")
+
+
+@dataclass(slots=True)
+class LexResult:
+    tokens: list[Token]
+    comments: list[Span]
+    diagnostics: list[Diagnostic]
+
+
+def _unescape(body: str, body_start: int, diags: list[Diagnostic]) -> str:
+    if "\\" not in body:
+        return body
+
+    def repl(m: re.Match[str]) -> str:
+        ch = m.group(1)
+        if ch in _ESCAPES:
+            return _ESCAPES[ch]
+        span = Span(body_start + m.start(), body_start + m.end())
+        diags.append(
+            Diagnostic(
+                "E0005",
+                f"unknown escape sequence `\\{ch}`",
+                span,
+                label="not a valid escape",
+                helps=(
+                    'valid escapes are \\" \\\\ \\n \\t \\r; write `\\\\` for a literal backslash',
+                ),
+                fixes=(Fix.replace("Escape the backslash", Span(span.start, span.start + 1), "\\\\"),),
+            )
+        )
+        return m.group(0)
+
+    return _ESCAPE_RE.sub(repl, body)
+
+
+def tokenize(source: Source) -> LexResult:
+    """Split ``source`` into tokens; never raises."""
+    text = source.text
+    toks: list[Token] = []
+    comments: list[Span] = []
+    diags: list[Diagnostic] = []
+    append = toks.append
+    levels = 0
+    match_iter = _TOKEN_RE.finditer
+    pos = 0
+    n = len(text)
+    while pos <= n:
+        nl = text.find("\n", pos)
+        end = n if nl == -1 else nl
+        # -- indentation
+        i = pos
+        while i < end and text[i] in " \t":
+            i += 1
+        rest_start = i
+        content_empty = (
+            rest_start == end
+            or text[rest_start] == "#"
+            or text.startswith("//", rest_start)
+        )
+        indent_text = text[pos:rest_start]
+        if "\t" in indent_text:
+            diags.append(
+                Diagnostic(
+                    "E0001",
+                    "tab character in indentation",
+                    Span(pos + indent_text.index("\t"), rest_start),
+                    label="tab used here",
+                    helps=("indent with 4 spaces per level",),
+                    fixes=(
+                        Fix.replace(
+                            "Convert tabs to spaces",
+                            Span(pos, rest_start),
+                            indent_text.expandtabs(INDENT_WIDTH),
+                        ),
+                    ),
+                )
+            )
+        if not content_empty:
+            width = len(indent_text.expandtabs(INDENT_WIDTH))
+            level, extra = divmod(width, INDENT_WIDTH)
+            if extra:
+                rounded = level + (1 if extra * 2 > INDENT_WIDTH else 0)
+                diags.append(
+                    Diagnostic(
+                        "E0002",
+                        f"indentation of {width} spaces is not a multiple of {INDENT_WIDTH}",
+                        Span(pos, rest_start),
+                        label=f"{width} spaces",
+                        helps=(f"indent with {INDENT_WIDTH} spaces per level",),
+                        fixes=(
+                            Fix.replace(
+                                f"Indent with {rounded * INDENT_WIDTH} spaces",
+                                Span(pos, rest_start),
+                                " " * (rounded * INDENT_WIDTH),
+                            ),
+                        ),
+                    )
+                )
+                level = rounded
+            if level > levels:
+                if level > levels + 1:
+                    diags.append(
+                        Diagnostic(
+                            "E0003",
+                            "indented more than one level at once",
+                            Span(pos, rest_start),
+                            label=f"{level - levels} levels deeper than the line before",
+                            helps=("each block is indented exactly 4 spaces more than its header",),
+                        )
+                    )
+                append(Token(T.INDENT, "", rest_start, rest_start))
+                levels += 1
+            else:
+                while levels > level:
+                    append(Token(T.DEDENT, "", rest_start, rest_start))
+                    levels -= 1
+            _lex_line(text, rest_start, end, toks, comments, diags, match_iter)
+            append(Token(T.NEWLINE, "\n", end, end + 1 if nl != -1 else end))
+        else:
+            # blank or comment-only: never opens or closes a block
+            if rest_start < end:
+                comments.append(Span(rest_start, end))
+        if nl == -1:
+            break
+        pos = nl + 1
+    while levels > 0:
+        append(Token(T.DEDENT, "", n, n))
+        levels -= 1
+    append(Token(T.EOF, "", n, n))
+    return LexResult(toks, comments, diags)
+
+
+def _lex_line(
+    text: str,
+    start: int,
+    end: int,
+    toks: list[Token],
+    comments: list[Span],
+    diags: list[Diagnostic],
+    match_iter,  # type: ignore[no-untyped-def]
+) -> None:
+    append = toks.append
+    for m in match_iter(text, start, end):
+        kind = m.lastgroup
+        s, e = m.span()
+        if kind == "name":
+            word = m.group()
+            append(Token(T.KEYWORD if word in KEYWORDS else T.NAME, word, s, e))
+        elif kind == "op":
+            append(Token(T.OP, m.group(), s, e))
+        elif kind == "ws":
+            if "\t" in m.group():
+                t = s + m.group().index("\t")
+                diags.append(
+                    Diagnostic(
+                        "E0001",
+                        "tab character outside a string",
+                        Span(t, t + 1),
+                        label="tab used here",
+                        helps=("use spaces; tabs are only allowed inside strings",),
+                        fixes=(Fix.replace("Replace tab with a space", Span(s, e), " "),),
+                    )
+                )
+        elif kind == "int":
+            value = int(m.group())
+            if value > INT_MAX + 1:
+                diags.append(
+                    Diagnostic(
+                        "E0007",
+                        "integer literal out of range",
+                        Span(s, e),
+                        label="does not fit in a 64-bit integer",
+                        helps=(f"integers range from {-INT_MAX - 1} to {INT_MAX}; write a float such as `{value:.3e}` for large values",),
+                    )
+                )
+                append(Token(T.ERROR, m.group(), s, e))
+            else:
+                append(Token(T.INT, m.group(), s, e, value))
+        elif kind == "float":
+            append(Token(T.FLOAT, m.group(), s, e, float(m.group())))
+        elif kind == "string":
+            body = m.group()[1:-1]
+            append(Token(T.STRING, m.group(), s, e, _unescape(body, s + 1, diags)))
+        elif kind == "comment":
+            comments.append(Span(s, e))
+        elif kind == "openstring":
+            diags.append(
+                Diagnostic(
+                    "E0004",
+                    "unterminated string",
+                    Span(s, e),
+                    label="string starts here and is not closed on this line",
+                    helps=("add the closing `\"`; use `\\n` for a newline inside a string",),
+                    fixes=(Fix("Close the string", (TextEdit(Span(e, e), '"'),)),),
+                )
+            )
+            append(Token(T.STRING, m.group(), s, e, _unescape(m.group()[1:].rstrip("\\"), s + 1, [])))
+        elif kind == "badnum":
+            word = m.group()
+            helps = ("numbers look like `123`, `1.5`, `1e-3` or `2.5E+4`",)
+            fixes: tuple[Fix, ...] = ()
+            if word.endswith(".") and word[:-1].isdigit():
+                helps = (f"write `{word}0` for a float",)
+                fixes = (Fix.replace(f"Write `{word}0`", Span(s, e), word + "0"),)
+            diags.append(
+                Diagnostic("E0008", f"malformed number `{word}`", Span(s, e), label="not a number", helps=helps, fixes=fixes)
+            )
+            append(Token(T.ERROR, word, s, e))
+        else:  # bad
+            bad = m.group()
+            if bad == "!":
+                msg, helps = "unexpected character `!`", ("use `not` for negation and `!=` for inequality",)
+            else:
+                msg = f"unexpected character{'s' if len(bad) > 1 else ''} `{bad}`"
+                helps = ()
+                if any(not c.isascii() for c in bad):
+                    helps = ("identifiers use ASCII letters, digits and `_`; non-ASCII text belongs in strings",)
+                elif bad in ("'", "`"):
+                    helps = ('strings use double quotes: "text"',)
+                elif bad in ("[", "]", "{", "}"):
+                    helps = ("Volta has no list or dict literals; property values are separated by spaces",)
+                elif bad == "&" or bad == "|":
+                    helps = ("use `and` / `or`",)
+            diags.append(Diagnostic("E0006", msg, Span(s, e), label="not valid here", helps=helps))
+            append(Token(T.ERROR, bad, s, e))
