@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import IO, Any, Iterable, Sequence
+from enum import StrEnum
+from typing import IO, Any
 
 from volta_core.diagnostic_codes import CODES, CodeInfo
 from volta_core.syntax.source import Source, Span
@@ -35,12 +36,12 @@ __all__ = [
 ]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
 
-class Tag(str, Enum):
+class Tag(StrEnum):
     """Editor hints: ``unnecessary`` is shown faded (unused names)."""
 
     UNNECESSARY = "unnecessary"
@@ -220,9 +221,8 @@ def render_text(diagnostic: Diagnostic, colour: bool = False, line_offset: int =
         text = source.line_text(line).expandtabs(_TAB_WIDTH)
         number = style(f"{line + line_offset:>{width}} |", _BOLD, _BLUE)
         out.append(f"{number} {text}".rstrip())
-        for mline, span, message, is_primary in marks:
-            if mline != line:
-                continue
+        on_line = sorted((m for m in marks if m[0] == line), key=lambda m: (m[1].start, not m[3]))
+        for _, span, message, is_primary in on_line:
             lo, size = _underline(source, span, line)
             char, col = ("^", sev_colour) if is_primary else ("-", _BLUE)
             under = style(char * size + (f" {message}" if message else ""), _BOLD, col)

@@ -1,16 +1,1219 @@
-"""Semantic analysis (placeholder while being written)."""
+"""Semantic analysis: names and lexical scopes, types, arity, schemas,
+shapes, and the constant-condition / unused / unreachable warnings.
+
+Scoping (SPEC §2): every block body (fn, loop, for, if/elif/else) opens a
+scope. A function body sees the globals (declared anywhere at top level, since
+it runs when called) and its own parameters and locals, never its caller's.
+At top level a name must be declared before it is used. Declaring a name that
+already exists in an enclosing scope is an error (shadowing).
+"""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
-from volta_core.check.symbols import Symbol, SymbolTable
-from volta_core.diagnostics import Diagnostic
-from volta_core.syntax.ast import Program
-from volta_core.syntax.source import Source
+from volta_core.check import schema as S
+from volta_core.check.shapes import LayerCall, fmt_shape, infer_stack
+from volta_core.check.symbols import ModelInfo, Symbol, SymbolKind, SymbolTable
+from volta_core.diagnostics import Diagnostic, Fix, Label, Tag, TextEdit
+from volta_core.suggest import closest
+from volta_core.syntax import ast as A
+from volta_core.syntax.source import Source, Span
+from volta_core.syntax.tokens import STATEMENT_KEYWORDS
+
+NUMERIC = ("int", "float")
+UNKNOWN = "unknown"
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+class Scope:
+    __slots__ = ("is_fn", "names", "parent")
+
+    def __init__(self, parent: Scope | None, is_fn: bool = False) -> None:
+        self.parent = parent
+        self.names: dict[str, Symbol] = {}
+        self.is_fn = is_fn
+
+
+def const_value(e: A.Expr) -> object:
+    """The value of a literal-only expression (same semantics as the
+    interpreter), or ``None`` when it is not constant or would fail."""
+    t = type(e)
+    if t is A.Number or t is A.String or t is A.Bool:
+        return e.value  # type: ignore[union-attr]
+    if t is A.Unary:
+        v = const_value(e.operand)  # type: ignore[union-attr]
+        if e.op == "-" and type(v) in (int, float):  # type: ignore[union-attr]
+            r = -v  # type: ignore[operator]
+            return r if type(r) is float or _INT_MIN <= r <= _INT_MAX else None
+        if e.op == "not" and type(v) is bool:  # type: ignore[union-attr]
+            return not v
+        return None
+    if t is A.Binary:
+        a = const_value(e.left)  # type: ignore[union-attr]
+        b = const_value(e.right)  # type: ignore[union-attr]
+        if a is None or b is None:
+            return None
+        return _fold(e.op, a, b)  # type: ignore[union-attr]
+    return None
+
+
+def _fold(op: str, a: Any, b: Any) -> object:
+    ta, tb = type(a), type(b)
+    num = ta in (int, float) and tb in (int, float)
+    try:
+        if op in ("and", "or"):
+            if ta is bool and tb is bool:
+                return (a and b) if op == "and" else (a or b)
+            return None
+        if op == "==" or op == "!=":
+            if num or ta is tb:
+                return (a == b) if op == "==" else (a != b)
+            return None
+        if op in ("<", "<=", ">", ">="):
+            if not (num or (ta is str and tb is str)):
+                return None
+            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+        if op == "+" and ta is str and tb is str:
+            return a + b
+        if not num:
+            return None
+        if op == "/":
+            return None if b == 0 else a / b
+        if op == "%" and b == 0:
+            return None
+        r = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "%": lambda: a % b}[op]()
+        if type(r) is int and not _INT_MIN <= r <= _INT_MAX:
+            return None
+        return r
+    except (ArithmeticError, KeyError):
+        return None
+
+
+def _type_of_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    return UNKNOWN
+
+
+def _literal_only(e: A.Expr) -> bool:
+    t = type(e)
+    if t in (A.Number, A.String, A.Bool):
+        return True
+    if t is A.Unary:
+        return _literal_only(e.operand)  # type: ignore[union-attr]
+    if t is A.Binary:
+        return _literal_only(e.left) and _literal_only(e.right)  # type: ignore[union-attr]
+    return False
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(v)
+
+
+class Checker:
+    def __init__(self, source: Source, diags: list[Diagnostic], predeclared: Mapping[str, Symbol]) -> None:
+        self.source = source
+        self.diags = diags
+        self.table = SymbolTable()
+        self.globals = Scope(None)
+        self.predeclared = dict(predeclared)
+        for name, sym in predeclared.items():
+            self.globals.names[name] = sym
+        self.top_decls: dict[str, A.Name] = {}  # later top-level declarations (for E0314)
+        self.inner_decls: dict[str, Span] = {}  # block-local declarations (for a better E0301)
+        self.fn_stack: list[Symbol] = []
+        self.datasets: dict[str, A.DatasetDef] = {}
+        self.dataset_types: dict[str, str] = {}
+        self.model_defs: dict[str, A.ModelDef] = {}
+        self.stmt_handlers: dict[type, Callable[[Any, Scope], None]] = {
+            A.VarDecl: self.s_vardecl,
+            A.Assign: self.s_assign,
+            A.ExprStmt: self.s_exprstmt,
+            A.Print: self.s_print,
+            A.FnDef: self.s_fn,
+            A.Return: self.s_return,
+            A.Loop: self.s_loop,
+            A.For: self.s_for,
+            A.If: self.s_if,
+            A.ModelDef: self.s_model,
+            A.DatasetDef: self.s_dataset,
+            A.Train: self.s_train,
+            A.Evaluate: self.s_evaluate,
+            A.Infer: self.s_infer,
+            A.Save: self.s_save,
+            A.Load: self.s_load,
+            A.Import: self.s_import,
+            A.Export: self.s_export,
+            A.Inspect: self.s_inspect,
+        }
+
+    # ------------------------------------------------------------ helpers
+    def diag(self, code: str, message: str, span: Span, **kw: Any) -> None:
+        self.diags.append(Diagnostic(code, message, span, **kw))
+
+    def lookup(self, name: str, scope: Scope) -> Symbol | None:
+        s: Scope | None = scope
+        while s is not None:
+            sym = s.names.get(name)
+            if sym is not None:
+                return sym
+            s = s.parent
+        return None
+
+    def visible(self, scope: Scope, kinds: tuple[SymbolKind, ...] | None = None) -> list[str]:
+        out: list[str] = []
+        s: Scope | None = scope
+        while s is not None:
+            out.extend(n for n, sym in s.names.items() if kinds is None or sym.kind in kinds)
+            s = s.parent
+        if kinds is None or SymbolKind.FUNCTION in kinds or SymbolKind.MODEL in kinds:
+            out.extend(n for n in self.top_decls if n not in out)
+        return out
+
+    def declare(self, name: A.Name, kind: SymbolKind, scope: Scope, type_: str = UNKNOWN, **kw: Any) -> Symbol:
+        existing = scope.names.get(name.id)
+        if existing is not None and existing.span is not None and existing.span != name.span:
+            what = existing.kind.value
+            fixes: tuple[Fix, ...] = ()
+            helps: tuple[str, ...] = ()
+            if kind is SymbolKind.VARIABLE and existing.kind is SymbolKind.VARIABLE:
+                helps = (f"to change the value, assign with `{name.id} = …`",)
+                fixes = (Fix("Assign instead of redeclaring", (TextEdit(Span(name.span.end, name.span.end), " ="),)),)
+            self.diag(
+                "E0303",
+                f"`{name.id}` is already declared in this scope",
+                name.span,
+                label="declared again here",
+                labels=(Label(existing.span, f"{what} `{name.id}` first declared here"),),
+                helps=helps,
+                fixes=fixes,
+            )
+        elif existing is None and scope.parent is not None:
+            outer = self.lookup(name.id, scope.parent)
+            if outer is None and self.fn_stack and name.id in self.top_decls and scope is not self.globals:
+                outer = self.lookup(name.id, self.globals)
+            if outer is not None:
+                labels = (Label(outer.span, f"outer {outer.kind.value} declared here"),) if outer.span else ()
+                self.diag(
+                    "E0302",
+                    f"`{name.id}` shadows the {outer.kind.value} `{name.id}` of an enclosing scope",
+                    name.span,
+                    label="shadowing declaration",
+                    labels=labels,
+                    helps=(
+                        f"rename this {kind.value}, or assign with `{name.id} = …` to update the outer one"
+                        if kind is SymbolKind.VARIABLE
+                        else f"rename this {kind.value}",
+                    ),
+                )
+        sym = Symbol(name.id, kind, name.span, type_, scope=0 if scope is self.globals else id(scope), **kw)
+        scope.names[name.id] = sym
+        if scope is not self.globals:
+            self.inner_decls.setdefault(name.id, name.span)
+        self.table.add(sym)
+        return sym
+
+    # -------------------------------------------------------------- entry
+    def check(self, program: A.Program) -> SymbolTable:
+        for stmt in program.body:
+            if isinstance(stmt, (A.FnDef, A.ModelDef, A.DatasetDef, A.VarDecl, A.Import)):
+                self.top_decls.setdefault(stmt.name.id, stmt.name)
+            if isinstance(stmt, A.DatasetDef):
+                self.datasets.setdefault(stmt.name.id, stmt)
+        self.block(program.body, self.globals)
+        self.report_unused()
+        return self.table
+
+    def block(self, body: tuple[A.Stmt, ...], scope: Scope) -> None:
+        returned: A.Stmt | None = None
+        warned = False
+        for stmt in body:
+            if returned is not None and not warned and not isinstance(stmt, A.ErrorStmt):
+                warned = True
+                self.diag(
+                    "W0105",
+                    "unreachable code",
+                    stmt.span,
+                    label="this never runs",
+                    labels=(Label(returned.span, "any code after this `return` is unreachable"),),
+                    tags=(Tag.UNNECESSARY,),
+                )
+            handler = self.stmt_handlers.get(type(stmt))
+            if handler is not None:
+                handler(stmt, scope)
+            if isinstance(stmt, A.Return):
+                returned = stmt
+
+    # --------------------------------------------------------- statements
+    def s_vardecl(self, st: A.VarDecl, scope: Scope) -> None:
+        t = self.expr(st.value, scope)
+        const = const_value(st.value) if _literal_only(st.value) else None
+        if scope is self.globals and self.top_decls.get(st.name.id) == st.name:
+            del self.top_decls[st.name.id]
+        self.declare(st.name, SymbolKind.VARIABLE, scope, t, constant=const)
+
+    def s_assign(self, st: A.Assign, scope: Scope) -> None:
+        t = self.expr(st.value, scope)
+        sym = self.lookup(st.name.id, scope)
+        if sym is None and self.fn_stack and st.name.id in self.top_decls:
+            sym = self.lookup(st.name.id, self.globals)
+        if sym is None:
+            value_start = st.value.span.start
+            helps = [f"declare it with `{st.name.id} {self.source.snippet(st.value.span)}`"]
+            fixes = [Fix(f"Declare `{st.name.id}`", (TextEdit(Span(st.name.span.end, value_start), " "),))]
+            near = closest(st.name.id, self.visible(scope, (SymbolKind.VARIABLE, SymbolKind.PARAMETER)))
+            if near:
+                helps.insert(0, f"did you mean `{near}`?")
+                fixes.insert(0, Fix.replace(f"Change to `{near}`", st.name.span, near))
+            self.diag(
+                "E0304",
+                f"assignment to undeclared variable `{st.name.id}`",
+                st.name.span,
+                label="not declared",
+                helps=tuple(helps),
+                fixes=tuple(fixes),
+            )
+            return
+        if sym.kind not in (SymbolKind.VARIABLE, SymbolKind.PARAMETER):
+            self.diag(
+                "E0313",
+                f"cannot assign to {sym.kind.value} `{st.name.id}`",
+                st.name.span,
+                label=f"`{st.name.id}` is a {sym.kind.value}",
+                labels=(Label(sym.span, "declared here"),) if sym.span else (),
+                helps=("only variables and parameters can be assigned",),
+            )
+            return
+        sym.constant = None
+        if sym.type != t:
+            sym.type = "float" if {sym.type, t} == {"int", "float"} else UNKNOWN
+
+    def s_exprstmt(self, st: A.ExprStmt, scope: Scope) -> None:
+        self.expr(st.expr, scope)
+
+    def s_print(self, st: A.Print, scope: Scope) -> None:
+        for a in st.args:
+            self.expr(a, scope)
+
+    def s_fn(self, st: A.FnDef, scope: Scope) -> None:
+        params = tuple(p.id for p in st.params)
+        sym = self.declare(
+            st.name, SymbolKind.FUNCTION, scope, "fn", params=params,
+            detail=f"fn {st.name.id}({', '.join(params)})",
+        )
+        self.top_decls.pop(st.name.id, None)
+        self.globals.names[st.name.id] = sym
+        inner = Scope(self.globals, is_fn=True)
+        self.fn_stack.append(sym)
+        seen: dict[str, Span] = {}
+        for p in st.params:
+            if p.id in seen:
+                self.diag(
+                    "E0311",
+                    f"duplicate parameter `{p.id}`",
+                    p.span,
+                    label="repeated",
+                    labels=(Label(seen[p.id], "first used here"),),
+                )
+                continue
+            seen[p.id] = p.span
+            self.declare(p, SymbolKind.PARAMETER, inner)
+        self.block(st.body, inner)
+        self.fn_stack.pop()
+
+    def s_return(self, st: A.Return, scope: Scope) -> None:
+        if st.value is not None:
+            self.expr(st.value, scope)
+        if not self.fn_stack:
+            self.diag(
+                "E0307",
+                "`return` outside a function",
+                st.span,
+                label="not inside a `fn`",
+                helps=("`return` ends a function; at top level there is nothing to return from",),
+            )
+
+    def s_loop(self, st: A.Loop, scope: Scope) -> None:
+        t = self.expr(st.count, scope)
+        self.require_int(st.count, t, "`loop` count")
+        v = const_value(st.count)
+        if type(v) is int and v < 0:
+            self.diag("E0605", f"`loop` count is negative ({v})", st.count.span, label="must be ≥ 0")
+        self.block(st.body, Scope(scope))
+
+    def s_for(self, st: A.For, scope: Scope) -> None:
+        for bound in (st.start, st.end):
+            if bound is not None:
+                self.require_int(bound, self.expr(bound, scope), "range bound")
+        lo = 0 if st.start is None else const_value(st.start)
+        hi = const_value(st.end)
+        if type(lo) is int and type(hi) is int and hi <= lo:
+            self.diag(
+                "W0106",
+                f"empty range: {lo}..{hi} has no elements",
+                (st.start.span.to(st.end.span) if st.start else st.end.span),
+                label="the body never runs",
+                helps=("ranges are half-open: `a..b` counts a, a+1, …, b-1",),
+            )
+        inner = Scope(scope)
+        self.declare(st.var, SymbolKind.LOOP_VARIABLE, inner, "int")
+        self.block(st.body, inner)
+
+    def s_if(self, st: A.If, scope: Scope) -> None:
+        for br in st.branches:
+            t = self.expr(br.cond, scope)
+            if t not in ("bool", UNKNOWN):
+                self.diag(
+                    "E0402",
+                    f"`{br.keyword}` condition must be a bool, found {t}",
+                    br.cond.span,
+                    label=f"this is {_a(t)}",
+                    helps=("Volta has no truthiness; compare explicitly, e.g. `n != 0`",),
+                )
+            elif _literal_only(br.cond) and type(const_value(br.cond)) is bool:
+                v = const_value(br.cond)
+                self.diag(
+                    "W0104",
+                    f"condition is always {_fmt(v)}",
+                    br.cond.span,
+                    label="built only from literals",
+                    helps=("use a variable, or remove the branch that can never run",),
+                )
+            self.block(br.body, Scope(scope))
+        if st.orelse is not None:
+            self.block(st.orelse, Scope(scope))
+
+    # --------------------------------------------------------- expressions
+    def expr(self, e: A.Expr, scope: Scope) -> str:
+        t = type(e)
+        if t is A.Number:
+            return "float" if type(e.value) is float else "int"  # type: ignore[union-attr]
+        if t is A.String:
+            return "str"
+        if t is A.Bool:
+            return "bool"
+        if t is A.Name:
+            return self.name_ref(e, scope)  # type: ignore[arg-type]
+        if t is A.Binary:
+            return self.binary(e, scope)  # type: ignore[arg-type]
+        if t is A.Unary:
+            return self.unary(e, scope)  # type: ignore[arg-type]
+        if t is A.Call:
+            return self.call(e, scope)  # type: ignore[arg-type]
+        if t is A.Member:
+            return self.member(e, scope)  # type: ignore[arg-type]
+        return UNKNOWN
+
+    def resolve(self, name: A.Name, scope: Scope) -> Symbol | None:
+        sym = self.lookup(name.id, scope)
+        if sym is None and name.id in self.top_decls:
+            later = self.top_decls[name.id]
+            if self.fn_stack:
+                return None  # resolved later in pass; bodies may use later globals
+            self.diag(
+                "E0314",
+                f"`{name.id}` is used before its declaration",
+                name.span,
+                label="used here",
+                labels=(Label(later.span, "declared later here"),),
+                helps=("move the declaration above this line",),
+            )
+            return None
+        return sym
+
+    def name_ref(self, e: A.Name, scope: Scope) -> str:
+        sym = self.lookup(e.id, scope)
+        if sym is None and e.id in self.top_decls:
+            if self.fn_stack:
+                self._late_refs.append((e, self.fn_stack[-1]))
+                return UNKNOWN
+            self.resolve(e, scope)
+            return UNKNOWN
+        if sym is None:
+            self.undefined(e, scope)
+            return UNKNOWN
+        sym.references.append(e.span)
+        if sym.kind is SymbolKind.FUNCTION:
+            self.diag(
+                "E0310",
+                f"function `{e.id}` used as a value",
+                e.span,
+                label="functions are not values",
+                helps=(f"call it: `{e.id}({', '.join(sym.params)})`",),
+            )
+            return UNKNOWN
+        if sym.kind is SymbolKind.MODEL:
+            return "model"
+        if sym.kind is SymbolKind.DATASET:
+            return "dataset"
+        return sym.type
+
+    def undefined(self, e: A.Name, scope: Scope) -> None:
+        helps: list[str] = []
+        fixes: tuple[Fix, ...] = ()
+        near = closest(e.id, self.visible(scope, (SymbolKind.VARIABLE, SymbolKind.PARAMETER, SymbolKind.LOOP_VARIABLE, SymbolKind.MODEL, SymbolKind.DATASET)))
+        if near:
+            helps.append(f"did you mean `{near}`?")
+            fixes = (Fix.replace(f"Change to `{near}`", e.span, near),)
+        labels: tuple[Label, ...] = ()
+        if e.id in self.inner_decls:
+            labels = (Label(self.inner_decls[e.id], "a variable of this name is declared here, in an inner block"),)
+            helps.append("names declared inside a block are only visible in that block; declare it before the block")
+        elif not near:
+            helps.append(f"declare it first: `{e.id} VALUE`")
+        self.diag(
+            "E0301",
+            f"undefined variable `{e.id}`",
+            e.span,
+            label="not found in this scope",
+            labels=labels,
+            helps=tuple(helps),
+            fixes=fixes,
+        )
+
+    def binary(self, e: A.Binary, scope: Scope) -> str:
+        lt = self.expr(e.left, scope)
+        rt = self.expr(e.right, scope)
+        op = e.op
+        if op in ("and", "or"):
+            for side, t in ((e.left, lt), (e.right, rt)):
+                if t not in ("bool", UNKNOWN):
+                    self.diag(
+                        "E0402",
+                        f"`{op}` needs bool operands, found {t}",
+                        side.span,
+                        label=f"this is {_a(t)}",
+                        helps=("Volta has no truthiness; compare explicitly, e.g. `n != 0`",),
+                    )
+            return "bool"
+        if UNKNOWN in (lt, rt):
+            if op in ("==", "!=", "<", "<=", ">", ">="):
+                return "bool"
+            if op == "/":
+                return "float"
+            return UNKNOWN
+        ok: bool
+        result: str
+        if op in ("==", "!="):
+            ok = lt == rt or (lt in NUMERIC and rt in NUMERIC)
+            result = "bool"
+        elif op in ("<", "<=", ">", ">="):
+            ok = (lt in NUMERIC and rt in NUMERIC) or (lt == rt == "str")
+            result = "bool"
+        elif op == "+" and lt == rt == "str":
+            ok, result = True, "str"
+        else:
+            ok = lt in NUMERIC and rt in NUMERIC
+            result = "float" if op == "/" or "float" in (lt, rt) else "int"
+        if not ok:
+            helps: tuple[str, ...] = ()
+            if op == "+" and "str" in (lt, rt):
+                helps = ("nothing is converted implicitly; print several values with `print a, b`",)
+            elif op in ("==", "!="):
+                helps = ("values of different types are never equal; compare values of one type",)
+            self.diag(
+                "E0401",
+                f"cannot apply `{op}` to {lt} and {rt}",
+                e.op_span,
+                label=f"{lt} {op} {rt}",
+                labels=(Label(e.left.span, lt), Label(e.right.span, rt)),
+                helps=helps,
+            )
+            return UNKNOWN
+        return result
+
+    def unary(self, e: A.Unary, scope: Scope) -> str:
+        t = self.expr(e.operand, scope)
+        if e.op == "-":
+            if t not in NUMERIC and t != UNKNOWN:
+                self.diag("E0403", f"unary `-` needs a number, found {t}", e.op_span, label=f"applied to {_a(t)}", labels=(Label(e.operand.span, t),))
+                return UNKNOWN
+            return t
+        if t not in ("bool", UNKNOWN):
+            self.diag(
+                "E0403",
+                f"`not` needs a bool, found {t}",
+                e.op_span,
+                label=f"applied to {_a(t)}",
+                labels=(Label(e.operand.span, t),),
+                helps=("compare explicitly, e.g. `not (n == 0)` or `n != 0`",),
+            )
+        return "bool"
+
+    def call(self, e: A.Call, scope: Scope) -> str:
+        for a in e.args:
+            self.expr(a, scope)
+        name = e.callee
+        sym = self.lookup(name.id, scope)
+        if sym is None and name.id in self.top_decls:
+            if self.fn_stack:
+                self._late_calls.append((e, self.fn_stack[-1]))
+                return UNKNOWN
+            later = self.top_decls[name.id]
+            self.diag(
+                "E0314",
+                f"`{name.id}` is called before its declaration",
+                name.span,
+                label="called here",
+                labels=(Label(later.span, "declared later here"),),
+                helps=("move the `fn` above this line",),
+            )
+            return UNKNOWN
+        if sym is None:
+            fns = [n for n, s in self.globals.names.items() if s.kind is SymbolKind.FUNCTION]
+            fns += [n for n, d in self.top_decls.items() if n not in fns]
+            near = closest(name.id, fns)
+            self.diag(
+                "E0305",
+                f"undefined function `{name.id}`",
+                name.span,
+                label="no function of this name",
+                helps=(f"did you mean `{near}`?",) if near else (f"declare it with `fn {name.id}(…)`",),
+                fixes=(Fix.replace(f"Change to `{near}`", name.span, near),) if near else (),
+            )
+            return UNKNOWN
+        sym.references.append(name.span)
+        if sym.kind is not SymbolKind.FUNCTION:
+            self.diag(
+                "E0310",
+                f"`{name.id}` is a {sym.kind.value}, not a function",
+                name.span,
+                label="cannot be called",
+                labels=(Label(sym.span, "declared here"),) if sym.span else (),
+            )
+            return UNKNOWN
+        self.check_arity(e, sym)
+        return UNKNOWN
+
+    def check_arity(self, e: A.Call, sym: Symbol) -> None:
+        if len(e.args) != len(sym.params):
+            n = len(sym.params)
+            self.diag(
+                "E0306",
+                f"`{sym.name}` takes {n} argument{'s' if n != 1 else ''} but {len(e.args)} were given",
+                e.span,
+                label=f"{len(e.args)} argument{'s' if len(e.args) != 1 else ''}",
+                labels=(Label(sym.span, f"defined as `{sym.detail}`"),) if sym.span else (),
+            )
+
+    def member(self, e: A.Member, scope: Scope) -> str:
+        t = self.expr(e.obj, scope)
+        if t == UNKNOWN:
+            return UNKNOWN
+        members = S.MODEL_MEMBERS if t == "model" else S.DATASET_MEMBERS if t == "dataset" else None
+        if members is None:
+            self.diag(
+                "E0405",
+                f"{t} values have no members",
+                e.name_span,
+                label=f"`.{e.name}` on {_a(t)}",
+                helps=("only models and datasets have members, e.g. `brain.loss`",),
+            )
+            return UNKNOWN
+        if e.name not in members:
+            near = closest(e.name, members)
+            self.diag(
+                "E0312",
+                f"{t} has no member `{e.name}`",
+                e.name_span,
+                label="unknown member",
+                helps=((f"did you mean `{near}`?",) if near else ()) + (f"{t} members: {', '.join(members)}",),
+                fixes=(Fix.replace(f"Change to `{near}`", e.name_span, near),) if near else (),
+            )
+            return UNKNOWN
+        return S.MEMBER_TYPES[e.name]
+
+    def require_int(self, e: A.Expr, t: str, what: str) -> None:
+        if t not in ("int", UNKNOWN):
+            self.diag("E0404", f"{what} must be an int, found {t}", e.span, label=f"this is {_a(t)}")
+
+    # -------------------------------------------------- model-ish statements
+    def ref(self, name: A.Name, kind: SymbolKind, scope: Scope) -> Symbol | None:
+        """Resolve a model/dataset reference, reporting E0308/E0309/E0310."""
+        sym = self.lookup(name.id, scope)
+        if sym is None and name.id in self.top_decls and not self.fn_stack:
+            return self.resolve(name, scope)
+        if sym is None and name.id in self.top_decls:
+            later = self.lookup(name.id, self.globals)
+            if later is None:
+                self._late_refs.append((name, self.fn_stack[-1]))
+                return None
+            sym = later
+        code = "E0308" if kind is SymbolKind.MODEL else "E0309"
+        if sym is None:
+            cands = [n for n, s in self.globals.names.items() if s.kind is kind]
+            if kind is SymbolKind.MODEL:
+                cands += [n for n, d in self.top_decls.items() if n in self.model_defs]
+            near = closest(name.id, cands)
+            helps = (f"did you mean `{near}`?",) if near else (
+                (f"declared {kind.value}s: {', '.join(sorted(cands))}",) if cands else (f"declare it with a `{kind.value} {name.id}` block",)
+            )
+            self.diag(
+                code,
+                f"undefined {kind.value} `{name.id}`",
+                name.span,
+                label=f"no {kind.value} of this name",
+                helps=helps,
+                fixes=(Fix.replace(f"Change to `{near}`", name.span, near),) if near else (),
+            )
+            return None
+        sym.references.append(name.span)
+        if sym.kind is not kind:
+            self.diag(
+                "E0310",
+                f"`{name.id}` is a {sym.kind.value}, not a {kind.value}",
+                name.span,
+                label=f"expected a {kind.value}",
+                labels=(Label(sym.span, "declared here"),) if sym.span else (),
+            )
+            return None
+        return sym
+
+    def s_model(self, st: A.ModelDef, scope: Scope) -> None:
+        self.top_decls.pop(st.name.id, None)
+        self.model_defs[st.name.id] = st
+        sym = self.declare(st.name, SymbolKind.MODEL, scope, "model")
+        values = self.properties(st.props, S.MODEL, scope)
+        info = self.model_shapes(st, values)
+        if info is not None:
+            self.table.models[st.name.id] = info
+            sym.detail = f"model {st.name.id}: {len(info.layers)} layers, {info.total_params:,} parameters"
+
+    def s_dataset(self, st: A.DatasetDef, scope: Scope) -> None:
+        self.top_decls.pop(st.name.id, None)
+        sym = self.declare(st.name, SymbolKind.DATASET, scope, "dataset")
+        values = self.properties(st.props, S.DATASET, scope)
+        type_prop = values.get("type")
+        if type_prop is None:
+            self.missing(st, "type", "type xor", "a dataset needs a `type`")
+            return
+        dtype = type_prop[1][0] if type_prop[1] else None
+        if not isinstance(dtype, str):
+            return
+        self.dataset_types[st.name.id] = dtype
+        sym.detail = f"dataset {st.name.id}: {dtype}"
+        for key in S.DATASET_REQUIRED.get(dtype, ()):
+            if key not in values:
+                spec = S.DATASET.properties[key]
+                self.missing(st, key, spec.example, f"a `{dtype}` dataset needs `{key}`")
+        for key, (prop, _vals) in values.items():
+            spec = S.DATASET.properties[key]
+            if spec.only_for and dtype not in spec.only_for:
+                self.diag(
+                    "W0201",
+                    f"property `{key}` is not used by `{dtype}` datasets",
+                    prop.key.span,
+                    label="ignored",
+                    helps=(f"`{key}` applies to: {', '.join(spec.only_for)}",),
+                    fixes=(Fix.replace(f"Remove `{key}`", _line_span(self.source, prop.span), ""),),
+                    tags=(Tag.UNNECESSARY,),
+                )
+
+    def missing(self, st: A.ModelDef | A.DatasetDef, key: str, example: str, why: str) -> None:
+        indent = "    "
+        insert_at = st.body_end
+        self.diag(
+            "E0205",
+            f"{st.__class__.__name__.removesuffix('Def').lower()} `{st.name.id}` is missing `{key}`",
+            st.name.span,
+            label=why,
+            helps=(f"add a line such as `{example}`",),
+            fixes=(Fix(f"Add `{key}`", (TextEdit(Span(insert_at, insert_at), f"\n{indent}{example}"),)),),
+        )
+
+    def properties(
+        self, props: tuple[A.Property, ...], schema: S.BlockSchema, scope: Scope
+    ) -> dict[str, tuple[A.Property, list[object]]]:
+        """Validate ``props`` against ``schema``. Returns key → (property, values)
+        for recognised keys (``layer`` lines are collected separately)."""
+        seen: dict[str, tuple[A.Property, list[object]]] = {}
+        for prop in props:
+            key = prop.key.id
+            spec = schema.properties.get(key)
+            if spec is None:
+                near = closest(key, schema.properties)
+                self.diag(
+                    "W0201",
+                    f"unknown property `{key}` in {schema.name} block",
+                    prop.key.span,
+                    label="ignored",
+                    helps=(f"did you mean `{near}`?",) if near else (f"{schema.name} properties: {', '.join(schema.properties)}",),
+                    fixes=(Fix.replace(f"Change to `{near}`", prop.key.span, near),) if near else (),
+                )
+                for v in prop.values:
+                    if not isinstance(v, A.Name):
+                        self.expr(v, scope)
+                continue
+            if key in seen and not spec.repeatable:
+                self.diag(
+                    "E0206",
+                    f"property `{key}` is given twice",
+                    prop.key.span,
+                    label="duplicate",
+                    labels=(Label(seen[key][0].key.span, "first given here"),),
+                    helps=("remove one of the lines",),
+                    fixes=(Fix.replace("Remove this line", _line_span(self.source, prop.span), ""),),
+                )
+                continue
+            if key == "layer":
+                values = self.layer_values(prop, scope)
+                seen.setdefault(key, (prop, []))[1].append(values)
+                continue
+            if key == "input" and schema is S.MODEL:
+                values = self.input_values(prop, scope)
+            else:
+                values = self.values(prop, spec, scope)
+            seen[key] = (prop, values)
+        return seen
+
+    def values(self, prop: A.Property, spec: S.PropertySpec, scope: Scope) -> list[object]:
+        n = len(prop.values)
+        lo, hi = spec.required_values, spec.max_values
+        if n < lo or (hi is not None and n > hi):
+            want = f"at least {lo}" if hi is None else (f"{lo}" if lo == hi else f"{lo} to {hi}")
+            span = prop.span if n <= (hi or n) else prop.values[hi or 0].span.to(prop.values[-1].span)
+            self.diag(
+                "E0207",
+                f"`{spec.key}` takes {want} value{'s' if want != '1' else ''}, got {n}",
+                span if n else prop.key.span,
+                label="wrong number of values",
+                helps=(f"example: `{spec.example}`",),
+            )
+            if n < lo:
+                return []
+        out: list[object] = []
+        for i, v in enumerate(prop.values):
+            vs = spec.values[min(i, len(spec.values) - 1)]
+            out.append(self.value(v, vs, spec.key, scope))
+        return out
+
+    def value(self, v: A.Expr, vs: S.ValueSpec, key: str, scope: Scope) -> object:
+        """Check one value against ``vs``; returns its static value (or None)."""
+        if vs.kind == "choice":
+            if isinstance(v, A.Name):
+                if v.id in vs.choices:
+                    return v.id
+                sym = self.lookup(v.id, scope)
+                if sym is not None and sym.kind is SymbolKind.VARIABLE and sym.type in ("str", UNKNOWN):
+                    sym.references.append(v.span)
+                    return sym.constant if sym.constant in vs.choices else None
+                self.unknown_choice(v.id, v.span, vs, key)
+                return None
+            t = self.expr(v, scope)
+            c = const_value(v)
+            if isinstance(c, str) and c not in vs.choices:
+                self.unknown_choice(c, v.span, vs, key)
+                return None
+            if t not in ("str", UNKNOWN):
+                self.wrong_kind(v, vs, key, t)
+            return c
+        t = self.expr(v, scope)
+        ok = {
+            "int": t == "int",
+            "number": t in NUMERIC,
+            "string": t == "str",
+            "bool": t == "bool",
+        }[vs.kind]
+        if t != UNKNOWN and not ok:
+            self.wrong_kind(v, vs, key, t)
+            return None
+        c = const_value(v)
+        if type(c) in (int, float) and vs.kind in ("int", "number") and not vs.in_range(c):  # type: ignore[arg-type]
+            self.diag(
+                "E0204",
+                f"`{key}` must be {vs.range_text()}, got {_fmt(c)}",
+                v.span,
+                label="out of range",
+                helps=(vs.doc,) if vs.doc else (),
+            )
+            return None
+        return c
+
+    def unknown_choice(self, word: str, span: Span, vs: S.ValueSpec, key: str) -> None:
+        what = {"activation": "activation", "output": "output activation", "loss": "loss", "type": "dataset type"}.get(
+            key, f"`{key}` value"
+        )
+        near = closest(word, vs.choices)
+        allowed = ", ".join(vs.choices)
+        self.diag(
+            "E0203",
+            f"unknown {what} `{word}`",
+            span,
+            label=f"not a known {what.strip('`')}" if key in ("activation", "loss", "type", "output") else "not an allowed value",
+            helps=(f"did you mean `{near}`? allowed: {allowed}" if near else f"allowed: {allowed}",),
+            fixes=(Fix.replace(f"Change to `{near}`", span, near),) if near else (),
+        )
+
+    def wrong_kind(self, v: A.Expr, vs: S.ValueSpec, key: str, t: str) -> None:
+        self.diag(
+            "E0202",
+            f"`{key}` expects {vs.describe()}, found {t}",
+            v.span,
+            label=f"this is {_a(t)}",
+        )
+
+    def input_values(self, prop: A.Property, scope: Scope) -> list[object]:
+        vals = prop.values
+        if vals and isinstance(vals[0], A.Name) and vals[0].id == "tokens":
+            if len(vals) != 2:
+                self.diag(
+                    "E0207",
+                    "`input tokens` takes the sequence length",
+                    prop.span,
+                    label="expected `input tokens L`",
+                    helps=("example: `input tokens 32`",),
+                )
+                return ["tokens", None]
+            return ["tokens", self.value(vals[1], S.MODEL.properties["input"].values[1], "input", scope)]
+        if len(vals) != 1:
+            self.diag(
+                "E0207",
+                f"`input` takes one width (or `tokens L`), got {len(vals)} values",
+                prop.span if vals else prop.key.span,
+                label="expected `input N` or `input tokens L`",
+                helps=("example: `input 784`",),
+            )
+            return [None]
+        return [self.value(vals[0], S.MODEL.properties["input"].values[0], "input", scope)]
+
+    def layer_values(self, prop: A.Property, scope: Scope) -> list[object]:
+        if not prop.values:
+            self.diag("E0207", "`layer` needs a layer kind", prop.key.span, label="expected `layer KIND args…`", helps=("example: `layer dense 64 relu`",))
+            return []
+        head = prop.values[0]
+        if not isinstance(head, A.Name) or head.id not in S.LAYERS:
+            word = head.id if isinstance(head, A.Name) else self.source.snippet(head.span)
+            near = closest(word, S.LAYERS)
+            self.diag(
+                "E0208",
+                f"unknown layer kind `{word}`",
+                head.span,
+                label="not a layer kind",
+                helps=((f"did you mean `{near}`?",) if near else ()) + (f"layer kinds: {', '.join(S.LAYERS)}",),
+                fixes=(Fix.replace(f"Change to `{near}`", head.span, near),) if near else (),
+            )
+            return []
+        spec = S.LAYERS[head.id]
+        args = prop.values[1:]
+        required = sum(1 for a in spec.args if not a.optional)
+        if len(args) < required or len(args) > len(spec.args):
+            self.diag(
+                "E0209",
+                f"`{spec.kind}` takes {_count(required, len(spec.args))}, got {len(args)}",
+                prop.span if len(args) < required else args[len(spec.args)].span.to(args[-1].span),
+                label="expected `" + spec.signature() + "`",
+                helps=(f"example: `{spec.example}`",),
+            )
+            if len(args) < required:
+                return [head.id]
+        out: list[object] = [head.id]
+        for a, vs in zip(args, spec.args, strict=False):
+            if vs.kind == "choice" and not isinstance(a, (A.Name, A.String)):
+                self.diag("E0209", f"`{spec.kind}` argument {vs.name} must be one of: {', '.join(vs.choices)}", a.span, label="not allowed here")
+                out.append(None)
+                continue
+            out.append(self.value(a, vs, "activation" if vs.name == "activation" else f"{spec.kind} {vs.name}", scope))
+        return out
+
+    def model_shapes(
+        self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]]
+    ) -> ModelInfo | None:
+        layers_prop = values.get("layers")
+        input_prop = values.get("input")
+        layer_lines = values.get("layer")
+        if layers_prop and (input_prop or layer_lines):
+            other = (input_prop or layer_lines)[0]  # type: ignore[index]
+            self.diag(
+                "E0210",
+                "a model uses either `layers` or an explicit `input` + `layer` stack, not both",
+                other.key.span,
+                label="explicit stack here",
+                labels=(Label(layers_prop[0].key.span, "`layers` shorthand here"),),
+                helps=("keep one form",),
+            )
+            return None
+        if not layers_prop and not input_prop:
+            example = "layers 2 4 1" if not layer_lines else "input 2"
+            self.missing(st, "layers" if not layer_lines else "input", example, "a model needs `layers` or `input` + `layer` lines")
+            return None
+        calls: list[LayerCall] = []
+        complete = True
+        loss_prop = values.get("loss")
+        loss = cast(str | None, loss_prop[1][0] if loss_prop and loss_prop[1] else None)
+        if layers_prop:
+            widths = layers_prop[1]
+            if not widths or any(not isinstance(w, int) for w in widths):
+                return None
+            act_prop = values.get("activation")
+            act = act_prop[1][0] if act_prop and act_prop[1] else "relu"
+            out_prop = values.get("output")
+            output = out_prop[1][0] if out_prop and out_prop[1] else None
+            span = layers_prop[0].span
+            for i, w in enumerate(widths[1:]):
+                calls.append(LayerCall("dense", (w,), span))
+                if i < len(widths) - 2 and isinstance(act, str):
+                    calls.append(LayerCall(act, (), span))
+            if isinstance(output, str) and output != "none":
+                calls.append(LayerCall(output, (), out_prop[0].span))  # type: ignore[index]
+            input_shape: tuple[int, ...] = (widths[0],)  # type: ignore[assignment]
+            tokens = False
+            input_span = layers_prop[0].values[0].span
+        else:
+            for key in ("activation", "output"):
+                if key in values:
+                    self.diag(
+                        "E0210",
+                        f"`{key}` only applies to the `layers` shorthand",
+                        values[key][0].key.span,
+                        label="ignored by an explicit stack",
+                        helps=("add the activation as a `layer` line instead",),
+                    )
+            ivals = input_prop[1]  # type: ignore[index]
+            if ivals and ivals[0] == "tokens":
+                if not isinstance(ivals[1], int):
+                    return None
+                input_shape, tokens = (ivals[1],), True
+            elif ivals and isinstance(ivals[0], int):
+                input_shape, tokens = (ivals[0],), False
+            else:
+                return None
+            input_span = input_prop[0].span  # type: ignore[index]
+            layer_props = [p for p in st.props if p.key.id == "layer"]
+            complete = True
+            line_values = cast(list[list[object]], layer_lines[1] if layer_lines else [])
+            for prop, vals in zip(layer_props, line_values, strict=False):
+                args = tuple(vals[1:])
+                if not vals or any(a is None for a in args):
+                    complete = False  # check the stack up to the first invalid layer
+                    break
+                kind = str(vals[0])
+                calls.append(LayerCall(kind, args, prop.span))
+                if kind == "dense" and len(args) > 1 and isinstance(args[1], str):
+                    calls.append(LayerCall(args[1], (), prop.span))
+            if not calls:
+                if complete:
+                    self.missing(st, "layer", "layer dense 1", "the stack has no layers")
+                return None
+        before = len(self.diags)
+        infos, out_shape, _ = infer_stack(input_shape, tokens, calls, self.diags, input_span)
+        last = calls[-1].kind if calls else None
+        if loss is None:
+            loss = {"softmax": "cross_entropy", "sigmoid": "bce"}.get(last or "", "mse")
+        if not complete:
+            return None
+        if len(self.diags) == before:
+            self.check_loss(st, loss, last, out_shape, loss_prop[0] if loss_prop else None)
+        total = sum(i.params for i in infos)
+        return ModelInfo(st.name.id, input_shape, tokens, tuple(infos), loss, total)
+
+    def check_loss(
+        self, st: A.ModelDef, loss: str, last: str | None, out: tuple[int, ...], prop: A.Property | None
+    ) -> None:
+        span = prop.values[0].span if prop and prop.values else st.name.span
+        width = out[-1] if out else 0
+        problem = help_ = ""
+        if loss == "cross_entropy" and width < 2:
+            problem = f"`cross_entropy` needs at least 2 class logits, but the output is {fmt_shape(out)}"
+            help_ = "use `bce` for one output logit, or widen the last layer to the number of classes"
+        elif loss == "bce" and width != 1:
+            problem = f"`bce` needs one logit per example, but the output is {fmt_shape(out)}"
+            help_ = "use `cross_entropy` for several classes, or make the last layer width 1"
+        elif last == "softmax" and loss != "cross_entropy":
+            problem = f"a final `softmax` goes with `cross_entropy`, not `{loss}`"
+            help_ = "use `loss cross_entropy` (the softmax is folded into it), or remove the softmax"
+        elif last == "sigmoid" and loss == "cross_entropy":
+            problem = "a final `sigmoid` goes with `bce`, not `cross_entropy`"
+            help_ = "use `loss bce`, or end with `softmax`"
+        if problem:
+            self.diag("E0503", problem, span, label=f"loss `{loss}`", helps=(help_,))
+
+    def s_train(self, st: A.Train, scope: Scope) -> None:
+        model = self.ref(st.model, SymbolKind.MODEL, scope)
+        data = self.ref(st.dataset, SymbolKind.DATASET, scope) if st.dataset else None
+        if st.dataset is None:
+            self.missing_dataset(st, "train", scope)
+        self.properties(st.props, S.TRAIN, scope)
+        if model is not None and data is not None:
+            self.compatible(st.model, st.dataset, st.span)  # type: ignore[arg-type]
+
+    def s_evaluate(self, st: A.Evaluate, scope: Scope) -> None:
+        model = self.ref(st.model, SymbolKind.MODEL, scope)
+        data = self.ref(st.dataset, SymbolKind.DATASET, scope) if st.dataset else None
+        if st.dataset is None:
+            self.missing_dataset(st, "evaluate", scope)
+        if model is not None and data is not None:
+            self.compatible(st.model, st.dataset, st.span)  # type: ignore[arg-type]
+
+    def missing_dataset(self, st: A.Train | A.Evaluate, verb: str, scope: Scope) -> None:
+        names = [n for n, s in self.globals.names.items() if s.kind is SymbolKind.DATASET]
+        end = st.model.span.end
+        fixes: tuple[Fix, ...] = ()
+        if len(names) == 1:
+            fixes = (Fix(f"Add `on {names[0]}`", (TextEdit(Span(end, end), f" on {names[0]}"),)),)
+            helps = (f"write `{verb} {st.model.id} on {names[0]}`",)
+        elif names:
+            helps = (f"name the dataset: `{verb} {st.model.id} on DATASET` (declared: {', '.join(names)})",)
+        else:
+            helps = (f"declare a `dataset` block, then write `{verb} {st.model.id} on NAME`",)
+        self.diag(
+            "E0105",
+            f"`{verb}` needs `on DATASET`",
+            Span(end, end),
+            label="expected `on` and a dataset here",
+            helps=helps,
+            fixes=fixes,
+        )
+
+    def compatible(self, model: A.Name, data: A.Name, span: Span) -> None:
+        info = self.table.models.get(model.id)
+        dtype = self.dataset_types.get(data.id)
+        if info is None or dtype is None:
+            return
+        out = info.output_shape
+        if dtype == "text" and len(out) == 2:
+            self.diag(
+                "E0505",
+                f"model `{model.id}` predicts per position {fmt_shape(out)} but `{data.id}` has one label per example",
+                model.span,
+                label=f"output {fmt_shape(out)}",
+                labels=(Label(data.span, "a `text` dataset: one label per row"),),
+                helps=("add `layer mean_pool` or `layer last_token` before the classification head",),
+            )
+        if dtype in ("xor", "blobs", "spiral") and not info.token_input and info.input_shape != (2,):
+            self.diag(
+                "E0506",
+                f"`{data.id}` has 2 features but model `{model.id}` takes {fmt_shape(info.input_shape)}",
+                model.span,
+                label="input width differs",
+                labels=(Label(data.span, f"a `{dtype}` dataset: 2 features"),),
+                helps=("make the model's input width 2",),
+            )
+
+    def s_infer(self, st: A.Infer, scope: Scope) -> None:
+        self.ref(st.model, SymbolKind.MODEL, scope)
+        info = self.table.models.get(st.model.id)
+        for row in st.rows:
+            for v in row.values:
+                t = self.expr(v, scope)
+                if t not in NUMERIC and t != UNKNOWN:
+                    self.diag("E0406", f"`input` values must be numbers, found {t}", v.span, label=f"this is {_a(t)}")
+            if info is not None and not info.token_input and len(row.values) != info.input_shape[0]:
+                self.diag(
+                    "E0506",
+                    f"model `{st.model.id}` takes {info.input_shape[0]} inputs, this row has {len(row.values)}",
+                    row.span,
+                    label="wrong number of values",
+                )
+        for path in (st.source, st.dest):
+            if path is not None:
+                self.path(path, scope)
+
+    def path(self, e: A.Expr, scope: Scope) -> None:
+        t = self.expr(e, scope)
+        if t not in ("str", UNKNOWN):
+            self.diag("E0406", f"a path must be a string, found {t}", e.span, label=f"this is {_a(t)}", helps=('write it in quotes: "model.safetensors"',))
+
+    def s_save(self, st: A.Save, scope: Scope) -> None:
+        self.ref(st.model, SymbolKind.MODEL, scope)
+        self.path(st.path, scope)
+
+    def s_load(self, st: A.Load, scope: Scope) -> None:
+        self.ref(st.model, SymbolKind.MODEL, scope)
+        self.path(st.path, scope)
+
+    def s_export(self, st: A.Export, scope: Scope) -> None:
+        self.ref(st.model, SymbolKind.MODEL, scope)
+        self.path(st.path, scope)
+
+    def s_inspect(self, st: A.Inspect, scope: Scope) -> None:
+        self.ref(st.model, SymbolKind.MODEL, scope)
+
+    def s_import(self, st: A.Import, scope: Scope) -> None:
+        self.path(st.path, scope)
+        self.top_decls.pop(st.name.id, None)
+        self.declare(st.name, SymbolKind.MODEL, scope, "model", detail=f"model {st.name.id} (imported)")
+        self.properties(st.options, S.IMPORT, scope)
+
+    # -------------------------------------------------------------- unused
+    _late_refs: list[tuple[A.Name, Symbol]]
+    _late_calls: list[tuple[A.Call, Symbol]]
+
+    def resolve_late(self) -> None:
+        """Function bodies may use globals declared later: resolve them now."""
+        for name, _fn in self._late_refs:
+            sym = self.globals.names.get(name.id)
+            if sym is None:
+                continue
+            sym.references.append(name.span)
+            if sym.kind is SymbolKind.FUNCTION:
+                self.diag("E0310", f"function `{name.id}` used as a value", name.span, label="functions are not values")
+        for call, _fn in self._late_calls:
+            sym = self.globals.names.get(call.callee.id)
+            if sym is None:
+                continue
+            sym.references.append(call.callee.span)
+            if sym.kind is not SymbolKind.FUNCTION:
+                self.diag("E0310", f"`{call.callee.id}` is a {sym.kind.value}, not a function", call.callee.span, label="cannot be called")
+            else:
+                self.check_arity(call, sym)
+
+    def report_unused(self) -> None:
+        self.resolve_late()
+        for sym in self.table.symbols:
+            if sym.span is None or sym.name.startswith("_") or sym.references:
+                continue
+            if sym.kind is SymbolKind.VARIABLE:
+                helps: tuple[str, ...] = (f"remove it, or name it `_{sym.name}` if it is intentionally unused",)
+                fixes: tuple[Fix, ...] = ()
+                kw = closest(sym.name, STATEMENT_KEYWORDS)
+                if kw is not None:
+                    helps = (f"`{sym.name}` is read as a new variable; did you mean the keyword `{kw}`?", *helps)
+                    fixes = (Fix.replace(f"Change to `{kw}`", sym.span, kw),)
+                self.diag("W0101", f"unused variable `{sym.name}`", sym.span, label="declared but never read", helps=helps, fixes=fixes, tags=(Tag.UNNECESSARY,))
+            elif sym.kind is SymbolKind.FUNCTION:
+                self.diag("W0102", f"unused function `{sym.name}`", sym.span, label="never called", helps=(f"call it, or name it `_{sym.name}`",), tags=(Tag.UNNECESSARY,))
+            elif sym.kind is SymbolKind.PARAMETER:
+                self.diag("W0103", f"unused parameter `{sym.name}`", sym.span, label="never read in the body", helps=(f"name it `_{sym.name}` if it is intentionally unused",), tags=(Tag.UNNECESSARY,))
+            elif sym.kind in (SymbolKind.MODEL, SymbolKind.DATASET):
+                pass  # declared for later cells or editors; not worth a warning
+
+
+def _a(t: str) -> str:
+    return {"int": "an int", "unknown": "an unknown value"}.get(t, f"a {t}")
+
+
+def _count(lo: int, hi: int) -> str:
+    if lo == hi:
+        return f"{lo} argument{'s' if lo != 1 else ''}"
+    return f"{lo} to {hi} arguments"
+
+
+def _line_span(source: Source, span: Span) -> Span:
+    """The whole line(s) of ``span`` including the newline (for removal fixes)."""
+    line = source.position(span.start).line
+    end_line = source.position(span.end).line
+    start = source.line_start(line)
+    end = source.line_end(end_line)
+    return Span(start, min(end + 1, len(source.text)))
 
 
 def check_program(
-    source: Source, program: Program, diags: list[Diagnostic], predeclared: Mapping[str, Symbol]
+    source: Source, program: A.Program, diags: list[Diagnostic], predeclared: Mapping[str, Symbol]
 ) -> SymbolTable:
-    return SymbolTable()
+    """Check ``program``; append diagnostics to ``diags``; return the symbols."""
+    checker = Checker(source, diags, predeclared)
+    checker._late_refs = []
+    checker._late_calls = []
+    return checker.check(program)

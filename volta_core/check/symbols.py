@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from volta_core.syntax.source import Span
 
 
-class SymbolKind(str, Enum):
+class SymbolKind(StrEnum):
     VARIABLE = "variable"
     PARAMETER = "parameter"
     LOOP_VARIABLE = "loop variable"
@@ -38,7 +38,7 @@ class LayerInfo:
     index: int
     kind: str
     args: tuple[object, ...]
-    output_shape: tuple[object, ...]  # e.g. (10,) or ("L", 64) with ints
+    output_shape: tuple[int, ...]  # batch excluded: (10,) or (L, D)
     params: int
     param_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
@@ -46,14 +46,14 @@ class LayerInfo:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     name: str
-    input_shape: tuple[object, ...]
+    input_shape: tuple[int, ...]
     token_input: bool
     layers: tuple[LayerInfo, ...]
     loss: str | None
     total_params: int
 
     @property
-    def output_shape(self) -> tuple[object, ...]:
+    def output_shape(self) -> tuple[int, ...]:
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
 

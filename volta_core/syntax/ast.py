@@ -8,7 +8,6 @@ becomes an :class:`ErrorStmt`, an expression it cannot parse an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from volta_core.syntax.source import Span
 
@@ -76,7 +75,7 @@ class ErrorExpr:
     span: Span
 
 
-Expr = Union[Number, String, Bool, Name, Unary, Binary, Call, Member, ErrorExpr]
+Expr = Number | String | Bool | Name | Unary | Binary | Call | Member | ErrorExpr
 
 # ------------------------------------------------------------------ statements
 
@@ -259,10 +258,10 @@ class ErrorStmt:
     span: Span
 
 
-Stmt = Union[
-    VarDecl, Assign, ExprStmt, Print, FnDef, Return, Loop, For, If, ModelDef, DatasetDef,
-    Train, Evaluate, Infer, Save, Load, Import, Export, Inspect, Property, InferRow, ErrorStmt,
-]
+Stmt = (
+    VarDecl | Assign | ExprStmt | Print | FnDef | Return | Loop | For | If | ModelDef | DatasetDef
+    | Train | Evaluate | Infer | Save | Load | Import | Export | Inspect | Property | InferRow | ErrorStmt
+)
 
 
 @dataclass(frozen=True, slots=True)

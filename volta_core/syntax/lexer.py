@@ -8,6 +8,7 @@ has its DEDENT, the stream ends with EOF).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from volta_core.diagnostics import Diagnostic, Fix, TextEdit
@@ -22,7 +23,7 @@ _TOKEN_RE = re.compile(
     r"""
     (?P<ws>[ \t]+)
   | (?P<comment>(?:\#|//).*)
-  | (?P<badnum>\d+\.(?![.\d])|\d+(?:\.\d+)?[eE](?![+-]?\d)|(?>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<badnum>\d+\.(?![.\d])|\d+(?:\.\d+)?[eE](?>[+-]?)(?!\d)|(?>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[A-Za-z_][A-Za-z0-9_]*)
   | (?P<float>\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)
   | (?P<int>\d+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
@@ -175,9 +176,10 @@ def _lex_line(
     toks: list[Token],
     comments: list[Span],
     diags: list[Diagnostic],
-    match_iter,  # type: ignore[no-untyped-def]
+    match_iter: Callable[[str, int, int], Iterator[re.Match[str]]],
 ) -> None:
     append = toks.append
+    helps: tuple[str, ...]
     for m in match_iter(text, start, end):
         kind = m.lastgroup
         s, e = m.span()
@@ -200,20 +202,23 @@ def _lex_line(
                     )
                 )
         elif kind == "int":
-            value = int(m.group())
-            if value > INT_MAX + 1:
+            digits = m.group().lstrip("0") or "0"
+            # Compare by length first: int() refuses strings over 4300 digits and
+            # `{value:e}` overflows for huge ints, so never convert those.
+            if len(digits) > len(str(INT_MAX + 1)) or int(digits) > INT_MAX + 1:
+                approx = f"{digits[0]}.{digits[1:4].ljust(3, '0')}e+{len(digits) - 1:02d}"
                 diags.append(
                     Diagnostic(
                         "E0007",
                         "integer literal out of range",
                         Span(s, e),
                         label="does not fit in a 64-bit integer",
-                        helps=(f"integers range from {-INT_MAX - 1} to {INT_MAX}; write a float such as `{value:.3e}` for large values",),
+                        helps=(f"integers range from {-INT_MAX - 1} to {INT_MAX}; write a float such as `{approx}` for large values",),
                     )
                 )
                 append(Token(T.ERROR, m.group(), s, e))
             else:
-                append(Token(T.INT, m.group(), s, e, value))
+                append(Token(T.INT, m.group(), s, e, int(digits)))
         elif kind == "float":
             append(Token(T.FLOAT, m.group(), s, e, float(m.group())))
         elif kind == "string":

@@ -88,6 +88,9 @@ class Parser:
         self.diags: list[Diagnostic] = []
         self.expr_depth = 0
         self.block_depth = 0
+        # True while parsing space-separated property values, where `(` only
+        # starts a call when it touches the name (`f(2)`); `dense (n * 2)` is two values.
+        self.values_mode = False
 
     # ------------------------------------------------------------- helpers
     def peek(self, k: int = 0) -> Token:
@@ -299,7 +302,7 @@ class Parser:
     # ---------------------------------------------------------- statements
     def statement(self, context: str) -> A.Stmt:
         tok = self.peek()
-        if context == _PROPS or context == _ROWS:
+        if context in (_PROPS, _ROWS):
             return self.property_line(context)
         if tok.kind == T.KEYWORD:
             handler = _STATEMENTS.get(tok.text)
@@ -339,7 +342,6 @@ class Parser:
         tok = self.advance()
         name = A.Name(tok.text, Span(tok.start, tok.end))
         nxt = self.peek()
-        keyword = closest(tok.text, STATEMENT_KEYWORDS)
         if nxt.kind == T.OP and nxt.text == "=":
             self.advance()
             value = self.parse_expr()
@@ -351,6 +353,7 @@ class Parser:
             self.end_of_line()
             return A.ExprStmt(expr, Span(tok.start, _span(expr).end))
         if nxt.kind in (T.NEWLINE, T.EOF):
+            keyword = closest(tok.text, STATEMENT_KEYWORDS)
             if keyword is not None:
                 raise self.typo_error(tok, keyword)
             raise self.error(
@@ -375,11 +378,14 @@ class Parser:
             value = self.parse_expr()
             self.end_of_line()
         except ParseError:
+            keyword = closest(tok.text, STATEMENT_KEYWORDS)
             if keyword is not None:
                 raise self.typo_error(tok, keyword) from None
             raise
-        if keyword is not None and self.peek().kind == T.INDENT:
-            raise self.typo_error(tok, keyword)
+        if self.peek().kind == T.INDENT:
+            keyword = closest(tok.text, STATEMENT_KEYWORDS)
+            if keyword is not None:
+                raise self.typo_error(tok, keyword)
         return A.VarDecl(name, value, self.stmt_span(tok, value))
 
     def stmt_span(self, first: Token, last: A.Expr | A.Name | Token) -> Span:
@@ -402,20 +408,21 @@ class Parser:
             raise self.unexpected("a property name" if context == _PROPS else "`input`")
         self.advance()
         key = A.Name(tok.text, Span(tok.start, tok.end))
+        if context == _ROWS and tok.text != "input":
+            # raised before the line is consumed, so recovery skips only this line
+            raise self.error(
+                "E0112",
+                f"expected an `input` row, found `{tok.text}`",
+                key.span,
+                label="rows of an infer block start with `input`",
+                fixes=(Fix.replace("Change to `input`", key.span, "input"),)
+                if closest(tok.text, ["input"])
+                else (),
+            )
         values = self.property_values()
         end = _span(values[-1]).end if values else key.span.end
         self.end_of_line()
         if context == _ROWS:
-            if tok.text != "input":
-                raise self.error(
-                    "E0112",
-                    f"expected an `input` row, found `{tok.text}`",
-                    key.span,
-                    label="rows of an infer block start with `input`",
-                    fixes=(Fix.replace("Change to `input`", key.span, "input"),)
-                    if closest(tok.text, ["input"])
-                    else (),
-                )
             return A.InferRow(values, Span(tok.start, end))
         return A.Property(key, values, Span(tok.start, end))
 
@@ -448,7 +455,11 @@ class Parser:
                     )
             if kind == T.KEYWORD and tok.text in ("and", "or"):
                 raise self.unexpected("a value")
-            values.append(self.parse_prefix())
+            self.values_mode = True
+            try:
+                values.append(self.parse_prefix())
+            finally:
+                self.values_mode = False
 
     def _unary_minus_here(self) -> bool:
         """A ``-`` directly attached to the next token (``-1``) starts a value."""
@@ -560,7 +571,7 @@ class Parser:
             "E0107",
             f"`{tok.text}` without a preceding `if`",
             Span(tok.start, tok.end),
-            label=f"no `if` block directly above at this indentation",
+            label="no `if` block directly above at this indentation",
             helps=("`elif` and `else` must follow an `if` block at the same indentation",),
         )
 
@@ -695,6 +706,15 @@ class Parser:
         return A.Inspect(model, Span(tok.start, model.span.end))
 
     # --------------------------------------------------------- expressions
+    def too_deep(self, tok: Token) -> ParseError:
+        return self.error(
+            "E0104",
+            f"expression nested more than {MAX_EXPR_DEPTH} levels deep",
+            Span(tok.start, tok.end),
+            label="too deep",
+            helps=("split the expression using intermediate variables",),
+        )
+
     def parse_expr(self, min_prec: int = 1) -> A.Expr:
         self.expr_depth += 1
         try:
@@ -745,12 +765,14 @@ class Parser:
                     helps=("write `(not x)`",),
                 )
             self.advance()
-            operand = self.parse_expr(_NOT_PREC)
-            return A.Unary("not", operand, Span(tok.start, _span(operand).end), Span(tok.start, tok.end))
+            negated = self.parse_expr(_NOT_PREC)
+            return A.Unary("not", negated, Span(tok.start, _span(negated).end), Span(tok.start, tok.end))
         if tok.kind == T.OP and tok.text == "-":
             minus: list[Token] = []
             while self.peek().is_op("-"):
                 minus.append(self.advance())
+                if self.expr_depth + len(minus) > MAX_EXPR_DEPTH:
+                    raise self.too_deep(minus[-1])
             nxt = self.peek()
             operand: A.Expr
             if nxt.kind == T.INT and nxt.value == INT_MAX + 1:
@@ -766,10 +788,15 @@ class Parser:
 
     def parse_postfix(self) -> A.Expr:
         expr = self.parse_primary()
+        chain = 0
         while True:
             tok = self.peek()
             if tok.kind != T.OP:
                 return expr
+            chain += 1
+            if tok.text in (".", "(") and self.expr_depth + chain > MAX_EXPR_DEPTH:
+                # each member access/call nests the AST one level deeper
+                raise self.too_deep(tok)
             if tok.text == ".":
                 self.advance()
                 name = self.peek()
@@ -778,6 +805,8 @@ class Parser:
                 self.advance()
                 expr = A.Member(expr, name.text, Span(name.start, name.end), Span(_span(expr).start, name.end))
             elif tok.text == "(":
+                if self.values_mode and tok.start != _span(expr).end:
+                    return expr  # the next property value
                 if not isinstance(expr, A.Name):
                     raise self.error(
                         "E0100",
@@ -791,6 +820,13 @@ class Parser:
 
     def parse_call(self, callee: A.Name) -> A.Expr:
         open_tok = self.advance()
+        outer_mode, self.values_mode = self.values_mode, False
+        try:
+            return self._call_args(callee, open_tok)
+        finally:
+            self.values_mode = outer_mode
+
+    def _call_args(self, callee: A.Name, open_tok: Token) -> A.Expr:
         args: list[A.Expr] = []
         self.expr_depth += 1
         try:
@@ -854,7 +890,8 @@ class Parser:
         if kind == T.NAME:
             self.advance()
             name = A.Name(tok.text, Span(tok.start, tok.end))
-            if self.peek().is_op("("):
+            nxt = self.peek()
+            if nxt.is_op("(") and (not self.values_mode or nxt.start == tok.end):
                 return self.parse_call(name)
             return name
         if kind == T.KEYWORD and tok.text in ("true", "false"):
@@ -862,7 +899,11 @@ class Parser:
             return A.Bool(tok.text == "true", Span(tok.start, tok.end))
         if kind == T.OP and tok.text == "(":
             self.advance()
-            inner = self.parse_expr()
+            outer_mode, self.values_mode = self.values_mode, False
+            try:
+                inner = self.parse_expr()
+            finally:
+                self.values_mode = outer_mode
             close = self.peek()
             if not close.is_op(")"):
                 raise self.unclosed(tok, close)
@@ -879,7 +920,7 @@ class Parser:
 
 
 def _span(node: object) -> Span:
-    return node.span  # type: ignore[attr-defined,no-any-return]
+    return node.span  # type: ignore[attr-defined]
 
 
 def _props(stmts: tuple[A.Stmt, ...]) -> tuple[A.Property, ...]:

@@ -45,7 +45,7 @@ class Position:
 class Source:
     """A named, newline-normalised text with offset ↔ position conversion."""
 
-    __slots__ = ("path", "text", "_line_starts")
+    __slots__ = ("_line_starts", "path", "text")
 
     def __init__(self, text: str, path: str = "<input>") -> None:
         self.path = path

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 KEYWORDS: Final = frozenset(
-    "model dataset train evaluate infer save load import export inspect print fn return "
-    "loop for in if elif else on as from and or not true false".split()
+    ["model", "dataset", "train", "evaluate", "infer", "save", "load", "import", "export", "inspect", "print", "fn", "return", "loop", "for", "in", "if", "elif", "else", "on", "as", "from", "and", "or", "not", "true", "false"]
 )
 
 #: Keywords that may start a statement (used for did-you-mean on unknown lines).
@@ -37,7 +36,7 @@ class Token:
     and the text itself otherwise.
     """
 
-    __slots__ = ("kind", "text", "start", "end", "value")
+    __slots__ = ("end", "kind", "start", "text", "value")
 
     def __init__(self, kind: str, text: str, start: int, end: int, value: object = None) -> None:
         self.kind = kind

@@ -1,0 +1,526 @@
+"""The schemas: every block key, value kind, range, allowed values and docs,
+and every layer kind with its arguments — the single source of truth.
+
+The checker validates against these tables, and completion, hover, the
+language reference (docs) and the CLI read them. Adding a key or a layer kind
+means adding one entry here (plus its runtime support).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSpec:
+    """What one value position accepts.
+
+    ``kind`` is one of ``int``, ``number`` (int or float), ``string``,
+    ``bool`` or ``choice`` (one word of ``choices``). Ranges apply to numbers:
+    ``minimum``/``maximum`` are inclusive unless ``exclusive_min``/``exclusive_max``.
+    """
+
+    name: str
+    kind: str
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
+    optional: bool = False
+    default: object = None
+
+    def range_text(self) -> str:
+        lo = hi = ""
+        if self.minimum is not None:
+            lo = f"{'>' if self.exclusive_min else '≥'} {_num(self.minimum)}"
+        if self.maximum is not None:
+            hi = f"{'<' if self.exclusive_max else '≤'} {_num(self.maximum)}"
+        return " and ".join(p for p in (lo, hi) if p)
+
+    def in_range(self, value: float) -> bool:
+        if self.minimum is not None and (value <= self.minimum if self.exclusive_min else value < self.minimum):
+            return False
+        return not (
+            self.maximum is not None
+            and (value >= self.maximum if self.exclusive_max else value > self.maximum)
+        )
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        base = {"int": "an integer", "number": "a number", "string": "a string", "bool": "`true` or `false`"}[
+            self.kind
+        ]
+        rng = self.range_text()
+        return f"{base} {rng}" if rng else base
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """One ``KEY value…`` line of a block.
+
+    ``values`` describe positional values; when ``variadic`` the last one
+    repeats (``min_values`` gives the least count). ``repeatable`` keys may
+    appear on several lines (``layer``). ``only_for`` limits dataset keys to
+    some ``type`` values.
+    """
+
+    key: str
+    doc: str
+    values: tuple[ValueSpec, ...]
+    example: str
+    variadic: bool = False
+    min_values: int = 1
+    repeatable: bool = False
+    only_for: tuple[str, ...] = ()
+    default_doc: str = ""
+
+    @property
+    def max_values(self) -> int | None:
+        return None if self.variadic else len(self.values)
+
+    @property
+    def required_values(self) -> int:
+        if self.variadic:
+            return self.min_values
+        return sum(1 for v in self.values if not v.optional)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSchema:
+    name: str
+    doc: str
+    properties: dict[str, PropertySpec]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    """A layer kind: positional ``args`` (optional ones last), docs and params."""
+
+    kind: str
+    doc: str
+    args: tuple[ValueSpec, ...]
+    example: str
+    params_doc: str = ""
+
+    def signature(self) -> str:
+        parts = [self.kind]
+        for a in self.args:
+            parts.append(f"[{a.name}]" if a.optional else a.name)
+        return " ".join(parts)
+
+
+ACTIVATIONS: Final = ("relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax")
+OUTPUTS: Final = ("softmax", "sigmoid", "none")
+LOSSES: Final = ("mse", "cross_entropy", "bce")
+OPTIMIZERS: Final = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+DATASET_TYPES: Final = ("xor", "synthetic", "blobs", "spiral", "csv", "npz", "text")
+DEVICES: Final = ("cpu", "gpu", "auto")
+PRECISIONS: Final = ("fp32", "auto")
+SCHEDULES: Final = ("constant", "cosine", "step")
+DETERMINISM: Final = ("strict", "balanced")
+
+
+def _p(key: str, doc: str, *values: ValueSpec, example: str, **kw: object) -> tuple[str, PropertySpec]:
+    return key, PropertySpec(key, doc, tuple(values), example, **kw)  # type: ignore[arg-type]
+
+
+_INT1 = ValueSpec("N", "int", minimum=1)
+_SEED = ValueSpec("SEED", "int", "seed of this block's random generator", minimum=0)
+
+MODEL: Final = BlockSchema(
+    "model",
+    "Declares a network: either the `layers` shorthand for a dense MLP or an explicit `input` + `layer` stack.",
+    dict(
+        [
+            _p(
+                "layers",
+                "Dense MLP shorthand: input width, hidden widths, output width. Expands to "
+                "`dense`, activation, `dense`, … (no activation after the last).",
+                ValueSpec("WIDTH", "int", "a layer width", minimum=1),
+                example="layers 784 256 128 10",
+                variadic=True,
+                min_values=2,
+            ),
+            _p(
+                "activation",
+                "Activation between the dense layers of `layers` (not after the last).",
+                ValueSpec("NAME", "choice", choices=ACTIVATIONS),
+                example="activation relu",
+                default_doc="relu",
+            ),
+            _p(
+                "output",
+                "Final activation of the `layers` shorthand. `softmax` is folded into "
+                "`cross_entropy` for training and `sigmoid` into `bce`.",
+                ValueSpec("NAME", "choice", choices=OUTPUTS),
+                example="output softmax",
+                default_doc="none",
+            ),
+            _p(
+                "loss",
+                "Training loss: `mse` (mean over all elements), `cross_entropy` (mean softmax "
+                "cross-entropy on logits, integer targets), `bce` (binary cross-entropy on logits).",
+                ValueSpec("NAME", "choice", choices=LOSSES),
+                example="loss cross_entropy",
+                default_doc="by output: softmax → cross_entropy, sigmoid → bce, else mse",
+            ),
+            _p(
+                "input",
+                "Input of an explicit stack: `input N` (feature vectors of width N) or "
+                "`input tokens L` (sequences of L integer token ids).",
+                ValueSpec("N", "int", "feature width, or `tokens`", minimum=1),
+                ValueSpec("L", "int", "sequence length after `tokens`", minimum=1, optional=True),
+                example="input 784",
+            ),
+            _p(
+                "layer",
+                "One layer of an explicit stack, in order: `layer KIND args…` (see layer kinds).",
+                ValueSpec("KIND", "choice", choices=()),
+                example="layer dense 128 relu",
+                variadic=True,
+                min_values=1,
+                repeatable=True,
+            ),
+            _p(
+                "optimizer",
+                "Default optimizer (and learning rate) for `train` statements on this model.",
+                ValueSpec("NAME", "choice", choices=OPTIMIZERS),
+                ValueSpec("LR", "number", "learning rate", minimum=0, exclusive_min=True, optional=True),
+                example="optimizer adam 0.001",
+            ),
+            _p(
+                "precision",
+                "Numeric precision of the weights.",
+                ValueSpec("P", "choice", choices=PRECISIONS),
+                example="precision fp32",
+                default_doc="fp32",
+            ),
+            _p("seed", "Seed of the weight initialisation.", _SEED, example="seed 7", default_doc="0"),
+        ]
+    ),
+)
+
+DATASET: Final = BlockSchema(
+    "dataset",
+    "Declares a dataset: a built-in toy (`xor`, `synthetic`, `blobs`, `spiral`) or a file (`csv`, `npz`, `text`).",
+    dict(
+        [
+            _p(
+                "type",
+                "Kind of data: xor (the four XOR rows), synthetic (seeded regression data), blobs and "
+                "spiral (seeded classification toys), csv, npz, text.",
+                ValueSpec("TYPE", "choice", choices=DATASET_TYPES),
+                example="type csv",
+            ),
+            _p(
+                "source",
+                "Path of the data file, relative to the .vt file.",
+                ValueSpec("PATH", "string"),
+                example='source "data/digits.csv"',
+                only_for=("csv", "npz", "text"),
+            ),
+            _p(
+                "target",
+                "Column (csv, text) or array (npz) holding the label or regression target.",
+                ValueSpec("NAME", "string"),
+                example='target "label"',
+                only_for=("csv", "npz", "text"),
+            ),
+            _p(
+                "features",
+                "Name of the feature array in an npz file.",
+                ValueSpec("NAME", "string"),
+                example='features "x"',
+                only_for=("npz",),
+                default_doc='"x"',
+            ),
+            _p(
+                "text",
+                "Column holding the text of a `text` dataset.",
+                ValueSpec("NAME", "string"),
+                example='text "review"',
+                only_for=("text",),
+            ),
+            _p("batch", "Mini-batch size.", ValueSpec("N", "int", minimum=1), example="batch 64", default_doc="32"),
+            _p(
+                "shuffle",
+                "Reshuffle the training split every epoch (from the seed).",
+                ValueSpec("B", "bool"),
+                example="shuffle true",
+                default_doc="true",
+            ),
+            _p(
+                "split",
+                "Training fraction; the rest is the validation split.",
+                ValueSpec("F", "number", minimum=0, maximum=1, exclusive_min=True),
+                example="split 0.8",
+                default_doc="1 (no validation split)",
+            ),
+            _p("seed", "Seed of shuffling and of generated data.", _SEED, example="seed 1", default_doc="0"),
+            _p(
+                "samples",
+                "Number of generated examples.",
+                ValueSpec("N", "int", minimum=1),
+                example="samples 1000",
+                only_for=("synthetic", "blobs", "spiral"),
+                default_doc="256",
+            ),
+            _p(
+                "classes",
+                "Number of classes of a generated classification toy.",
+                ValueSpec("K", "int", minimum=2),
+                example="classes 3",
+                only_for=("blobs", "spiral"),
+                default_doc="2",
+            ),
+            _p(
+                "vocab",
+                "Vocabulary size of a `text` dataset (ids 0 = padding, 1 = unknown).",
+                ValueSpec("N", "int", minimum=3),
+                example="vocab 5000",
+                only_for=("text",),
+            ),
+            _p(
+                "seq_len",
+                "Sequence length of a `text` dataset (padded / truncated).",
+                ValueSpec("L", "int", minimum=1),
+                example="seq_len 32",
+                only_for=("text",),
+            ),
+        ]
+    ),
+)
+
+TRAIN: Final = BlockSchema(
+    "train",
+    "Optional settings of a `train MODEL on DATASET` statement; anything not given is chosen by autopilot "
+    "and printed with the reason.",
+    dict(
+        [
+            _p("epochs", "Passes over the training split.", ValueSpec("N", "int", minimum=1), example="epochs 10", default_doc="10"),
+            _p(
+                "steps",
+                "Stop after N optimizer steps (overrides epochs).",
+                ValueSpec("N", "int", minimum=1),
+                example="steps 500",
+            ),
+            _p(
+                "optimizer",
+                "Optimizer (PyTorch's update formulas).",
+                ValueSpec("NAME", "choice", choices=OPTIMIZERS),
+                example="optimizer adam",
+                default_doc="autopilot: adam/adamw by model size",
+            ),
+            _p(
+                "lr",
+                "Learning rate.",
+                ValueSpec("LR", "number", minimum=0, exclusive_min=True),
+                example="lr 0.001",
+                default_doc="autopilot by model size",
+            ),
+            _p("batch", "Mini-batch size (overrides the dataset's).", ValueSpec("N", "int", minimum=1), example="batch 32"),
+            _p(
+                "momentum",
+                "Momentum of `momentum` and `rmsprop`.",
+                ValueSpec("M", "number", minimum=0, maximum=1, exclusive_max=True),
+                example="momentum 0.9",
+                default_doc="0.9",
+            ),
+            _p(
+                "weight_decay",
+                "L2 weight decay (decoupled for adamw).",
+                ValueSpec("W", "number", minimum=0),
+                example="weight_decay 0.01",
+                default_doc="0",
+            ),
+            _p(
+                "clip_grad",
+                "Clip the global gradient norm to this value.",
+                ValueSpec("C", "number", minimum=0, exclusive_min=True),
+                example="clip_grad 1.0",
+            ),
+            _p(
+                "lr_schedule",
+                "Learning-rate schedule.",
+                ValueSpec("NAME", "choice", choices=SCHEDULES),
+                example="lr_schedule cosine",
+                default_doc="constant",
+            ),
+            _p(
+                "warmup_steps",
+                "Linear warm-up steps before the schedule.",
+                ValueSpec("N", "int", minimum=0),
+                example="warmup_steps 100",
+                default_doc="0",
+            ),
+            _p(
+                "early_stopping",
+                "Stop when the validation loss has not improved for this many epochs.",
+                ValueSpec("PATIENCE", "int", minimum=1),
+                example="early_stopping 3",
+            ),
+            _p(
+                "device",
+                "Where to train; `auto` says which it chose and why. No silent fallback.",
+                ValueSpec("D", "choice", choices=DEVICES),
+                example="device auto",
+                default_doc="auto",
+            ),
+            _p(
+                "precision",
+                "Numeric precision of training.",
+                ValueSpec("P", "choice", choices=PRECISIONS),
+                example="precision fp32",
+                default_doc="fp32 on cpu",
+            ),
+            _p(
+                "determinism",
+                "`strict`: bit-identical reruns; `balanced`: may use faster non-deterministic kernels and says so.",
+                ValueSpec("MODE", "choice", choices=DETERMINISM),
+                example="determinism strict",
+                default_doc="strict",
+            ),
+            _p("seed", "Seed of shuffling and dropout for this run.", _SEED, example="seed 0"),
+            _p(
+                "log_every",
+                "Without a terminal, print one line every N epochs.",
+                ValueSpec("N", "int", minimum=1),
+                example="log_every 1",
+                default_doc="1",
+            ),
+        ]
+    ),
+)
+
+IMPORT: Final = BlockSchema(
+    "import",
+    'Options of `import "file.onnx" as NAME with KEY VALUE…`.',
+    dict(
+        [
+            _p(
+                "batch",
+                "Binds a symbolic batch dimension of the ONNX graph to this size.",
+                ValueSpec("N", "int", minimum=1),
+                example="batch 1",
+            ),
+        ]
+    ),
+)
+
+BLOCKS: Final = {b.name: b for b in (MODEL, DATASET, TRAIN, IMPORT)}
+
+_NONE: tuple[ValueSpec, ...] = ()
+_CAUSAL = ValueSpec("causal", "choice", "mask future positions", choices=("causal",), optional=True)
+
+LAYERS: Final = {
+    spec.kind: spec
+    for spec in (
+        LayerSpec(
+            "dense",
+            "Fully connected layer `x @ W + b` (per position on sequences), optionally followed by an activation.",
+            (
+                ValueSpec("N", "int", "output width", minimum=1),
+                ValueSpec("activation", "choice", choices=ACTIVATIONS, optional=True),
+            ),
+            "layer dense 128 relu",
+            "weight [in, N] (Xavier/Glorot-uniform), bias [N] (zeros)",
+        ),
+        LayerSpec("relu", "max(x, 0).", _NONE, "layer relu"),
+        LayerSpec("sigmoid", "1 / (1 + exp(-x)); folded into `bce` when last.", _NONE, "layer sigmoid"),
+        LayerSpec("tanh", "Hyperbolic tangent.", _NONE, "layer tanh"),
+        LayerSpec("gelu", "Gaussian error linear unit (exact, erf form).", _NONE, "layer gelu"),
+        LayerSpec("silu", "x * sigmoid(x).", _NONE, "layer silu"),
+        LayerSpec(
+            "leaky_relu",
+            "x if x > 0 else alpha * x.",
+            (ValueSpec("alpha", "number", "negative slope", minimum=0, optional=True, default=0.01),),
+            "layer leaky_relu 0.01",
+        ),
+        LayerSpec("softmax", "Softmax over the last axis; folded into `cross_entropy` when last.", _NONE, "layer softmax"),
+        LayerSpec(
+            "dropout",
+            "Zeroes each activation with probability P during training (seeded), identity at inference.",
+            (ValueSpec("P", "number", "drop probability", minimum=0, maximum=1, exclusive_max=True),),
+            "layer dropout 0.1",
+        ),
+        LayerSpec(
+            "layernorm",
+            "Layer normalisation over the last axis.",
+            _NONE,
+            "layer layernorm",
+            "scale [D] (ones), shift [D] (zeros)",
+        ),
+        LayerSpec(
+            "embedding",
+            "Token ids → vectors; needs `input tokens L`.",
+            (ValueSpec("VOCAB", "int", "vocabulary size", minimum=1), ValueSpec("DIM", "int", "width", minimum=1)),
+            "layer embedding 512 64",
+            "table [VOCAB, DIM] (normal(0, 0.02))",
+        ),
+        LayerSpec(
+            "positional",
+            "Learned position embeddings added to a sequence of length LEN.",
+            (ValueSpec("LEN", "int", "sequence length", minimum=1),),
+            "layer positional 32",
+            "table [LEN, D] (normal(0, 0.02))",
+        ),
+        LayerSpec(
+            "attention",
+            "Multi-head self-attention with a residual connection.",
+            (ValueSpec("HEADS", "int", "number of heads (must divide the width)", minimum=1), _CAUSAL),
+            "layer attention 4 causal",
+            "query/key/value/out weights [D, D] (Xavier) and biases [D]",
+        ),
+        LayerSpec(
+            "transformer",
+            "Pre-norm transformer block: LN → MHA → residual → LN → FFN(gelu) → residual.",
+            (
+                ValueSpec("HEADS", "int", "number of heads (must divide the width)", minimum=1),
+                ValueSpec("FF", "int", "feed-forward width", minimum=1),
+                _CAUSAL,
+            ),
+            "layer transformer 4 128 causal",
+            "attention weights, two layernorms, ff weights [D, FF] and [FF, D] with biases",
+        ),
+        LayerSpec("mean_pool", "Mean over the sequence positions: [L, D] → [D].", _NONE, "layer mean_pool"),
+        LayerSpec("last_token", "The last position of a sequence: [L, D] → [D].", _NONE, "layer last_token"),
+        LayerSpec("flatten", "[L, D] → [L·D].", _NONE, "layer flatten"),
+    )
+}
+
+#: Members readable in expressions (``m.loss``), with their docs.
+MODEL_MEMBERS: Final = {
+    "loss": "training loss of the last epoch (float)",
+    "accuracy": "training accuracy of the last epoch (classification, float)",
+    "val_loss": "validation loss of the last epoch (float)",
+    "val_accuracy": "validation accuracy of the last epoch (float)",
+    "steps": "optimizer steps taken so far (int)",
+    "epochs": "epochs trained so far (int)",
+    "params": "number of trainable parameters (int)",
+}
+DATASET_MEMBERS: Final = {
+    "size": "number of examples (int)",
+    "train_size": "examples in the training split (int)",
+    "val_size": "examples in the validation split (int)",
+    "batch": "mini-batch size (int)",
+}
+MEMBER_TYPES: Final = {
+    "loss": "float", "accuracy": "float", "val_loss": "float", "val_accuracy": "float",
+    "steps": "int", "epochs": "int", "params": "int",
+    "size": "int", "train_size": "int", "val_size": "int", "batch": "int",
+}
+
+#: Which keys each dataset type requires.
+DATASET_REQUIRED: Final = {
+    "csv": ("source", "target"),
+    "npz": ("source",),
+    "text": ("source", "text", "target"),
+}
