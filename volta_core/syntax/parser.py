@@ -25,6 +25,9 @@ from volta_core.syntax.tokens import STATEMENT_KEYWORDS, Token
 
 MAX_EXPR_DEPTH = 64
 MAX_BLOCK_DEPTH = 64
+#: Binary operators folded into one tree along any path (``1 + 1 + … + 1``):
+#: each adds a level to the AST, which the checker and interpreter walk recursively.
+MAX_OPERATOR_CHAIN = 200
 
 _BINARY_PREC = {
     "or": 1,
@@ -88,6 +91,8 @@ class Parser:
         self.diags: list[Diagnostic] = []
         self.expr_depth = 0
         self.block_depth = 0
+        # binary operators folded by the parse_expr frames now active
+        self.chain = 0
         # True while parsing space-separated property values, where `(` only
         # starts a call when it touches the name (`f(2)`); `dense (n * 2)` is two values.
         self.values_mode = False
@@ -531,8 +536,7 @@ class Parser:
     def st_if(self, context: str) -> A.Stmt:
         tok = self.advance()
         inner = self.inner_context(context)
-        cond = self.parse_expr()
-        self.end_of_line()
+        cond = self.header_condition(tok)
         body, _ = self.parse_block(tok, inner)
         branches = [A.IfBranch(cond, body, Span(tok.start, _span(cond).end), "if")]
         orelse: tuple[A.Stmt, ...] | None = None
@@ -541,14 +545,7 @@ class Parser:
             nxt = self.peek()
             if nxt.is_keyword("elif"):
                 self.advance()
-                try:
-                    c = self.parse_expr()
-                    self.end_of_line()
-                except ParseError as exc:
-                    if exc.diagnostic is not None:
-                        self.diags.append(exc.diagnostic)
-                    self.sync_line()
-                    c = A.ErrorExpr(Span(nxt.start, nxt.end))
+                c = self.header_condition(nxt)
                 b, _ = self.parse_block(nxt, inner)
                 branches.append(A.IfBranch(c, b, Span(nxt.start, _span(c).end), "elif"))
                 continue
@@ -564,6 +561,20 @@ class Parser:
                 orelse, _ = self.parse_block(nxt, inner)
             break
         return A.If(tuple(branches), orelse, else_span, Span(tok.start, _span(cond).end))
+
+    def header_condition(self, keyword: Token) -> A.Expr:
+        """The condition of an `if`/`elif` header. On a syntax error the
+        error is recorded and the block is still parsed, so the branches
+        that follow are not reported as orphans."""
+        try:
+            cond = self.parse_expr()
+            self.end_of_line()
+            return cond
+        except ParseError as exc:
+            if exc.diagnostic is not None:
+                self.diags.append(exc.diagnostic)
+            self.sync_line()
+            return A.ErrorExpr(Span(keyword.start, keyword.end))
 
     def st_orphan(self, context: str) -> A.Stmt:
         tok = self.advance()
@@ -717,6 +728,7 @@ class Parser:
 
     def parse_expr(self, min_prec: int = 1) -> A.Expr:
         self.expr_depth += 1
+        folds = 0
         try:
             if self.expr_depth > MAX_EXPR_DEPTH:
                 tok = self.peek()
@@ -736,6 +748,16 @@ class Parser:
                     prec = None
                 if prec is None or prec < min_prec:
                     return left
+                folds += 1
+                self.chain += 1
+                if self.chain > MAX_OPERATOR_CHAIN:
+                    raise self.error(
+                        "E0104",
+                        f"expression has more than {MAX_OPERATOR_CHAIN} chained operators",
+                        Span(tok.start, tok.end),
+                        label="too long",
+                        helps=("split the expression using intermediate variables",),
+                    )
                 self.advance()
                 right = self.parse_expr(prec + 1)
                 if prec == _COMPARISON and self.peek().text in _BINARY_PREC and _BINARY_PREC[self.peek().text] == _COMPARISON and self.peek().kind == T.OP:
@@ -752,6 +774,7 @@ class Parser:
                 left = A.Binary(tok.text, left, right, _span(left).to(_span(right)), Span(tok.start, tok.end))
         finally:
             self.expr_depth -= 1
+            self.chain -= folds
 
     def parse_prefix(self, min_prec: int = 1) -> A.Expr:
         tok = self.peek()
