@@ -209,3 +209,21 @@ def test_symbols_record_references_for_navigation() -> None:
     assert len(syms["v"].references) == 1
     at = a.symbols.at(a.source.offset(4, 7))
     assert at is not None and at.name == "v"
+
+
+def test_generated_reference_is_committed_and_lists_everything() -> None:
+    from pathlib import Path
+
+    from volta_core.check.reference import render_reference
+
+    text = render_reference()
+    committed = (Path(__file__).parents[2] / "docs" / "reference.md").read_text(encoding="utf-8")
+    assert committed == text, "docs/reference.md is stale: regenerate it with render_reference()"
+    for block in S.BLOCKS.values():
+        for key, spec in block.properties.items():
+            assert f"| `{key}` |" in text
+            for v in spec.values:
+                for choice in v.choices:
+                    assert choice in text
+    for kind in S.LAYERS:
+        assert f"| `{kind}" in text

@@ -117,6 +117,10 @@ class LayerSpec:
         return " ".join(parts)
 
 
+LAYER_KINDS: Final = (
+    "dense", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax", "dropout",
+    "layernorm", "embedding", "positional", "attention", "transformer", "mean_pool", "last_token", "flatten",
+)
 ACTIVATIONS: Final = ("relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax")
 OUTPUTS: Final = ("softmax", "sigmoid", "none")
 LOSSES: Final = ("mse", "cross_entropy", "bce")
@@ -183,7 +187,7 @@ MODEL: Final = BlockSchema(
             _p(
                 "layer",
                 "One layer of an explicit stack, in order: `layer KIND args…` (see layer kinds).",
-                ValueSpec("KIND", "choice", choices=()),
+                ValueSpec("KIND", "choice", choices=LAYER_KINDS),
                 example="layer dense 128 relu",
                 variadic=True,
                 min_values=1,
@@ -495,6 +499,7 @@ LAYERS: Final = {
         LayerSpec("flatten", "[L, D] → [L·D].", _NONE, "layer flatten"),
     )
 }
+assert tuple(LAYERS) == LAYER_KINDS
 
 #: Members readable in expressions (``m.loss``), with their docs.
 MODEL_MEMBERS: Final = {
