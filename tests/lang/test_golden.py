@@ -1,0 +1,56 @@
+"""Language feature matrix: every ``tests/golden/lang/NAME.vt`` runs and prints
+exactly ``NAME.out``; every ``errors/NAME.vt`` prints ``NAME.out`` and then fails
+with the rendered runtime error in ``NAME.err``.
+
+Set ``VOLTA_UPDATE_GOLDEN=1`` to rewrite the expected files (then review them).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from volta_core.diagnostics import render_text
+
+from .helpers import GOLDEN_DIR, Recorder
+
+UPDATE = os.environ.get("VOLTA_UPDATE_GOLDEN") == "1"
+
+CASES = sorted(GOLDEN_DIR.glob("*.vt"))
+ERROR_CASES = sorted((GOLDEN_DIR / "errors").glob("*.vt"))
+
+
+def _check(path: Path, actual: str) -> None:
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert path.exists(), f"missing golden file {path} (run with VOLTA_UPDATE_GOLDEN=1)"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+def test_matrix_is_complete() -> None:
+    assert len(CASES) >= 25
+    assert len(ERROR_CASES) >= 5
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_golden_program(case: Path) -> None:
+    rec = Recorder()
+    result = rec.run(case.read_text(encoding="utf-8"), path=case.name)
+    rendered = "".join(render_text(d) for d in result.diagnostics if d.is_error)
+    assert result.ok, rendered
+    assert result.executed
+    _check(case.with_suffix(".out"), rec.out)
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c.stem for c in ERROR_CASES])
+def test_golden_runtime_error(case: Path) -> None:
+    rec = Recorder()
+    result = rec.run(case.read_text(encoding="utf-8"), path=case.name)
+    assert result.executed, "the analysis must accept the program: the error is a runtime one"
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert len(errors) == 1
+    _check(case.with_suffix(".out"), rec.out)
+    _check(case.with_suffix(".err"), render_text(errors[0]))

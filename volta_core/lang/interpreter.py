@@ -1,0 +1,640 @@
+"""Tree-walking interpreter for Volta statements and expressions (SPEC §2).
+
+Runtime semantics, where the specification leaves a choice:
+
+- **Numbers.** ``int`` is signed 64-bit: ``+ - * %`` and unary ``-`` whose
+  result leaves the range fail with E0602 at the operator. In mixed
+  arithmetic an ``int`` widens to ``float`` first (``float(i)``); ``/`` always
+  widens both operands and yields a ``float``. ``/`` and ``%`` by zero (``0``,
+  ``0.0`` or ``-0.0``) fail with E0601 at the operator. Other float results
+  that overflow to ``inf`` or become ``nan`` are ordinary values.
+- **Modulo** follows floor semantics (Python's ``%``): the result has the sign
+  of the divisor, so ``-7 % 3`` is ``2`` and ``7 % -3`` is ``-2``; for floats
+  ``-1.5 % 1.0`` is ``0.5``.
+- **Equality.** ``== !=`` compare two values of the same type (``nan != nan``;
+  strings by content), or two numbers, where an ``int`` widens to ``float``
+  exactly as in arithmetic (so ``1 == 1.0`` is true). Comparing values of
+  different types otherwise (``1 == true``, ``"1" == 1``) is the runtime type
+  error E0604 rather than a silent ``false``: it is always a bug.
+- **Ordering.** ``< <= > >=`` take two numbers (with widening) or two strings
+  (code-point order); anything else is E0604.
+- **Booleans.** ``and or not`` and ``if``/``elif`` conditions need ``bool``;
+  numbers and strings are never truthy (E0604). ``and``/``or`` short-circuit.
+- **Strings.** ``+`` joins two strings; a result longer than
+  :data:`~volta_core.lang.values.MAX_STRING_LENGTH` is E0608.
+- **Scopes.** Lexical. Each block body (``fn``, every ``loop``/``for``
+  iteration, ``if``/``elif``/``else``) runs in a fresh scope whose parent is the
+  enclosing one; a function body's parent is the global scope, so it never
+  sees its caller's locals. ``NAME EXPR`` binds in the current scope,
+  ``NAME = EXPR`` rebinds the nearest enclosing binding. Names are resolved
+  when the code runs, so a function body may use globals and functions that
+  are declared after it. Shadowing and duplicate declarations are rejected
+  by the checker; at run time a declaration simply binds in its own scope.
+- **Functions** are defined when their ``fn`` statement runs. A call checks
+  the argument count (E0306) and the depth limit (E0603); a function that
+  ends without ``return VALUE`` yields no value, which is fine for a call
+  statement and E0604 where a value is needed.
+- **Atomicity.** A simple statement either completes or has no effect: the
+  right-hand side and every ``print`` argument are evaluated before anything
+  is bound or written. Compound statements keep the effects of the inner
+  statements that completed before an error or an interrupt.
+- **Interrupts** are honoured before every statement and every loop
+  iteration (E0607).
+- Model, dataset and training statements and member access (``m.loss``) fail
+  with E0901 until the training engine lands; they are never skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any, Final
+
+from volta_core.diagnostics import Diagnostic, DiagnosticError, Label
+from volta_core.lang.values import (
+    INT_MAX,
+    INT_MIN,
+    MAX_STRING_LENGTH,
+    NO_VALUE,
+    Function,
+    Value,
+    format_value,
+    type_name,
+)
+from volta_core.suggest import did_you_mean
+from volta_core.syntax import ast as A
+from volta_core.syntax.source import Source, Span
+
+#: How many caller frames a runtime error lists in its notes.
+_MAX_TRACE_NOTES: Final = 4
+
+_NUMBER_TYPES: Final = (int, float)
+
+
+class Scope:
+    """One lexical scope: its own bindings and the enclosing scope."""
+
+    __slots__ = ("parent", "vars")
+
+    def __init__(self, vars: dict[str, Value], parent: Scope | None) -> None:
+        self.vars = vars
+        self.parent = parent
+
+
+class InternalError(Exception):
+    """A state the analysis should have made impossible (becomes E9999)."""
+
+
+# Handlers return None to continue, or the value being returned (NO_VALUE for
+# a bare `return`) to unwind to the enclosing call.
+_StmtHandler = Callable[["Interpreter", Any, Scope], object]
+_ExprHandler = Callable[["Interpreter", Any, Scope], object]
+_BinaryHandler = Callable[["Interpreter", A.Binary, Any, Any], object]
+
+_NOT_YET: Final[dict[type, tuple[str, str]]] = {
+    A.ModelDef: ("model", "models are built by the training engine"),
+    A.DatasetDef: ("dataset", "datasets are loaded by the training engine"),
+    A.Train: ("train", "training arrives with the training engine"),
+    A.Evaluate: ("evaluate", "evaluation arrives with the training engine"),
+    A.Infer: ("infer", "inference arrives with the training engine"),
+    A.Save: ("save", "checkpoints arrive with the training engine"),
+    A.Load: ("load", "checkpoints arrive with the training engine"),
+    A.Import: ("import", "ONNX import arrives with the training engine"),
+    A.Export: ("export", "ONNX export arrives with the training engine"),
+    A.Inspect: ("inspect", "model inspection arrives with the training engine"),
+}
+
+
+class Interpreter:
+    """Executes analysed programs against one persistent global scope.
+
+    Not thread-safe, except :attr:`interrupted`, which another thread may set
+    (a plain attribute store is atomic under the GIL and the interpreter reads
+    it before every statement).
+    """
+
+    def __init__(
+        self,
+        globals_: dict[str, Value],
+        write: Callable[[str], None],
+        call_depth_limit: int = 256,
+    ) -> None:
+        self.global_scope = Scope(globals_, None)
+        self.write = write
+        self.call_depth_limit = call_depth_limit
+        self.interrupted = False
+        self.depth = 0
+        #: The source whose spans the running code refers to (a function
+        #: defined in an earlier run keeps its own source).
+        self.source = Source("")
+        #: The innermost statement being executed (for internal error spans).
+        self.statement: A.Stmt | None = None
+        # (function name, call span, caller source) of each active call.
+        self._frames: list[tuple[str, Span, Source]] = []
+
+    # ------------------------------------------------------------ entry
+    def execute(self, program: A.Program, source: Source) -> None:
+        """Run ``program``'s statements in order in the global scope.
+
+        Raises :class:`DiagnosticError` (diagnostic attached to its source)
+        for a runtime error; completed statements keep their effects.
+        """
+        self.source = source
+        self.depth = 0
+        self.statement = None
+        self._frames.clear()
+        self._exec_block(program.body, self.global_scope)
+
+    # ---------------------------------------------------------- errors
+    def fail(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        label: str = "",
+        labels: tuple[Label, ...] = (),
+        helps: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> DiagnosticError:
+        """A runtime error at ``span`` of the running source, with the call
+        stack as notes (innermost first)."""
+        trace: list[str] = []
+        frames = self._frames
+        i = len(frames) - 1
+        while i >= 0:
+            if len(trace) == _MAX_TRACE_NOTES:
+                trace.append(f"… and {i + 1} more calls")
+                break
+            name, call_span, caller = frames[i]
+            j = i  # collapse runs of the same call site (recursion)
+            while j > 0 and frames[j - 1][1] == call_span and frames[j - 1][2] is caller:
+                j -= 1
+            pos = caller.position(call_span.start)
+            repeat = f" ({i - j + 1} times)" if i > j else ""
+            trace.append(f"in `{name}`, called at {caller.path}:{pos.line}:{pos.column}{repeat}")
+            i = j - 1
+        diagnostic = Diagnostic(
+            code, message, span, label=label, labels=labels,
+            notes=(*notes, *trace), helps=helps,
+        )
+        return DiagnosticError(diagnostic.with_source(self.source))
+
+    def _interrupt(self, span: Span) -> DiagnosticError:
+        self.interrupted = False
+        return self.fail(
+            "E0607", "execution interrupted", span, label="stopped before this ran",
+            notes=("statements that finished before the interrupt keep their effects",),
+        )
+
+    def _type_error(self, message: str, span: Span, label: str = "", help_: str = "") -> DiagnosticError:
+        return self.fail("E0604", message, span, label=label, helps=(help_,) if help_ else ())
+
+    # ------------------------------------------------------- statements
+    def _exec_block(self, body: tuple[A.Stmt, ...], scope: Scope) -> object:
+        table = _EXEC
+        for stmt in body:
+            if self.interrupted:
+                raise self._interrupt(stmt.span)
+            self.statement = stmt
+            result = table[type(stmt)](self, stmt, scope)
+            if result is not None:
+                return result
+        return None
+
+    def _exec_var_decl(self, stmt: A.VarDecl, scope: Scope) -> None:
+        scope.vars[stmt.name.id] = self._value(stmt.value, scope)
+
+    def _exec_assign(self, stmt: A.Assign, scope: Scope) -> None:
+        value = self._value(stmt.value, scope)
+        name = stmt.name.id
+        s: Scope | None = scope
+        while s is not None:
+            if name in s.vars:
+                if type(s.vars[name]) is Function:
+                    raise self.fail(
+                        "E0313", f"cannot assign to function `{name}`", stmt.name.span,
+                        label="a function, not a variable",
+                    )
+                s.vars[name] = value
+                return
+            s = s.parent
+        raise self.fail(
+            "E0304", f"assignment to undeclared variable `{name}`", stmt.name.span,
+            label="not declared", helps=(f"declare it with `{name} VALUE`",),
+        )
+
+    def _exec_expr_stmt(self, stmt: A.ExprStmt, scope: Scope) -> None:
+        expr = stmt.expr
+        if type(expr) is A.Call:
+            self._call(expr, scope)  # a call statement may yield no value
+        else:
+            self._value(expr, scope)
+
+    def _exec_print(self, stmt: A.Print, scope: Scope) -> None:
+        text = " ".join([format_value(self._value(arg, scope)) for arg in stmt.args])
+        self.write(text + "\n")
+
+    def _exec_fn_def(self, stmt: A.FnDef, scope: Scope) -> None:
+        scope.vars[stmt.name.id] = Function(
+            stmt.name.id, tuple(p.id for p in stmt.params), stmt.body, self.source, stmt
+        )
+
+    def _exec_return(self, stmt: A.Return, scope: Scope) -> object:
+        if self.depth == 0:
+            raise self.fail(
+                "E0307", "`return` outside a function", stmt.span,
+                label="nothing to return from",
+            )
+        if stmt.value is None:
+            return NO_VALUE
+        return self._value(stmt.value, scope)
+
+    def _int_bound(self, expr: A.Expr, scope: Scope, what: str) -> int:
+        value = self._value(expr, scope)
+        if type(value) is int:
+            return value
+        if type(value) is float and not math.isfinite(value):
+            raise self.fail(
+                "E0606", f"{what} is `{format_value(value)}`, not a finite number", expr.span,
+                label="needs an int",
+            )
+        raise self._type_error(
+            f"{what} must be an int, found {type_name(value)} `{format_value(value)}`",
+            expr.span, label=f"this is {type_name(value)}",
+            help_="Volta never converts to int implicitly",
+        )
+
+    def _exec_loop(self, stmt: A.Loop, scope: Scope) -> object:
+        count = self._int_bound(stmt.count, scope, "the loop count")
+        if count < 0:
+            raise self.fail(
+                "E0605", f"negative loop count {count}", stmt.count.span,
+                label="`loop` needs a count ≥ 0",
+            )
+        body = stmt.body
+        for _ in range(count):
+            if self.interrupted:
+                raise self._interrupt(stmt.span)
+            result = self._exec_block(body, Scope({}, scope))
+            if result is not None:
+                return result
+        return None
+
+    def _exec_for(self, stmt: A.For, scope: Scope) -> object:
+        start = 0 if stmt.start is None else self._int_bound(stmt.start, scope, "the range start")
+        end = self._int_bound(stmt.end, scope, "the range end")
+        name = stmt.var.id
+        body = stmt.body
+        for i in range(start, end):
+            if self.interrupted:
+                raise self._interrupt(stmt.span)
+            result = self._exec_block(body, Scope({name: i}, scope))
+            if result is not None:
+                return result
+        return None
+
+    def _exec_if(self, stmt: A.If, scope: Scope) -> object:
+        for branch in stmt.branches:
+            cond = self._value(branch.cond, scope)
+            if type(cond) is not bool:
+                raise self._type_error(
+                    f"the condition of `{branch.keyword}` must be bool, found {type_name(cond)}",
+                    branch.cond.span, label=f"this is {type_name(cond)}",
+                    help_="compare explicitly, e.g. `if n != 0`",
+                )
+            if cond:
+                return self._exec_block(branch.body, Scope({}, scope))
+        if stmt.orelse is not None:
+            return self._exec_block(stmt.orelse, Scope({}, scope))
+        return None
+
+    def _exec_not_yet(self, stmt: A.Stmt, scope: Scope) -> None:
+        keyword, why = _NOT_YET[type(stmt)]
+        raise self.fail(
+            "E0901", f"`{keyword}` cannot run yet: {why}; `volta check` validates it",
+            stmt.span, label="not executed",
+        )
+
+    def _exec_internal(self, stmt: A.Stmt, scope: Scope) -> None:
+        raise InternalError(f"cannot execute {type(stmt).__name__} (analysis should have rejected it)")
+
+    # ------------------------------------------------------ expressions
+    def _value(self, expr: A.Expr, scope: Scope) -> Any:
+        return _EVAL[type(expr)](self, expr, scope)
+
+    def _eval_literal(self, expr: A.Number | A.String | A.Bool, scope: Scope) -> object:
+        return expr.value
+
+    def _eval_name(self, expr: A.Name, scope: Scope) -> object:
+        name = expr.id
+        s: Scope | None = scope
+        while s is not None:
+            vars_ = s.vars
+            if name in vars_:
+                value = vars_[name]
+                if type(value) is Function:
+                    raise self.fail(
+                        "E0310", f"`{name}` is a function, not a value", expr.span,
+                        label="a function", helps=(f"call it: `{name}(…)`",),
+                    )
+                return value
+            s = s.parent
+        raise self._undefined("E0301", f"undefined name `{name}`", expr, scope)
+
+    def _undefined(self, code: str, message: str, expr: A.Name, scope: Scope) -> DiagnosticError:
+        visible: list[str] = []
+        s: Scope | None = scope
+        while s is not None:
+            visible.extend(s.vars)
+            s = s.parent
+        hint = did_you_mean(expr.id, visible)
+        return self.fail(code, message, expr.span, label="not defined here", helps=(hint,) if hint else ())
+
+    def _eval_unary(self, expr: A.Unary, scope: Scope) -> object:
+        # Iterative over chains such as `- - - x`: their length is unbounded.
+        chain: list[A.Unary] = []
+        node: A.Expr = expr
+        while type(node) is A.Unary:
+            chain.append(node)
+            node = node.operand
+        value: Any = _EVAL[type(node)](self, node, scope)
+        for op in reversed(chain):
+            kind = type(value)
+            if op.op == "-":
+                if kind is int:
+                    if value == INT_MIN:
+                        raise self.fail(
+                            "E0602", f"integer overflow: `-({value})` does not fit in 64 bits",
+                            op.op_span, label="overflows",
+                            helps=("use a float (e.g. `-1.0 * x`) for large magnitudes",),
+                        )
+                    value = -value
+                elif kind is float:
+                    value = -value
+                else:
+                    raise self._type_error(
+                        f"unary `-` needs a number, found {type_name(value)}", op.op_span,
+                        label=f"applied to {type_name(value)}",
+                    )
+            else:
+                if kind is not bool:
+                    raise self._type_error(
+                        f"`not` needs a bool, found {type_name(value)}", op.op_span,
+                        label=f"applied to {type_name(value)}",
+                        help_="compare explicitly, e.g. `not (n == 0)`",
+                    )
+                value = not value
+        return value
+
+    def _eval_binary(self, expr: A.Binary, scope: Scope) -> object:
+        # Left-associative chains (`1 + 1 + … + 1`) nest on the left without
+        # bound, so walk the left spine iteratively; right operands are
+        # bounded by the parser's nesting limit.
+        spine: list[A.Binary] = []
+        node: A.Expr = expr
+        while type(node) is A.Binary:
+            spine.append(node)
+            node = node.left
+        eval_table = _EVAL
+        value: Any = eval_table[type(node)](self, node, scope)
+        for op in reversed(spine):
+            kind = op.op
+            if kind == "and" or kind == "or":
+                if type(value) is not bool:
+                    raise self._bool_operand(op, op.left, value)
+                if value is (kind == "or"):
+                    continue  # short-circuit: `false and …`, `true or …`
+                right = op.right
+                value = eval_table[type(right)](self, right, scope)
+                if type(value) is not bool:
+                    raise self._bool_operand(op, right, value)
+                continue
+            right = op.right
+            value = _BINARY[kind](self, op, value, eval_table[type(right)](self, right, scope))
+        return value
+
+    def _bool_operand(self, op: A.Binary, operand: A.Expr, value: object) -> DiagnosticError:
+        return self.fail(
+            "E0604", f"`{op.op}` needs bool operands, found {type_name(value)}", op.op_span,
+            label=f"`{op.op}` of a non-bool",
+            labels=(Label(operand.span, f"this is {type_name(value)}"),),
+            helps=("compare explicitly, e.g. `n != 0`",),
+        )
+
+    def _eval_call(self, expr: A.Call, scope: Scope) -> object:
+        result = self._call(expr, scope)
+        if result is NO_VALUE:
+            name = expr.callee.id
+            raise self._type_error(
+                f"function `{name}` returned no value", expr.span, label="used as a value",
+                help_=f"end `{name}` with `return VALUE`, or call it as a statement",
+            )
+        return result
+
+    def _call(self, expr: A.Call, scope: Scope) -> object:
+        name = expr.callee.id
+        fn: object = None
+        s: Scope | None = scope
+        while s is not None:
+            if name in s.vars:
+                fn = s.vars[name]
+                break
+            s = s.parent
+        else:
+            raise self._undefined("E0305", f"undefined function `{name}`", expr.callee, scope)
+        if type(fn) is not Function:
+            raise self.fail(
+                "E0310", f"`{name}` is a {type_name(fn)} variable, not a function", expr.callee.span,
+                label="cannot be called",
+            )
+        assert isinstance(fn, Function)
+        args = [self._value(arg, scope) for arg in expr.args]
+        if len(args) != len(fn.params):
+            want = len(fn.params)
+            raise self.fail(
+                "E0306",
+                f"function `{name}` takes {want} argument{'s' if want != 1 else ''} "
+                f"but {len(args)} {'were' if len(args) != 1 else 'was'} given",
+                expr.span, label=f"expected {want}", notes=(f"declared as `{fn.signature}`",),
+            )
+        if self.depth >= self.call_depth_limit:
+            raise self._depth_error(name, expr.span)
+        caller = self.source
+        statement = self.statement
+        self.depth += 1
+        self._frames.append((name, expr.span, caller))
+        self.source = fn.source
+        try:
+            try:
+                result = self._exec_block(fn.body, Scope(dict(zip(fn.params, args, strict=True)), self.global_scope))
+            finally:
+                self.depth -= 1
+                self._frames.pop()
+                self.source = caller
+                self.statement = statement  # keep (statement, source) consistent
+        except RecursionError:
+            # Python's own stack ran out before the Volta limit (very deep
+            # blocks in every frame): report it as the same limit, here.
+            raise self._depth_error(name, expr.span, python_stack=True) from None
+        return NO_VALUE if result is None else result
+
+    def _depth_error(self, name: str, span: Span, python_stack: bool = False) -> DiagnosticError:
+        notes: tuple[str, ...] = ()
+        if python_stack:
+            notes = (f"the interpreter's stack ran out at {self.depth} nested calls",)
+        return self.fail(
+            "E0603",
+            f"call depth limit of {self.call_depth_limit} exceeded calling `{name}`",
+            span, label="one call too deep", notes=notes,
+            helps=("a recursive function needs a base case that stops it",),
+        )
+
+    def _eval_member(self, expr: A.Member, scope: Scope) -> object:
+        raise self.fail(
+            "E0901",
+            f"member access `.{expr.name}` cannot run yet: model and dataset members arrive "
+            "with the training engine; `volta check` validates it",
+            expr.span, label="not evaluated",
+        )
+
+    def _eval_error(self, expr: A.ErrorExpr, scope: Scope) -> object:
+        raise InternalError("cannot evaluate an ErrorExpr (analysis should have rejected it)")
+
+    # --------------------------------------------------- binary operators
+    def _operand_error(self, op: A.Binary, left: object, right: object, help_: str = "") -> DiagnosticError:
+        lt, rt = type_name(left), type_name(right)
+        return self.fail(
+            "E0604", f"operator `{op.op}` cannot be applied to {lt} and {rt}", op.op_span,
+            label=f"{lt} {op.op} {rt}",
+            labels=(Label(op.left.span, f"this is {lt}"), Label(op.right.span, f"this is {rt}")),
+            helps=(help_ or "nothing is converted implicitly except int to float",),
+        )
+
+    def _overflow(self, op: A.Binary, left: object, right: object) -> DiagnosticError:
+        return self.fail(
+            "E0602", f"integer overflow: `{left} {op.op} {right}` does not fit in 64 bits",
+            op.op_span, label="overflows",
+            helps=("use a float (e.g. `2.0 * x`) for large magnitudes",),
+        )
+
+    def _zero_division(self, op: A.Binary) -> DiagnosticError:
+        what = "division" if op.op == "/" else "modulo"
+        return self.fail(
+            "E0601", f"{what} by zero", op.op_span, label=f"{what} by zero",
+            labels=(Label(op.right.span, "this is zero"),),
+            helps=("check the divisor first",),
+        )
+
+    def _concat(self, op: A.Binary, left: str, right: str) -> str:
+        size = len(left) + len(right)
+        if size > MAX_STRING_LENGTH:
+            raise self.fail(
+                "E0608", f"string of {size} characters is too long", op.op_span,
+                label="result too long", notes=(f"strings hold at most {MAX_STRING_LENGTH} characters",),
+            )
+        return left + right
+
+    def _divide(self, op: A.Binary, left: Any, right: Any) -> object:
+        if type(left) in _NUMBER_TYPES and type(right) in _NUMBER_TYPES:
+            if right == 0:
+                raise self._zero_division(op)
+            return float(left) / float(right)
+        raise self._operand_error(op, left, right)
+
+    def _modulo(self, op: A.Binary, left: Any, right: Any) -> object:
+        lt, rt = type(left), type(right)
+        if lt in _NUMBER_TYPES and rt in _NUMBER_TYPES:
+            if right == 0:
+                raise self._zero_division(op)
+            if lt is int and rt is int:
+                return left % right  # floor semantics; cannot leave the int range
+            return float(left) % float(right)
+        raise self._operand_error(op, left, right)
+
+    def _equal(self, op: A.Binary, left: Any, right: Any) -> bool:
+        lt, rt = type(left), type(right)
+        if lt is rt:
+            return bool(left == right)
+        if lt in _NUMBER_TYPES and rt in _NUMBER_TYPES:
+            return float(left) == float(right)
+        raise self._operand_error(
+            op, left, right, help_="values of different types are never equal; compare like with like",
+        )
+
+    def _not_equal(self, op: A.Binary, left: Any, right: Any) -> bool:
+        return not self._equal(op, left, right)
+
+
+def _arithmetic(fn: Callable[[Any, Any], Any], strings: bool = False) -> _BinaryHandler:
+    def apply(self: Interpreter, op: A.Binary, left: Any, right: Any) -> object:
+        lt, rt = type(left), type(right)
+        if lt is int and rt is int:
+            result = fn(left, right)
+            if INT_MIN <= result <= INT_MAX:
+                return result
+            raise self._overflow(op, left, right)
+        if lt in _NUMBER_TYPES and rt in _NUMBER_TYPES:
+            return fn(float(left), float(right))
+        if strings and lt is str and rt is str:
+            return self._concat(op, left, right)
+        raise self._operand_error(op, left, right)
+
+    return apply
+
+
+def _ordering(fn: Callable[[Any, Any], bool]) -> _BinaryHandler:
+    def apply(self: Interpreter, op: A.Binary, left: Any, right: Any) -> object:
+        lt, rt = type(left), type(right)
+        if lt in _NUMBER_TYPES and rt in _NUMBER_TYPES:
+            if lt is int and rt is int:
+                return fn(left, right)
+            return fn(float(left), float(right))
+        if lt is str and rt is str:
+            return fn(left, right)
+        raise self._operand_error(op, left, right, help_="`<`, `<=`, `>`, `>=` compare two numbers or two strings")
+
+    return apply
+
+
+_BINARY: Final[dict[str, _BinaryHandler]] = {
+    "+": _arithmetic(operator.add, strings=True),
+    "-": _arithmetic(operator.sub),
+    "*": _arithmetic(operator.mul),
+    "/": Interpreter._divide,
+    "%": Interpreter._modulo,
+    "==": Interpreter._equal,
+    "!=": Interpreter._not_equal,
+    "<": _ordering(operator.lt),
+    "<=": _ordering(operator.le),
+    ">": _ordering(operator.gt),
+    ">=": _ordering(operator.ge),
+}
+
+_EXEC: Final[dict[type, _StmtHandler]] = {
+    A.VarDecl: Interpreter._exec_var_decl,
+    A.Assign: Interpreter._exec_assign,
+    A.ExprStmt: Interpreter._exec_expr_stmt,
+    A.Print: Interpreter._exec_print,
+    A.FnDef: Interpreter._exec_fn_def,
+    A.Return: Interpreter._exec_return,
+    A.Loop: Interpreter._exec_loop,
+    A.For: Interpreter._exec_for,
+    A.If: Interpreter._exec_if,
+    **{kind: Interpreter._exec_not_yet for kind in _NOT_YET},
+    A.Property: Interpreter._exec_internal,
+    A.InferRow: Interpreter._exec_internal,
+    A.ErrorStmt: Interpreter._exec_internal,
+}
+
+_EVAL: Final[dict[type, _ExprHandler]] = {
+    A.Number: Interpreter._eval_literal,
+    A.String: Interpreter._eval_literal,
+    A.Bool: Interpreter._eval_literal,
+    A.Name: Interpreter._eval_name,
+    A.Unary: Interpreter._eval_unary,
+    A.Binary: Interpreter._eval_binary,
+    A.Call: Interpreter._eval_call,
+    A.Member: Interpreter._eval_member,
+    A.ErrorExpr: Interpreter._eval_error,
+}
