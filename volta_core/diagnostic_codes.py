@@ -317,6 +317,11 @@ An operation produced `inf` or `nan` where a finite number is required
 Execution was stopped by the user (Ctrl-C or the notebook's interrupt) at a
 statement boundary. Everything that finished before the interrupt is kept.
 """),
+    ("E0608", "value too large", """
+A string grew past the maximum length (2**27 characters), or the program ran
+out of memory. A string that doubles in a loop reaches the limit quickly;
+build smaller values.
+"""),
     # ----------------------------------------------------------------- files
     ("E0801", "cannot read file", """
 The file does not exist or cannot be read. Paths in a `.vt` program are

@@ -161,7 +161,7 @@ def test_missing_on_gets_fix_naming_the_only_dataset() -> None:
 def test_model_table_follows_spec_parameter_names_and_shapes() -> None:
     a = analyze("model m\n    layers 2 4 1\n    activation sigmoid\n")
     info = a.symbols.models["m"]
-    assert [(l.index, l.kind) for l in info.layers] == [(0, "dense"), (1, "sigmoid"), (2, "dense")]
+    assert [(layer.index, layer.kind) for layer in info.layers] == [(0, "dense"), (1, "sigmoid"), (2, "dense")]
     assert info.layers[0].param_shapes == (("0.dense.weight", (2, 4)), ("0.dense.bias", (4,)))
     assert info.total_params == 2 * 4 + 4 + 4 * 1 + 1
     assert info.loss == "mse"
@@ -173,7 +173,7 @@ def test_transformer_model_shapes_and_param_count() -> None:
         "    layer mean_pool\n    layer dense 3\n    output_note 1\n"
     )
     info = a.symbols.models["clf"]
-    assert [l.output_shape for l in info.layers] == [(16, 32), (16, 32), (32,), (3,)]
+    assert [layer.output_shape for layer in info.layers] == [(16, 32), (16, 32), (32,), (3,)]
     d = 32
     attn = 4 * d * d + 4 * d
     block = attn + 4 * d + d * 64 + 64 + 64 * d + d

@@ -1,0 +1,124 @@
+"""``volta run``: output, diagnostics, exit codes, options and file errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import EXAMPLES, volta, write
+
+
+def test_run_prints_program_output_and_no_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.vt", 'x 2\nprint "x is", x * 3\n')
+    r = volta(capsys, "run", str(src))
+    assert (r.code, r.out, r.err) == (0, "x is 6\n", "")
+
+
+def test_run_runtime_error_exits_1_with_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "div.vt", 'print "before"\nprint 1 / 0\nprint "after"\n')
+    r = volta(capsys, "run", str(src))
+    assert r.code == 1
+    assert r.out == "before\n"
+    assert "error[E0601]" in r.err
+    assert f"{src}:2:" in r.err
+    assert r.err.rstrip().endswith("run: 1 error")
+
+
+def test_run_syntax_error_does_not_execute(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "bad.vt", 'print "never"\ntrian m on d\n')
+    r = volta(capsys, "run", str(src))
+    assert r.code == 1
+    assert r.out == ""
+    assert "error[E0101]" in r.err
+    assert "run: 1 error" in r.err
+
+
+def test_run_model_statement_reports_e0901(capsys: pytest.CaptureFixture[str]) -> None:
+    r = volta(capsys, "run", str(EXAMPLES / "models.vt"))
+    assert r.code == 1
+    assert "error[E0901]" in r.err
+
+
+def test_run_record_is_refused_before_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.vt", 'print "ran"\n')
+    r = volta(capsys, "run", str(src), "--record", str(tmp_path / "run.json"))
+    assert r.code == 1
+    assert r.out == ""
+    assert "--record" in r.err and "not available yet" in r.err
+    assert not (tmp_path / "run.json").exists()
+
+
+@pytest.mark.parametrize("device", ["cpu", "gpu", "auto"])
+def test_run_accepts_valid_devices(device: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.vt", "print 1\n")
+    assert volta(capsys, "run", str(src), "--device", device, "--quiet").code == 0
+
+
+def test_run_rejects_unknown_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.vt", "print 1\n")
+    r = volta(capsys, "run", str(src), "--device", "tpu")
+    assert r.code == 2
+    assert "invalid choice" in r.err
+
+
+def test_run_missing_file_is_e0801(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = volta(capsys, "run", str(tmp_path / "missing.vt"))
+    assert r.code == 1
+    assert r.err.startswith("error[E0801]: cannot read")
+    assert "missing.vt" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_run_invalid_utf8_is_e0802_with_byte_offset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "latin1.vt"
+    src.write_bytes(b'print "ok"\nprint "caf\xe9"\n')
+    r = volta(capsys, "run", str(src))
+    assert r.code == 1
+    assert "error[E0802]" in r.err
+    assert "byte offset 21" in r.err
+    assert f"{src}:2:11" in r.err  # line and column of the bad byte
+
+
+def test_run_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = volta(capsys, "run", str(tmp_path))
+    assert r.code == 2
+    assert "is a directory" in r.err
+
+
+def test_run_non_vt_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.txt", "print 1\n")
+    r = volta(capsys, "run", str(src))
+    assert r.code == 2
+    assert "not a Volta source file" in r.err
+
+
+def test_run_resolves_relative_to_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The session's base directory is the file's directory, whatever the cwd.
+    from volta_core import lang
+
+    seen: list[Path | None] = []
+    original = lang.Session.__init__
+
+    def spy(self: lang.Session, **kwargs: object) -> None:
+        seen.append(kwargs.get("base_dir"))  # type: ignore[arg-type]
+        original(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lang.Session, "__init__", spy)
+    write(tmp_path / "sub" / "a.vt", "print 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert volta(capsys, "run", "sub/a.vt").code == 0
+    assert seen == [(tmp_path / "sub").resolve()]
+
+
+def test_run_warnings_only_exit_0_with_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from volta_core.analysis import analyze
+
+    text = "unused 1\nprint 2\n"
+    if not analyze(text).warnings:
+        pytest.skip("the checker does not report unused variables yet")
+    src = write(tmp_path / "w.vt", text)
+    r = volta(capsys, "run", str(src))
+    assert r.code == 0
+    assert r.out == "2\n"
+    assert "warning[" in r.err and "run: 1 warning" in r.err

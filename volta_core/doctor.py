@@ -1,0 +1,182 @@
+"""``volta doctor``: a report of the environment Volta runs in.
+
+Every probe is guarded: a missing or broken optional package is reported
+(``not installed`` or the error), never raised. Optional packages are looked
+up with :mod:`importlib.metadata`/``find_spec`` where that suffices, so the
+report does not import heavy frameworks; PyCUDA is imported (it is the only
+way to ask the driver for devices) inside a guard.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import sys
+from typing import Any
+
+from volta_core import __version__
+
+NOT_INSTALLED = "not installed"
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _package(name: str, module: str | None = None) -> dict[str, Any]:
+    """Whether ``module`` can be found and the distribution ``name``'s version."""
+    try:
+        found = importlib.util.find_spec(module or name) is not None
+    except (ImportError, ValueError):
+        found = False
+    version: str | None = None
+    if found:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+    return {"installed": found, "version": version}
+
+
+def _numpy() -> dict[str, Any]:
+    try:
+        import numpy
+    except Exception as exc:  # numpy is a hard dependency; report rather than crash
+        return {"installed": False, "version": None, "error": str(exc), "blas": None, "lapack": None}
+    info: dict[str, Any] = {"installed": True, "version": numpy.__version__, "blas": None, "lapack": None}
+    config: Any = None
+    try:
+        config = numpy.show_config(mode="dicts")
+    except Exception:  # older numpy: no dict mode
+        config = None
+    deps = config.get("Build Dependencies", {}) if isinstance(config, dict) else {}
+    for key in ("blas", "lapack"):
+        dep = deps.get(key)
+        if isinstance(dep, dict):
+            info[key] = {
+                "name": dep.get("name"),
+                "version": dep.get("version"),
+                "config": dep.get("openblas configuration"),
+            }
+    return info
+
+
+def _cuda() -> dict[str, Any]:
+    pkg = _package("pycuda")
+    result: dict[str, Any] = {"pycuda": pkg, "gpu": None, "devices": []}
+    if not pkg["installed"]:
+        result["gpu"] = "unknown (PyCUDA not installed)"
+        return result
+    try:
+        driver: Any = importlib.import_module("pycuda.driver")
+        driver.init()
+        count = driver.Device.count()
+        result["devices"] = [str(driver.Device(i).name()) for i in range(count)]
+        result["gpu"] = f"{count} CUDA device{'s' if count != 1 else ''}" if count else "no CUDA device"
+    except Exception as exc:
+        result["gpu"] = f"unavailable ({type(exc).__name__}: {exc})"
+    return result
+
+
+def _kernel() -> dict[str, Any]:
+    result: dict[str, Any] = {"ipykernel": _package("ipykernel"), "kernelspec": None}
+    if importlib.util.find_spec("jupyter_client") is None:
+        result["kernelspec"] = "unknown (jupyter_client not installed)"
+        return result
+    try:
+        kernelspec: Any = importlib.import_module("jupyter_client.kernelspec")
+        specs = kernelspec.KernelSpecManager().find_kernel_specs()
+        result["kernelspec"] = specs.get("volta") or "not installed"
+    except Exception as exc:
+        result["kernelspec"] = f"unknown ({type(exc).__name__}: {exc})"
+    return result
+
+
+def _lsp() -> dict[str, Any]:
+    try:
+        importable = importlib.util.find_spec("volta_lsp") is not None
+    except (ImportError, ValueError):
+        importable = False
+    return {"volta_lsp": importable, "pygls": _package("pygls")}
+
+
+def collect() -> dict[str, Any]:
+    """The environment report as a JSON-ready dictionary."""
+    import volta_core
+
+    return {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "platform": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "machine": platform.machine(),
+            "description": platform.platform(),
+        },
+        "volta": {"version": __version__, "location": os.path.dirname(volta_core.__file__)},
+        "numpy": _numpy(),
+        "threads": {
+            "cpu_count": os.cpu_count(),
+            "env": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        },
+        "cuda": _cuda(),
+        "onnx": _package("onnx"),
+        "onnxruntime": _package("onnxruntime"),
+        "kernel": _kernel(),
+        "lsp": _lsp(),
+    }
+
+
+def _version(pkg: dict[str, Any]) -> str:
+    if not pkg.get("installed"):
+        return NOT_INSTALLED
+    return str(pkg.get("version") or "installed (version unknown)")
+
+
+def _dep(dep: dict[str, Any] | None) -> str:
+    if not dep:
+        return "unknown"
+    text = f"{dep.get('name')} {dep.get('version') or ''}".strip()
+    return text
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as an aligned two-column text table."""
+    py = report["python"]
+    np_ = report["numpy"]
+    threads = report["threads"]
+    env = ", ".join(f"{k}={v}" for k, v in threads["env"].items() if v is not None) or "none set"
+    cuda = report["cuda"]
+    kernel = report["kernel"]
+    lsp = report["lsp"]
+    rows = [
+        ("python", f"{py['version']} ({py['implementation']}) {py['executable']}"),
+        ("platform", report["platform"]["description"]),
+        ("volta", f"{report['volta']['version']} ({report['volta']['location']})"),
+        ("numpy", np_["version"] if np_["installed"] else f"{NOT_INSTALLED}: {np_.get('error')}"),
+        ("blas", _dep(np_["blas"])),
+        ("lapack", _dep(np_["lapack"])),
+        ("cpu count", str(threads["cpu_count"])),
+        ("thread env", env),
+        ("pycuda", _version(cuda["pycuda"])),
+        ("gpu", str(cuda["gpu"]) + (f": {', '.join(cuda['devices'])}" if cuda["devices"] else "")),
+        ("onnx", _version(report["onnx"])),
+        ("onnxruntime", _version(report["onnxruntime"])),
+        ("ipykernel", _version(kernel["ipykernel"])),
+        ("volta kernel", str(kernel["kernelspec"])),
+        ("volta_lsp", "importable" if lsp["volta_lsp"] else "not importable"),
+        ("pygls", _version(lsp["pygls"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "volta doctor\n" + "".join(f"  {k:<{width}}  {v}\n" for k, v in rows)
