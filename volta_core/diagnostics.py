@@ -164,8 +164,8 @@ _TAB_WIDTH = 4
 
 def _display(line: str, column: int) -> int:
     """Display column (0-based) of 1-based character ``column``, tabs expanded."""
-    prefix = line[: column - 1]
-    return len(prefix) + prefix.count("\t") * (_TAB_WIDTH - 1)
+    # tab stops, exactly as the rendered line is expanded with `expandtabs`
+    return len(line[: column - 1].expandtabs(_TAB_WIDTH))
 
 
 def _underline(source: Source, span: Span, line: int) -> tuple[int, int]:

@@ -379,19 +379,33 @@ class Parser:
                 helps=("use `=` to assign",),
                 fixes=(Fix.replace("Use `=`", Span(nxt.start, nxt.end), "="),),
             )
+        decl_value: A.Expr | None = None
         try:
-            value = self.parse_expr()
+            decl_value = self.parse_expr()
             self.end_of_line()
-        except ParseError:
+        except ParseError as exc:
             keyword = closest(tok.text, STATEMENT_KEYWORDS)
             if keyword is not None:
                 raise self.typo_error(tok, keyword) from None
-            raise
+            if nxt.kind == T.ERROR and nxt.start == tok.end:
+                raise  # the name itself is broken (`größe 3`): declare nothing
+            # Keep the declaration (with an ErrorExpr value when the value itself is
+            # broken) so later uses of the name are not reported as undefined.
+            if exc.diagnostic is not None:
+                self.diags.append(exc.diagnostic)
+            self.sync_line()
+            if decl_value is None:
+                end = max(self.toks[self.i - 1].start, nxt.end)
+                decl_value = A.ErrorExpr(Span(nxt.start, end))
+            if self.peek().kind == T.INDENT:
+                self.skip_block()  # a block under a broken line was reported with it
+            return A.VarDecl(name, decl_value, self.stmt_span(tok, decl_value))
         if self.peek().kind == T.INDENT:
             keyword = closest(tok.text, STATEMENT_KEYWORDS)
             if keyword is not None:
                 raise self.typo_error(tok, keyword)
-        return A.VarDecl(name, value, self.stmt_span(tok, value))
+        assert decl_value is not None
+        return A.VarDecl(name, decl_value, self.stmt_span(tok, decl_value))
 
     def stmt_span(self, first: Token, last: A.Expr | A.Name | Token) -> Span:
         end = last.end if isinstance(last, Token) else _span(last).end
