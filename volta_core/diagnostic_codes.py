@@ -24,7 +24,8 @@ _TABLE: list[tuple[str, str, str]] = [
     ("E0001", "tab character outside a string", """
 Volta indents with spaces only, exactly 4 per level, so that the block
 structure looks the same in every editor. A tab anywhere outside a string is
-rejected. The quick fix replaces each tab with 4 spaces.
+rejected. The quick fix replaces the tabs with spaces (tab stops every 4
+columns).
 
     model m
     →   layers 2 4 1      # error: tab
@@ -53,10 +54,12 @@ The character cannot start any token of the language. Identifiers are
 `[A-Za-z_][A-Za-z0-9_]*`, comments start with `#` or `//`, and the operators
 are `+ - * / % == != < <= > >= = ( ) , . ..`.
 """),
-    ("E0007", "integer literal out of range", """
+    ("E0007", "number literal out of range", """
 Integers are signed 64-bit (from -9223372036854775808 to 9223372036854775807).
 A literal outside that range is an error rather than a silent wrap. Write it as
-a float (`1e20`) if you meant a floating-point value.
+a float (`1e20`) if you meant a floating-point value. Float literals are
+64-bit IEEE numbers; a literal that would overflow to infinity (`1e999`) is
+an error too.
 """),
     ("E0008", "malformed number", """
 Numbers are `123`, `1.5`, `1e-3` or `2.5E+4`: a fraction needs digits on both

@@ -354,6 +354,14 @@ def test_lexing_continues_after_errors() -> None:
     assert (T.NAME, "e") in kinds(text)
 
 
-@pytest.mark.xfail(strict=True, reason="float literals that overflow to inf are accepted silently (reported to the lead)")
 def test_float_literal_overflowing_to_inf_is_a_diagnostic() -> None:
-    assert lex_codes("x 1e999") != []
+    assert lex_codes("x 1e999") == ["E0007"]
+
+
+def test_non_ascii_identifier_is_one_error_over_the_whole_word() -> None:
+    from volta_core.syntax.lexer import tokenize
+    from volta_core.syntax.source import Source
+
+    result = tokenize(Source("größe 1\n"))
+    assert [d.code for d in result.diagnostics] == ["E0006"]
+    assert (result.diagnostics[0].span.start, result.diagnostics[0].span.end) == (0, 5)

@@ -57,7 +57,7 @@ def test_broken_declaration_does_not_cascade_into_undefined_name() -> None:
 def test_error_inside_a_block_does_not_swallow_following_statements() -> None:
     text = "fn f(a)\n    b = = 1\n    return a\nloop 2\n    print (1\nprint f(1)\nz 2"
     res = parsed(text)
-    assert code_lines(text) == [("E0100", 2), ("E0110", 5)]
+    assert code_lines(text) == [("E0111", 2), ("E0110", 5)]
     top = res.program.body
     assert [type(s) for s in top] == [A.FnDef, A.Loop, A.Print, A.VarDecl]
     fn = top[0]
@@ -99,13 +99,13 @@ def test_property_errors_keep_other_properties() -> None:
     res = parsed(text)
     assert code_lines(text) == [("E0100", 2), ("E0112", 4)]
     m, t = res.program.body
-    assert isinstance(m, A.ModelDef) and [p.key.id for p in m.props] == ["activation", "seed"]
+    assert isinstance(m, A.ModelDef) and [p.key.id for p in m.props] == ["layers", "activation", "seed"]
     assert isinstance(t, A.Train)
 
 
 def test_errors_in_nested_blocks_each_reported() -> None:
     text = "loop 2\n    if x\n        y = \n        print 1 2\n    z 1 <\nprint 9"
-    assert code_lines(text) == [("E0100", 3), ("E0106", 4), ("E0100", 5)]
+    assert code_lines(text) == [("E0111", 3), ("E0106", 4), ("E0111", 5)]
     assert isinstance(parsed(text).program.body[-1], A.Print)
 
 
@@ -191,7 +191,7 @@ def test_operator_between_property_values_fix() -> None:
     text = "model m\n    layers 784 256 * 2 10"
     d = only(parsed(text).diagnostics, "E0100")
     assert snippet(text, d) == "*"
-    assert apply_fix(text, d) == "model m\n    layers (784 256 * 2 10)"
+    assert apply_fix(text, d) == "model m\n    layers 784 (256 * 2) 10"
 
 
 def test_statement_inside_property_block_is_misplaced() -> None:

@@ -132,7 +132,8 @@ class Checker:
         for name, sym in predeclared.items():
             self.globals.names[name] = sym
         self.top_decls: dict[str, A.Name] = {}  # later top-level declarations (for E0314)
-        self.inner_decls: dict[str, Span] = {}  # block-local declarations (for a better E0301)
+        # block-local declarations (for a better E0301): span and owning function for parameters
+        self.inner_decls: dict[str, tuple[Span, str | None]] = {}
         self.fn_stack: list[Symbol] = []
         self.datasets: dict[str, A.DatasetDef] = {}
         self.dataset_types: dict[str, str] = {}
@@ -221,7 +222,8 @@ class Checker:
         sym = Symbol(name.id, kind, name.span, type_, scope=0 if scope is self.globals else id(scope), **kw)
         scope.names[name.id] = sym
         if scope is not self.globals:
-            self.inner_decls.setdefault(name.id, name.span)
+            owner = self.fn_stack[-1].name if kind is SymbolKind.PARAMETER and self.fn_stack else None
+            self.inner_decls.setdefault(name.id, (name.span, owner))
         self.table.add(sym)
         return sym
 
@@ -253,7 +255,7 @@ class Checker:
             handler = self.stmt_handlers.get(type(stmt))
             if handler is not None:
                 handler(stmt, scope)
-            if isinstance(stmt, A.Return):
+            if isinstance(stmt, A.Return) and self.fn_stack:
                 returned = stmt
 
     # --------------------------------------------------------- statements
@@ -469,8 +471,12 @@ class Checker:
             fixes = (Fix.replace(f"Change to `{near}`", e.span, near),)
         labels: tuple[Label, ...] = ()
         if e.id in self.inner_decls:
-            labels = (Label(self.inner_decls[e.id], "a variable of this name is declared here, in an inner block"),)
-            helps.append("names declared inside a block are only visible in that block; declare it before the block")
+            span, owner = self.inner_decls[e.id]
+            if owner is not None:
+                labels = (Label(span, f"a parameter of `{owner}`, only visible inside it"),)
+            else:
+                labels = (Label(span, "a variable of this name is declared here, in an inner block"),)
+                helps.append("names declared inside a block are only visible in that block; declare it before the block")
         elif not near:
             helps.append(f"declare it first: `{e.id} VALUE`")
         self.diag(
@@ -602,7 +608,7 @@ class Checker:
             n = len(sym.params)
             self.diag(
                 "E0306",
-                f"`{sym.name}` takes {n} argument{'s' if n != 1 else ''} but {len(e.args)} were given",
+                f"`{sym.name}` takes {n} argument{'s' if n != 1 else ''} but {len(e.args)} {'was' if len(e.args) == 1 else 'were'} given",
                 e.span,
                 label=f"{len(e.args)} argument{'s' if len(e.args) != 1 else ''}",
                 labels=(Label(sym.span, f"defined as `{sym.detail}`"),) if sym.span else (),
@@ -836,7 +842,7 @@ class Checker:
                 f"`{key}` must be {vs.range_text()}, got {_fmt(c)}",
                 v.span,
                 label="out of range",
-                helps=(vs.doc,) if vs.doc else (),
+                helps=(f"`{key}` takes {vs.describe()}" + (f" ({vs.doc})" if vs.doc else ""),),
             )
             return None
         return c
@@ -1147,6 +1153,7 @@ class Checker:
         self.properties(st.options, S.IMPORT, scope)
 
     # -------------------------------------------------------------- unused
+    syntax_errors = False
     _late_refs: list[tuple[A.Name, Symbol]]
     _late_calls: list[tuple[A.Call, Symbol]]
 
@@ -1171,6 +1178,8 @@ class Checker:
 
     def report_unused(self) -> None:
         self.resolve_late()
+        if self.syntax_errors:
+            return  # uses of a name may sit on a line that failed to parse
         for sym in self.table.symbols:
             if sym.span is None or sym.name.startswith("_") or sym.references:
                 continue
@@ -1214,6 +1223,7 @@ def check_program(
 ) -> SymbolTable:
     """Check ``program``; append diagnostics to ``diags``; return the symbols."""
     checker = Checker(source, diags, predeclared)
+    checker.syntax_errors = any(d.is_error for d in diags)
     checker._late_refs = []
     checker._late_calls = []
     return checker.check(program)

@@ -26,7 +26,7 @@ _TOKEN_RE = re.compile(
   | (?P<badnum>\d+\.(?![.\d])|\d+(?:\.\d+)?[eE](?>[+-]?)(?!\d)|(?>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[A-Za-z_][A-Za-z0-9_]*)
   | (?P<float>\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)
   | (?P<int>\d+)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>[^\W\d]\w*)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<openstring>"(?:[^"\\\n]|\\.)*\\?)
   | (?P<op>==|!=|<=|>=|\.\.|[-+*/%<>=(),.])
@@ -118,7 +118,10 @@ def tokenize(source: Source) -> LexResult:
             width = len(indent_text.expandtabs(INDENT_WIDTH))
             level, extra = divmod(width, INDENT_WIDTH)
             if extra:
-                rounded = level + (1 if extra * 2 > INDENT_WIDTH else 0)
+                # Round to the nearest level; a tie (2 spaces) rounds towards one
+                # level deeper when that is a legal indent, as after a block header.
+                up = extra * 2 > INDENT_WIDTH or (extra * 2 == INDENT_WIDTH and level + 1 <= levels + 1)
+                rounded = level + (1 if up else 0)
                 diags.append(
                     Diagnostic(
                         "E0002",
@@ -185,7 +188,19 @@ def _lex_line(
         s, e = m.span()
         if kind == "name":
             word = m.group()
-            append(Token(T.KEYWORD if word in KEYWORDS else T.NAME, word, s, e))
+            if word.isascii():
+                append(Token(T.KEYWORD if word in KEYWORDS else T.NAME, word, s, e))
+            else:
+                diags.append(
+                    Diagnostic(
+                        "E0006",
+                        f"identifier `{word}` contains non-ASCII characters",
+                        Span(s, e),
+                        label="not a valid name",
+                        helps=("identifiers use ASCII letters, digits and `_`; non-ASCII text belongs in strings",),
+                    )
+                )
+                append(Token(T.ERROR, word, s, e))
         elif kind == "op":
             append(Token(T.OP, m.group(), s, e))
         elif kind == "ws":
@@ -220,7 +235,20 @@ def _lex_line(
             else:
                 append(Token(T.INT, m.group(), s, e, int(digits)))
         elif kind == "float":
-            append(Token(T.FLOAT, m.group(), s, e, float(m.group())))
+            value = float(m.group())
+            if value == float("inf"):
+                diags.append(
+                    Diagnostic(
+                        "E0007",
+                        "float literal out of range",
+                        Span(s, e),
+                        label="larger than the largest float (about 1.8e308)",
+                        helps=("floats are 64-bit IEEE numbers; no literal may overflow to infinity",),
+                    )
+                )
+                append(Token(T.ERROR, m.group(), s, e))
+            else:
+                append(Token(T.FLOAT, m.group(), s, e, value))
         elif kind == "string":
             body = m.group()[1:-1]
             append(Token(T.STRING, m.group(), s, e, _unescape(body, s + 1, diags)))

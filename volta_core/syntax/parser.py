@@ -119,14 +119,14 @@ class Parser:
     ) -> ParseError:
         return ParseError(Diagnostic(code, message, span, label=label, helps=helps, fixes=fixes))
 
-    def unexpected(self, expected: str, tok: Token | None = None) -> ParseError:
+    def unexpected(self, expected: str, tok: Token | None = None, code: str = "E0100") -> ParseError:
         tok = tok or self.peek()
         if tok.kind == T.ERROR:
             return ParseError(None)  # the lexer already reported it
         span = Span(tok.start, tok.end)
         if tok.kind in (T.NEWLINE, T.EOF):
             span = Span(tok.start, tok.start)
-        return self.error("E0100", f"expected {expected}, found {describe(tok)}", span, label=f"expected {expected}")
+        return self.error(code, f"expected {expected}, found {describe(tok)}", span, label=f"expected {expected}")
 
     def expect_op(self, text: str, expected: str | None = None) -> Token:
         tok = self.peek()
@@ -454,24 +454,26 @@ class Parser:
                 return tuple(values)
             if kind == T.OP and tok.text in _BINARY_PREC and not (tok.text == "-" and self._unary_minus_here()):
                 if values:
-                    first = _span(values[0]).start
-                    j = self.i
-                    while self.toks[j].kind not in (T.NEWLINE, T.EOF):
-                        j += 1
-                    last = self.toks[j - 1].end
-                    raise self.error(
-                        "E0100",
-                        f"operator `{tok.text}` between property values",
-                        Span(tok.start, tok.end),
-                        label="values are separated by spaces",
-                        helps=("wrap an expression in parentheses to use it as one value",),
-                        fixes=(
-                            Fix(
-                                "Wrap in parentheses",
-                                (TextEdit(Span(first, first), "("), TextEdit(Span(last, last), ")")),
+                    # Report, then read the rest as one expression value so the
+                    # property survives (no knock-on "missing property" errors).
+                    values[-1] = self.parse_expr(1, values[-1])
+                    first, last = _span(values[-1]).start, _span(values[-1]).end
+                    self.diags.append(
+                        Diagnostic(
+                            "E0100",
+                            f"operator `{tok.text}` between property values",
+                            Span(tok.start, tok.end),
+                            label="values are separated by spaces",
+                            helps=("wrap an expression in parentheses to use it as one value",),
+                            fixes=(
+                                Fix(
+                                    "Wrap in parentheses",
+                                    (TextEdit(Span(first, first), "("), TextEdit(Span(last, last), ")")),
+                                ),
                             ),
-                        ),
+                        )
                     )
+                    continue
             if kind == T.KEYWORD and tok.text in ("and", "or"):
                 raise self.unexpected("a value")
             self.values_mode = True
@@ -740,7 +742,9 @@ class Parser:
             helps=("split the expression using intermediate variables",),
         )
 
-    def parse_expr(self, min_prec: int = 1) -> A.Expr:
+    def parse_expr(self, min_prec: int = 1, left: A.Expr | None = None) -> A.Expr:
+        """Precedence climbing. With ``left`` given, continue an expression
+        whose first operand was already parsed (used by property values)."""
         self.expr_depth += 1
         folds = 0
         try:
@@ -753,7 +757,8 @@ class Parser:
                     label="too deep",
                     helps=("split the expression using intermediate variables",),
                 )
-            left = self.parse_prefix(min_prec)
+            if left is None:
+                left = self.parse_prefix(min_prec)
             while True:
                 tok = self.peek()
                 if tok.kind == T.OP or (tok.kind == T.KEYWORD and tok.text in ("and", "or")):
@@ -953,7 +958,7 @@ class Parser:
                 Span(tok.start, tok.end),
                 label="this is a keyword",
             )
-        raise self.unexpected("an expression")
+        raise self.unexpected("an expression", code="E0111")
 
 
 def _span(node: object) -> Span:
