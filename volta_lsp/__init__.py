@@ -1,20 +1,36 @@
-"""Volta language server (pygls) — not part of this release yet.
+"""Volta language server (pygls 2.x): a thin adapter over ``volta_core.analyze``.
 
-``python -m volta_lsp`` says so and exits with status 2. The package exists so
-that editors and ``volta doctor`` can find it; it imports no LSP framework.
+``python -m volta_lsp`` serves LSP over stdio (``--tcp HOST:PORT`` for a
+socket). Importing this package does not import pygls; the server module is
+loaded only when the server starts.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
 
-MESSAGE = (
-    "volta_lsp: the Volta language server arrives in a later release; "
-    "use `volta check FILE` for diagnostics meanwhile"
-)
 
-
-def main() -> int:
-    """Report that the server is not available yet; exit status 2."""
-    sys.stderr.write(MESSAGE + "\n")
-    return 2
+def main(argv: list[str] | None = None) -> int:
+    """Run the language server until the client disconnects."""
+    parser = argparse.ArgumentParser(prog="python -m volta_lsp", description="Volta language server")
+    parser.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="serve over a TCP socket instead")
+    parser.add_argument("--log-level", default="WARNING", help="logging level on stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="volta-lsp %(levelname)s %(message)s")
+    try:
+        from volta_lsp.server import create_server
+    except ImportError as exc:
+        sys.stderr.write(f"volta_lsp: {exc}; install the `lsp` extra: pip install 'volta[lsp]'\n")
+        return 2
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            parser.error("--tcp expects HOST:PORT")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0

@@ -53,12 +53,20 @@ def test_console_script_is_the_same_program() -> None:
     assert _run(script, "check", "nope.txt").returncode == 2
 
 
-@pytest.mark.parametrize("package", ["volta_lsp", "volta_kernel"])
+@pytest.mark.parametrize("package", ["volta_kernel"])
 def test_stubs_say_not_available_and_exit_2(package: str) -> None:
     proc = _run(sys.executable, "-m", package)
     assert proc.returncode == 2
     assert "arrives in a later release" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_language_server_has_a_command_line() -> None:
+    proc = _run(sys.executable, "-m", "volta_lsp", "--help")
+    assert proc.returncode == 0
+    assert "--tcp" in proc.stdout and "Volta language server" in proc.stdout
+    bad = _run(sys.executable, "-m", "volta_lsp", "--tcp", "nohost")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
 def test_volta_core_does_not_import_lsp_or_jupyter_frameworks() -> None:

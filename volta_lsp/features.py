@@ -1,0 +1,233 @@
+"""Hover, navigation, symbols, semantic tokens and folding from one Analysis."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from volta_core.analysis import Analysis
+from volta_core.check import schema
+from volta_core.check.symbols import Symbol, SymbolKind
+from volta_core.syntax import ast as A
+from volta_core.syntax import tokens as T
+from volta_core.syntax.source import Span
+from volta_lsp.completion import symbol_detail
+from volta_lsp.context import token_at
+from volta_lsp.docs import KEYWORD_DOCS, layer_markdown, model_markdown, property_markdown
+from volta_lsp.positions import PositionMap
+
+_BLOCK_OF = {A.ModelDef: "model", A.DatasetDef: "dataset", A.Train: "train"}
+
+
+def _property_blocks(analysis: Analysis) -> list[tuple[str, tuple[A.Property, ...]]]:
+    out: list[tuple[str, tuple[A.Property, ...]]] = []
+    for stmt in analysis.program.body:
+        if isinstance(stmt, (A.ModelDef, A.DatasetDef, A.Train)):
+            out.append((_BLOCK_OF[type(stmt)], stmt.props))
+        elif isinstance(stmt, A.Import):
+            out.append(("import", stmt.options))
+    return out
+
+
+def _within(span: Span, offset: int) -> bool:
+    return span.start <= offset <= span.end
+
+
+# ---------------------------------------------------------------- hover
+
+
+def hover_markdown(analysis: Analysis, offset: int) -> tuple[str, Span] | None:
+    tok = token_at(analysis, offset)
+    if tok is None:
+        return None
+    span = Span(tok.start, tok.end)
+    if tok.kind == T.KEYWORD:
+        doc = KEYWORD_DOCS.get(tok.text)
+        return (doc, span) if doc else None
+    if tok.kind != T.NAME:
+        return None
+    for block, props in _property_blocks(analysis):
+        spec_table = schema.BLOCKS[block].properties
+        for prop in props:
+            spec = spec_table.get(prop.key.id)
+            if _within(prop.key.span, tok.start):
+                return (property_markdown(block, spec), span) if spec else None
+            for i, value in enumerate(prop.values):
+                if isinstance(value, A.Name) and value.span.start == tok.start:
+                    if block == "model" and prop.key.id == "layer" and i == 0 and value.id in schema.LAYERS:
+                        return layer_markdown(schema.LAYERS[value.id]), span
+                    if spec is not None and analysis.symbols.at(tok.start) is None:
+                        return f"`{value.id}` — value of `{prop.key.id}`\n\n" + property_markdown(block, spec), span
+    sym = analysis.symbols.at(tok.start)
+    if sym is None:
+        return None
+    return symbol_markdown(analysis, sym), span
+
+
+def symbol_markdown(analysis: Analysis, sym: Symbol) -> str:
+    if sym.kind == SymbolKind.MODEL and sym.name in analysis.symbols.models:
+        return model_markdown(analysis.symbols.models[sym.name])
+    text = f"```volta\n{symbol_detail(sym)}\n```"
+    if sym.kind in (SymbolKind.VARIABLE, SymbolKind.LOOP_VARIABLE, SymbolKind.PARAMETER) and sym.constant is not None:
+        value = sym.constant
+        shown = ("true" if value else "false") if isinstance(value, bool) else repr(value) if isinstance(value, str) else value
+        text += f"\n\nvalue: `{shown}`"
+    if sym.detail:
+        text += f"\n\n{sym.detail}"
+    return text
+
+
+# ---------------------------------------------------------------- navigation
+
+
+def symbol_at(analysis: Analysis, offset: int) -> Symbol | None:
+    tok = token_at(analysis, offset)
+    if tok is None or tok.kind != T.NAME:
+        return None
+    return analysis.symbols.at(tok.start)
+
+
+def occurrences(sym: Symbol, include_declaration: bool = True) -> list[Span]:
+    spans = list(sym.references)
+    if include_declaration and sym.span is not None:
+        spans.insert(0, sym.span)
+    return sorted(set(spans), key=lambda s: s.start)
+
+
+# ---------------------------------------------------------------- document symbols
+
+
+def _stmt_end(stmt: A.Stmt) -> int:
+    end = stmt.span.end
+    if isinstance(stmt, (A.ModelDef, A.DatasetDef)):
+        end = max(end, stmt.body_end - 1)
+    for block in A.block_statements(stmt):
+        for inner in block:
+            end = max(end, _stmt_end(inner))
+    if isinstance(stmt, A.Train):
+        end = max([end, *(p.span.end for p in stmt.props)])
+    return end
+
+
+def document_symbols(analysis: Analysis, pos: PositionMap) -> list[lsp.DocumentSymbol]:
+    out: list[lsp.DocumentSymbol] = []
+
+    def props(items: tuple[A.Property, ...]) -> list[lsp.DocumentSymbol]:
+        return [
+            lsp.DocumentSymbol(
+                name=p.key.id,
+                kind=lsp.SymbolKind.Property,
+                range=pos.range(p.span),
+                selection_range=pos.range(p.key.span),
+                detail=analysis.source.snippet(Span(p.key.span.end, p.span.end)).strip() or None,
+            )
+            for p in items
+        ]
+
+    for stmt in analysis.program.body:
+        full = pos.range(Span(stmt.span.start, _stmt_end(stmt)))
+        if isinstance(stmt, A.ModelDef):
+            info = analysis.symbols.models.get(stmt.name.id)
+            detail = f"{info.total_params:,} params" if info else None
+            out.append(lsp.DocumentSymbol(name=stmt.name.id, kind=lsp.SymbolKind.Class, range=full,
+                                          selection_range=pos.range(stmt.name.span), detail=detail,
+                                          children=props(stmt.props)))
+        elif isinstance(stmt, A.DatasetDef):
+            out.append(lsp.DocumentSymbol(name=stmt.name.id, kind=lsp.SymbolKind.Struct, range=full,
+                                          selection_range=pos.range(stmt.name.span), children=props(stmt.props)))
+        elif isinstance(stmt, A.FnDef):
+            sig = f"({', '.join(p.id for p in stmt.params)})"
+            out.append(lsp.DocumentSymbol(name=stmt.name.id, kind=lsp.SymbolKind.Function, range=full,
+                                          selection_range=pos.range(stmt.name.span), detail=sig))
+        elif isinstance(stmt, A.VarDecl):
+            out.append(lsp.DocumentSymbol(name=stmt.name.id, kind=lsp.SymbolKind.Variable, range=full,
+                                          selection_range=pos.range(stmt.name.span)))
+        elif isinstance(stmt, A.Import):
+            out.append(lsp.DocumentSymbol(name=stmt.name.id, kind=lsp.SymbolKind.Class, range=full,
+                                          selection_range=pos.range(stmt.name.span), detail="imported ONNX model"))
+    return out
+
+
+# ---------------------------------------------------------------- semantic tokens
+
+TOKEN_TYPES = ["keyword", "variable", "function", "parameter", "property", "number", "string", "comment", "operator", "type"]
+_TYPE_INDEX = {name: i for i, name in enumerate(TOKEN_TYPES)}
+_SYMBOL_TOKEN = {
+    SymbolKind.VARIABLE: "variable",
+    SymbolKind.LOOP_VARIABLE: "variable",
+    SymbolKind.PARAMETER: "parameter",
+    SymbolKind.FUNCTION: "function",
+    SymbolKind.MODEL: "type",
+    SymbolKind.DATASET: "type",
+}
+_SIMPLE = {T.KEYWORD: "keyword", T.INT: "number", T.FLOAT: "number", T.STRING: "string", T.OP: "operator"}
+
+
+def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
+    """The LSP relative encoding (5 ints per token) of every classified token."""
+    names: dict[int, str] = {}
+    for sym in analysis.symbols.symbols:
+        kind = _SYMBOL_TOKEN.get(sym.kind)
+        if kind is None:
+            continue
+        for span in occurrences(sym):
+            names[span.start] = kind
+    for _, props in _property_blocks(analysis):
+        for p in props:
+            names[p.key.span.start] = "property"
+    items: list[tuple[int, int, str]] = [(c.start, c.end, "comment") for c in analysis.lex.comments]
+    for tok in analysis.lex.tokens:
+        kind = _SIMPLE.get(tok.kind) if tok.kind != T.NAME else names.get(tok.start)
+        if kind is not None and tok.end > tok.start:
+            items.append((tok.start, tok.end, kind))
+    items.sort()
+    data: list[int] = []
+    prev_line = prev_char = 0
+    for start, end, kind in items:
+        a, b = pos.position(start), pos.position(end)
+        if b.line != a.line:
+            continue
+        delta_line = a.line - prev_line
+        delta_char = a.character - prev_char if delta_line == 0 else a.character
+        data += [delta_line, delta_char, b.character - a.character, _TYPE_INDEX[kind], 0]
+        prev_line, prev_char = a.line, a.character
+    return data
+
+
+# ---------------------------------------------------------------- folding
+
+
+def folding_ranges(text: str) -> list[lsp.FoldingRange]:
+    """Indented blocks (header line to last body line) and runs of 2+ comment lines."""
+    lines = text.split("\n")
+    ranges: list[lsp.FoldingRange] = []
+    stack: list[tuple[int, int]] = []  # (indent, line)
+    last_code = -1
+    comment_run: list[int] = []
+
+    def close(upto_indent: int) -> None:
+        while stack and stack[-1][0] >= upto_indent:
+            _, start = stack.pop()
+            if last_code > start:
+                ranges.append(lsp.FoldingRange(start_line=start, end_line=last_code))
+
+    def flush_comments() -> None:
+        if len(comment_run) >= 2:
+            ranges.append(lsp.FoldingRange(start_line=comment_run[0], end_line=comment_run[-1],
+                                           kind=lsp.FoldingRangeKind.Comment))
+        comment_run.clear()
+
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(("#", "//")):
+            comment_run.append(i)
+            continue
+        flush_comments()
+        if not stripped:
+            continue
+        indent = len(line) - len(line.lstrip())
+        close(indent)
+        stack.append((indent, i))
+        last_code = i
+    flush_comments()
+    close(0)
+    return sorted(ranges, key=lambda r: (r.start_line, r.end_line))
