@@ -227,3 +227,14 @@ def test_generated_reference_is_committed_and_lists_everything() -> None:
                     assert choice in text
     for kind in S.LAYERS:
         assert f"| `{kind}" in text
+
+
+def test_undefined_variable_offers_a_declare_fix_above_the_statement() -> None:
+    text = "flag true\nif flag\n    print total + 1\n"
+    a = analyze(text)
+    d = next(d for d in a.diagnostics if d.code == "E0301")
+    fix = next(f for f in d.fixes if f.title.startswith("Declare"))
+    (edit,) = fix.edits
+    fixed = text[: edit.span.start] + edit.new_text + text[edit.span.end :]
+    assert fixed == "flag true\nif flag\n    total 0\n    print total + 1\n"
+    assert [x.code for x in analyze(fixed).diagnostics] == []

@@ -254,7 +254,9 @@ class Checker:
                 )
             handler = self.stmt_handlers.get(type(stmt))
             if handler is not None:
+                outer, self.current_stmt = self.current_stmt, stmt
                 handler(stmt, scope)
+                self.current_stmt = outer
             if isinstance(stmt, A.Return) and self.fn_stack:
                 returned = stmt
 
@@ -470,6 +472,12 @@ class Checker:
             helps.append(f"did you mean `{near}`?")
             fixes = (Fix.replace(f"Change to `{near}`", e.span, near),)
         labels: tuple[Label, ...] = ()
+        if self.current_stmt is not None and not isinstance(self.current_stmt, (A.ModelDef, A.DatasetDef, A.Train)):
+            # Declare it on a new line just above the statement that uses it.
+            line = self.source.position(self.current_stmt.span.start).line
+            at = self.source.line_start(line)
+            indent = self.source.text[at : self.current_stmt.span.start]
+            fixes = (*fixes, Fix(f"Declare `{e.id}` above", (TextEdit(Span(at, at), f"{indent}{e.id} 0\n"),)))
         if e.id in self.inner_decls:
             span, owner = self.inner_decls[e.id]
             if owner is not None:
@@ -1154,6 +1162,7 @@ class Checker:
 
     # -------------------------------------------------------------- unused
     syntax_errors = False
+    current_stmt: A.Stmt | None = None
     _late_refs: list[tuple[A.Name, Symbol]]
     _late_calls: list[tuple[A.Call, Symbol]]
 
