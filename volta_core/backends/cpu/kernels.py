@@ -1,0 +1,291 @@
+"""NumPy kernels, one factory per op.
+
+A factory receives the node and its input nodes (all shapes static) and
+returns ``kernel(inputs, out)``, which writes the result into the
+preallocated ``out`` array. Shape logic and scratch allocation happen in the
+factory, once per plan, so the executor's loop only calls kernels. Kernels
+use ufunc ``out=`` wherever NumPy offers it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from volta_core.ir.graph import Node
+from volta_core.ir.ops import numpy_dtype, register_kernels
+
+Kernel = Callable[[tuple[np.ndarray, ...], np.ndarray], None]
+Factory = Callable[[Node, Sequence[Node]], Kernel]
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_GELU_K = math.sqrt(2.0 / math.pi)
+
+
+def _ufunc1(fn: np.ufunc) -> Factory:
+    def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            fn(i[0], out=out)
+
+        return k
+
+    return factory
+
+
+def _ufunc2(fn: np.ufunc) -> Factory:
+    def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            fn(i[0], i[1], out=out)
+
+        return k
+
+    return factory
+
+
+def _pow(node: Node, ins: Sequence[Node]) -> Kernel:
+    p = node.attr("exponent")
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.power(i[0], p, out=out)
+
+    return k
+
+
+def _erf_kernel(node: Node, ins: Sequence[Node]) -> Kernel:
+    # NumPy has no erf ufunc; math.erf per element is exact but slow (fine for this backend's scope).
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        out[...] = _erf(i[0])
+
+    return k
+
+
+def _copy_from(view: Callable[[np.ndarray], np.ndarray]) -> Factory:
+    def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.copyto(out, view(i[0]))
+
+        return k
+
+    return factory
+
+
+def _transpose(node: Node, ins: Sequence[Node]) -> Kernel:
+    perm = node.attr("perm")
+    return _copy_from(lambda a: a.transpose(perm))(node, ins)
+
+
+def _reshape(node: Node, ins: Sequence[Node]) -> Kernel:
+    shape = node.shape
+    return _copy_from(lambda a: a.reshape(shape))(node, ins)
+
+
+def _broadcast_to(node: Node, ins: Sequence[Node]) -> Kernel:
+    return _copy_from(lambda a: a)(node, ins)  # copyto broadcasts
+
+
+def _reduce(fn: Callable[..., np.ndarray]) -> Factory:
+    def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        axes = node.attr("axes")
+        keep = node.attr("keepdims")
+
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            fn(i[0], axis=axes, keepdims=keep, out=out)
+
+        return k
+
+    return factory
+
+
+def _relu(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.maximum(i[0], 0, out=out)
+
+    return k
+
+
+def _leaky_relu(node: Node, ins: Sequence[Node]) -> Kernel:
+    alpha = node.attr("alpha")
+    pick = np.maximum if alpha <= 1.0 else np.minimum
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.multiply(i[0], alpha, out=out)
+        pick(i[0], out, out=out)
+
+    return k
+
+
+def _sigmoid_into(x: np.ndarray, out: np.ndarray) -> None:
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2: overflow-free and computable in place.
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    np.multiply(out, 0.5, out=out)
+    np.add(out, 0.5, out=out)
+
+
+def _sigmoid(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        _sigmoid_into(i[0], out)
+
+    return k
+
+
+def _silu(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        _sigmoid_into(i[0], out)
+        np.multiply(out, i[0], out=out)
+
+    return k
+
+
+def _gelu(node: Node, ins: Sequence[Node]) -> Kernel:
+    dt = numpy_dtype(node.dtype)
+    if node.attr("approximate") == "tanh":
+        scratch = np.empty(node.shape, dt)
+
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            x = i[0]
+            np.multiply(x, x, out=scratch)
+            np.multiply(scratch, x, out=scratch)
+            np.multiply(scratch, 0.044715, out=scratch)
+            np.add(scratch, x, out=scratch)
+            np.multiply(scratch, _GELU_K, out=scratch)
+            np.tanh(scratch, out=scratch)
+            np.add(scratch, 1.0, out=scratch)
+            np.multiply(scratch, x, out=out)
+            np.multiply(out, 0.5, out=out)
+
+        return k
+
+    def exact(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        x = i[0]
+        out[...] = _erf(x / math.sqrt(2.0))
+        np.add(out, 1.0, out=out)
+        np.multiply(out, x, out=out)
+        np.multiply(out, 0.5, out=out)
+
+    return exact
+
+
+def _softmax(log: bool) -> Factory:
+    def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        axis = node.attr("axis") % len(node.shape)
+        kept = tuple(1 if a == axis else d for a, d in enumerate(node.shape))
+        scratch = np.empty(kept, numpy_dtype(node.dtype))
+
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.max(i[0], axis=axis, keepdims=True, out=scratch)
+            np.subtract(i[0], scratch, out=out)
+            if log:
+                np.sum(np.exp(out), axis=axis, keepdims=True, out=scratch)
+                np.log(scratch, out=scratch)
+                np.subtract(out, scratch, out=out)
+            else:
+                np.exp(out, out=out)
+                np.sum(out, axis=axis, keepdims=True, out=scratch)
+                np.divide(out, scratch, out=out)
+
+        return k
+
+    return factory
+
+
+def _where(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.copyto(out, i[2])
+        np.copyto(out, i[1], where=i[0])
+
+    return k
+
+
+def _compare(node: Node, ins: Sequence[Node]) -> Kernel:
+    fn = {"lt": np.less, "gt": np.greater, "eq": np.equal}[node.attr("cmp")]
+    return _ufunc2(fn)(node, ins)
+
+
+def _cast(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.copyto(out, i[0], casting="unsafe")
+
+    return k
+
+
+def _one_hot(node: Node, ins: Sequence[Node]) -> Kernel:
+    classes = np.arange(node.attr("depth"))
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.equal(i[0][..., None], classes, out=out, casting="unsafe")
+
+    return k
+
+
+def _softmax_cross_entropy(node: Node, ins: Sequence[Node]) -> Kernel:
+    n, c = ins[0].shape
+    dt = numpy_dtype(node.dtype)
+    shifted = np.empty((n, c), dt)
+    lse = np.empty((n, 1), dt)
+    rows = np.arange(n)
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        logits, targets = i
+        np.max(logits, axis=1, keepdims=True, out=lse)
+        np.subtract(logits, lse, out=shifted)
+        np.sum(np.exp(shifted), axis=1, keepdims=True, out=lse)
+        np.log(lse, out=lse)
+        picked = shifted[rows, targets]
+        out[...] = np.mean(lse[:, 0] - picked) if n else 0.0
+
+    return k
+
+
+def _mse(node: Node, ins: Sequence[Node]) -> Kernel:
+    diff = np.empty(ins[0].shape, numpy_dtype(node.dtype))
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.subtract(i[0], i[1], out=diff)
+        np.multiply(diff, diff, out=diff)
+        np.mean(diff, out=out)
+
+    return k
+
+
+KERNELS: dict[str, Factory] = {
+    "add": _ufunc2(np.add),
+    "sub": _ufunc2(np.subtract),
+    "mul": _ufunc2(np.multiply),
+    "div": _ufunc2(np.divide),
+    "neg": _ufunc1(np.negative),
+    "pow": _pow,
+    "sqrt": _ufunc1(np.sqrt),
+    "exp": _ufunc1(np.exp),
+    "log": _ufunc1(np.log),
+    "abs": _ufunc1(np.abs),
+    "sign": _ufunc1(np.sign),
+    "erf": _erf_kernel,
+    "matmul": _ufunc2(np.matmul),
+    "transpose": _transpose,
+    "reshape": _reshape,
+    "broadcast_to": _broadcast_to,
+    "reduce_sum": _reduce(np.sum),
+    "reduce_mean": _reduce(np.mean),
+    "reduce_max": _reduce(np.max),
+    "relu": _relu,
+    "leaky_relu": _leaky_relu,
+    "sigmoid": _sigmoid,
+    "tanh": _ufunc1(np.tanh),
+    "gelu": _gelu,
+    "silu": _silu,
+    "softmax": _softmax(log=False),
+    "log_softmax": _softmax(log=True),
+    "where": _where,
+    "compare": _compare,
+    "cast": _cast,
+    "one_hot": _one_hot,
+    "softmax_cross_entropy": _softmax_cross_entropy,
+    "mse": _mse,
+}
+
+
+def register() -> None:
+    register_kernels("cpu", KERNELS)
