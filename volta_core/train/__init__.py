@@ -1,0 +1,1 @@
+"""Training: datasets, optimizers, schedules, the training loop, checkpoints and run records."""
