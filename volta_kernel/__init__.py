@@ -1,20 +1,63 @@
-"""Volta Jupyter kernel (ipykernel) — not part of this release yet.
+"""Volta Jupyter kernel (ipykernel): cells of ``.vt`` source in one Session.
 
-``python -m volta_kernel`` (including ``install``) says so and exits with
-status 2. The package imports no Jupyter framework.
+``python -m volta_kernel install [--user|--sys-prefix|--prefix P]`` writes the
+``volta`` kernelspec; ``python -m volta_kernel -f CONNECTION_FILE`` runs the
+kernel (what Jupyter does). Importing this package imports no Jupyter
+framework; they are loaded only when a command needs them.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-MESSAGE = (
-    "volta_kernel: the Volta Jupyter kernel arrives in a later release; "
-    "use `volta run FILE` meanwhile"
+USAGE = (
+    "usage: python -m volta_kernel install [--user | --sys-prefix | --prefix PREFIX]\n"
+    "       python -m volta_kernel -f CONNECTION_FILE   (started by Jupyter)\n"
 )
+_MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta[kernel]'\n"
 
 
-def main() -> int:
-    """Report that the kernel is not available yet; exit status 2."""
-    sys.stderr.write(MESSAGE + "\n")
-    return 2
+def _install(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m volta_kernel install", description="Install the Volta kernelspec")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for the current user")
+    where.add_argument("--sys-prefix", action="store_true", help="install into sys.prefix (e.g. the virtualenv)")
+    where.add_argument("--prefix", metavar="PREFIX", help="install under PREFIX/share/jupyter/kernels")
+    args = parser.parse_args(argv)
+    try:
+        from volta_kernel.install import install
+    except ImportError as exc:  # pragma: no cover - the package itself always imports
+        sys.stderr.write(_MISSING.format(exc=exc))
+        return 2
+    prefix = sys.prefix if args.sys_prefix else args.prefix
+    try:
+        path = install(user=args.user, prefix=prefix)
+    except ImportError as exc:
+        sys.stderr.write(_MISSING.format(exc=exc))
+        return 2
+    except OSError as exc:
+        sys.stderr.write(f"volta_kernel: cannot install the kernelspec: {exc}\n")
+        return 1
+    sys.stdout.write(f"Installed the Volta kernelspec in {path}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Install the kernelspec or run the kernel; exit status 2 on usage errors."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "install":
+        return _install(args[1:])
+    if not args or args[0] in ("-h", "--help"):
+        stream = sys.stdout if args else sys.stderr
+        stream.write(USAGE)
+        return 0 if args else 2
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        from volta_kernel.kernel import VoltaKernel
+    except ImportError as exc:
+        sys.stderr.write(_MISSING.format(exc=exc))
+        return 2
+    IPKernelApp.launch_instance(argv=args, kernel_class=VoltaKernel)
+    return 0

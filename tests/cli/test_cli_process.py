@@ -53,12 +53,14 @@ def test_console_script_is_the_same_program() -> None:
     assert _run(script, "check", "nope.txt").returncode == 2
 
 
-@pytest.mark.parametrize("package", ["volta_kernel"])
-def test_stubs_say_not_available_and_exit_2(package: str) -> None:
-    proc = _run(sys.executable, "-m", package)
+def test_kernel_without_arguments_prints_usage_and_exits_2() -> None:
+    proc = _run(sys.executable, "-m", "volta_kernel")
     assert proc.returncode == 2
-    assert "arrives in a later release" in proc.stderr
+    assert "python -m volta_kernel install" in proc.stderr and "-f CONNECTION_FILE" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert _run(sys.executable, "-m", "volta_kernel", "--help").returncode == 0
+    bad = _run(sys.executable, "-m", "volta_kernel", "install", "--user", "--prefix", "x")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
 def test_language_server_has_a_command_line() -> None:

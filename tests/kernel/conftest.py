@@ -1,0 +1,106 @@
+"""A real Volta kernel process, started through a kernelspec in a temp prefix."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("ipykernel")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+TIMEOUT = 20
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+@pytest.fixture(scope="session")
+def kernel_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``python -m volta_kernel install --prefix P``; JUPYTER_PATH points at it."""
+    prefix = tmp_path_factory.mktemp("jupyter-prefix")
+    proc = subprocess.run(
+        [sys.executable, "-m", "volta_kernel", "install", "--prefix", str(prefix)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+        mp.setenv("JUPYTER_PLATFORM_DIRS", "1")
+        yield prefix
+
+
+@dataclass
+class Executed:
+    reply: dict[str, Any]
+    stdout: str = ""
+    stderr: str = ""
+    displays: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.reply["status"])
+
+
+class Kernel:
+    def __init__(self, client: Any, manager: Any) -> None:
+        self.client = client
+        self.manager = manager
+
+    def run(self, code: str, timeout: float = TIMEOUT) -> Executed:
+        out: Executed = Executed({})
+
+        def hook(msg: dict[str, Any]) -> None:
+            kind, content = msg["header"]["msg_type"], msg["content"]
+            if kind == "stream":
+                out.streams.append((content["name"], content["text"]))
+                if content["name"] == "stdout":
+                    out.stdout += content["text"]
+                else:
+                    out.stderr += strip_ansi(content["text"])
+            elif kind == "display_data":
+                out.displays.append(content["data"])
+
+        reply = self.client.execute_interactive(code, output_hook=hook, timeout=timeout)
+        out.reply = reply["content"]
+        return out
+
+    def request(self, method: str, *args: Any) -> dict[str, Any]:
+        msg_id = getattr(self.client, method)(*args)
+        while True:
+            reply = self.client.get_shell_msg(timeout=TIMEOUT)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return dict(reply["content"])
+
+
+@pytest.fixture(scope="module")
+def kernel(kernel_prefix: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name="volta")
+    manager.start_kernel(cwd=str(tmp_path_factory.mktemp("kernel-cwd")))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        yield Kernel(client, manager)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def kernelspec(prefix: Path) -> dict[str, Any]:
+    return dict(json.loads((prefix / "share" / "jupyter" / "kernels" / "volta" / "kernel.json").read_text()))
+
+
+__all__ = ["TIMEOUT", "Executed", "Kernel", "kernelspec", "strip_ansi"]

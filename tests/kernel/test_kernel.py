@@ -1,0 +1,207 @@
+"""End-to-end: jupyter_client against a real Volta kernel process (one per module)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .conftest import Kernel, kernelspec
+
+
+def test_kernel_info_and_kernelspec(kernel: Kernel, kernel_prefix: Path) -> None:
+    info = kernel.request("kernel_info")
+    assert info["implementation"] == "volta_kernel"
+    lang = info["language_info"]
+    assert (lang["name"], lang["file_extension"], lang["mimetype"]) == ("volta", ".vt", "text/x-volta")
+    spec = kernelspec(kernel_prefix)
+    assert spec["display_name"] == "Volta" and spec["language"] == "volta"
+    assert spec["argv"] == [sys.executable, "-m", "volta_kernel", "-f", "{connection_file}"]
+
+
+def test_print_streams_and_state_persists_across_cells(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    first = kernel.run('rate 0.5\nfn double(x)\n    return x * 2\nprint "rate", rate\nprint double(21)')
+    assert first.status == "ok"
+    assert first.stdout == "rate 0.5\n42\n"
+    # one stream message per printed line, as it is printed
+    assert [s for s in first.streams if s[0] == "stdout"] == [("stdout", "rate 0.5\n"), ("stdout", "42\n")]
+    # unused top-level declarations are not warned about: later cells use them
+    assert first.stderr == ""
+    second = kernel.run("for i in 0..3\n    print double(i) + rate")
+    assert second.status == "ok" and second.stdout == "0.5\n2.5\n4.5\n"
+
+
+def test_errors_are_rendered_with_the_cells_own_line_numbers(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run("total 1")
+    bad = kernel.run("total = 2\nprint totl")
+    count = bad.reply["execution_count"]
+    assert bad.status == "error"
+    assert bad.reply["ename"] == "E0301" and "undefined variable `totl`" in bad.reply["evalue"]
+    assert f"--> <cell {count}>:2:7" in bad.stderr
+    assert "did you mean `total`?" in bad.stderr
+    assert "\x1b[" in bad.reply["traceback"][0]  # coloured for Jupyter
+    # an analysis error runs nothing: total is still 1, and the session still works
+    assert kernel.run("print total").stdout == "1\n"
+
+
+def test_runtime_error_keeps_finished_statements_and_session(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    bad = kernel.run("k 1\nprint k\n\nprint k / 0")
+    assert bad.status == "error" and bad.reply["ename"] == "E0601"
+    assert bad.stdout == "1\n"
+    assert f"<cell {bad.reply['execution_count']}>:4:" in bad.stderr
+    assert kernel.run("print k + 1").stdout == "2\n"
+
+
+def test_warnings_are_shown_but_the_cell_succeeds(kernel: Kernel) -> None:
+    res = kernel.run('prnt "x"')
+    assert res.status == "ok"
+    assert "warning[W0101]" in res.stderr and "did you mean the keyword `print`" in res.stderr
+
+
+def test_model_statements_say_they_need_the_training_engine(kernel: Kernel) -> None:
+    res = kernel.run("model m\n    layers 2 3 1")
+    assert res.status == "error" and res.reply["ename"] == "E0901"
+
+
+def test_history_who_replay_and_reset(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    a = kernel.run('greeting "hi"\nprint greeting')
+    b = kernel.run("fn sq(x)\n    return x * x\ntotal 0\nfor i in 4\n    total = total + sq(i)\nprint total")
+    assert b.stdout == "14\n"
+    hist = kernel.run("%history")
+    assert hist.status == "ok"
+    assert f"# <cell {a.reply['execution_count']}>\ngreeting \"hi\"" in hist.stdout
+    assert f"# <cell {b.reply['execution_count']}>\nfn sq(x)" in hist.stdout
+
+    who = kernel.run("%who")
+    assert who.status == "ok" and len(who.displays) == 1
+    plain, markup = who.displays[0]["text/plain"], who.displays[0]["text/html"]
+    assert "greeting  variable  str   \"hi\"" in plain
+    assert "fn sq(x)" in plain and "total" in plain and "14" in plain
+    assert markup.startswith("<table>") and "<td><code>sq</code></td>" in markup
+
+    replay = kernel.run("%replay")
+    assert replay.status == "ok"
+    assert replay.stdout == "bit-identical: 2 cells replayed, outputs identical\n"
+
+    reset = kernel.run("%reset")
+    assert reset.status == "ok"
+    assert kernel.run("%history").stdout == "history is empty\n"
+    gone = kernel.run("print total")
+    assert gone.status == "error" and gone.reply["ename"] == "E0301"
+
+
+def test_replay_reports_the_first_divergence(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run("v 1")
+    # fails part-way: `v = 5` keeps its effect, but the cell is not recorded
+    assert kernel.run("v = 5\nprint 1 / 0").status == "error"
+    res = kernel.run("%replay")
+    assert res.status == "error" and res.reply["ename"] == "ReplayDivergence"
+    assert "global `v` differs" in res.reply["evalue"]
+
+
+def test_magic_errors(kernel: Kernel) -> None:
+    unknown = kernel.run("%histroy")
+    assert unknown.status == "error" and unknown.reply["ename"] == "UsageError"
+    assert "did you mean `%history`?" in unknown.reply["evalue"]
+    for magic, what in (("%step m on d 10", "%step arrives with the training engine"),
+                        ("%plot m", "%plot arrives with the training engine"),
+                        ("%ir m", "%ir arrives with the IR")):
+        res = kernel.run(magic)
+        assert res.status == "error" and res.reply["ename"] == "NotAvailable"
+        assert what in res.reply["evalue"] and what in res.stderr
+    mixed = kernel.run("%who\nprint 1")
+    assert mixed.status == "error" and "separate cells" in mixed.reply["evalue"]
+    args = kernel.run("%who extra")
+    assert args.status == "error" and "takes no arguments" in args.reply["evalue"]
+
+
+def test_is_complete(kernel: Kernel) -> None:
+    def check(code: str) -> tuple[str, str]:
+        reply = kernel.request("is_complete", code)
+        return reply["status"], reply.get("indent", "")
+
+    assert check("print 1") == ("complete", "")
+    assert check("loop 3") == ("incomplete", "    ")
+    assert check("fn f(x)\n    if x > 1") == ("incomplete", "        ")
+    assert check("fn f(x)\n    return x") == ("incomplete", "    ")
+    assert check("fn f(x)\n    return x\n") == ("complete", "")
+    assert check("model m  # a model") == ("incomplete", "    ")
+    assert check("train m on d") == ("complete", "")
+    assert check('print "open') == ("invalid", "")
+    assert check("%who") == ("complete", "")
+
+
+def test_complete(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run("alpha 1\nalbum 2")
+
+    def matches(code: str, cursor: int | None = None) -> tuple[list[str], int, int]:
+        reply = kernel.request("complete", code, len(code) if cursor is None else cursor)
+        assert reply["status"] == "ok"
+        return reply["matches"], reply["cursor_start"], reply["cursor_end"]
+
+    found, start, end = matches("pr")
+    assert "print" in found and (start, end) == (0, 2)
+    assert matches("print al")[0] == ["album", "alpha"]
+    assert "activation" in matches("model m\n    layers 2 3\n    act")[0]
+    assert matches("model m\n    activation re")[0] == ["relu"]
+    assert matches("model m\n    layer dense 3 si")[0] == ["sigmoid", "silu"]
+    assert "transformer" in matches("model m\n    layer tr")[0]
+    assert "epochs" in matches("train m on d\n    ep")[0]
+    assert matches("%re")[0] == ["replay", "reset"]
+    # the cell's own declarations count too
+    assert "beta" in matches("beta 3\nprint be")[0]
+
+
+def test_inspect(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run('label "abc"')
+
+    def inspect(code: str, cursor: int) -> dict[str, str]:
+        reply = kernel.request("inspect", code, cursor)
+        assert reply["status"] == "ok" and reply["found"], reply
+        return dict(reply["data"])
+
+    code = "model net\n    layers 4 8 3\n    activation relu\n    output softmax\n    loss cross_entropy"
+    data = inspect(code, 8)
+    plain = data["text/plain"]
+    assert "layer" in plain and "output shape" in plain and "params" in plain
+    assert "0      dense 8" in plain and "[8]" in plain and "67 parameters" in plain
+    assert "<table>" in data["text/html"]
+    assert "Activation between the dense layers" in inspect(code, code.index("activation") + 3)["text/plain"]
+    assert "str" in inspect("print label", 8)["text/plain"] and '"abc"' in inspect("print label", 8)["text/plain"]
+    assert "runs the indented block N times" in inspect("loop 3", 2)["text/plain"]
+    assert not kernel.request("inspect", "print nothing_here", 10)["found"]
+
+
+def test_interrupt_stops_a_long_loop_and_the_session_survives(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run("count 0")
+    client = kernel.client
+    msg_id = client.execute("loop 100000000\n    count = count + 1")
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()
+    while True:
+        reply = client.get_shell_msg(timeout=20)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    content = reply["content"]
+    assert content["status"] == "error" and content["ename"] == "E0607"
+    after = kernel.run("print count > 0")
+    assert after.status == "ok" and after.stdout == "true\n"
+
+
+def test_silent_execution_prints_nothing_but_updates_the_session(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    client = kernel.client
+    reply = client.execute_interactive('quiet 7\nprint "hidden"', silent=True, store_history=False, timeout=20)
+    assert reply["content"]["status"] == "ok"
+    assert kernel.run("print quiet").stdout == "7\n"
+    history = kernel.run("%history").stdout
+    assert "# <silent 1>\nquiet 7" in history
+    assert kernel.run("%replay").status == "ok"

@@ -1,0 +1,277 @@
+"""``VoltaKernel``: a thin adapter from Jupyter messages to one :class:`Session`.
+
+Cells run in the kernel's Session under the path ``<cell N>`` (N is the
+execution count), so diagnostics show the cell's own line numbers. ``print``
+output is streamed line by line as it happens; diagnostics are rendered (ANSI
+colour) on stderr. A failing cell keeps only the effects of the statements
+that finished before the error, and the Session stays usable.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from ipykernel.kernelbase import Kernel
+
+from volta_core import __version__ as volta_version
+from volta_core.analysis import analyze
+from volta_core.check.symbols import Symbol
+from volta_core.diagnostics import Diagnostic, render_text
+from volta_core.lang.session import RunResult, Session
+from volta_core.suggest import closest
+from volta_kernel import docs
+from volta_kernel.complete import PROPERTY_BLOCKS, completions, context_at, is_complete
+from volta_kernel.magics import (
+    MAGICS,
+    NEEDS_ENGINE,
+    MagicCall,
+    MagicError,
+    history_text,
+    parse_magic_cell,
+    replay,
+)
+
+Reply = dict[str, Any]
+
+
+class _CellFailed(Exception):
+    """A magic that stops its cell with an error reply."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(evalue)
+        self.ename = ename
+        self.evalue = evalue
+
+
+class VoltaKernel(Kernel):
+    """Jupyter kernel for ``.vt`` cells, one Volta Session per kernel."""
+
+    implementation = "volta_kernel"
+    implementation_version = volta_version
+    language = "volta"
+    language_version = volta_version
+    # No Pygments lexer or CodeMirror mode for Volta is registered yet; Python's
+    # are close enough for comments, strings and numbers (see docs/notebooks.md).
+    language_info = {  # noqa: RUF012 - ipykernel reads it as a class attribute
+        "name": "volta",
+        "version": volta_version,
+        "mimetype": "text/x-volta",
+        "file_extension": ".vt",
+        "pygments_lexer": "python",
+        "codemirror_mode": "python",
+    }
+    banner = f"Volta {volta_version} — cells of .vt source; %history %replay %reset %who"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_dir = pathlib.Path.cwd()
+        #: The Volta session (``self.session`` is ipykernel's message session).
+        self.volta = self._new_session()
+        #: Printed output of each recorded cell, by path (what %replay compares).
+        self.outputs: dict[str, str] = {}
+        self._captured: list[str] = []
+        self._silent = False
+        self._unnumbered = 0
+
+    # ----------------------------------------------------------- helpers
+    def _new_session(self) -> Session:
+        return Session(stdout=self._on_print, base_dir=self.base_dir)
+
+    def _on_print(self, text: str) -> None:
+        self._captured.append(text)
+        if not self._silent:
+            self._stream("stdout", text)
+
+    def _stream(self, name: str, text: str) -> None:
+        self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    def _display(self, plain: str, markup: str) -> None:
+        if not self._silent:
+            self.send_response(
+                self.iopub_socket, "display_data",
+                {"data": {"text/plain": plain, "text/html": markup}, "metadata": {}},
+            )
+
+    def _error_reply(self, ename: str, evalue: str, traceback: list[str]) -> Reply:
+        return {
+            "status": "error", "execution_count": self.execution_count,
+            "ename": ename, "evalue": evalue, "traceback": traceback,
+        }
+
+    def _ok_reply(self) -> Reply:
+        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+
+    @staticmethod
+    def _notebook_diagnostics(result: RunResult) -> list[Diagnostic]:
+        """Drop W0101 for top-level declarations: in a notebook, later cells use them.
+
+        A W0101 carrying a keyword suggestion (``prnt "x"``) is kept.
+        """
+        globals_ = {s.span for s in result.analysis.symbols.symbols if s.scope == 0 and s.span is not None}
+        return [
+            d for d in result.diagnostics
+            if not (d.code == "W0101" and d.span in globals_ and not any("did you mean" in h for h in d.helps))
+        ]
+
+    def _render(self, diagnostics: list[Diagnostic]) -> str:
+        return "\n".join(render_text(d, colour=True) for d in diagnostics)
+
+    # ----------------------------------------------------------- execute
+    async def do_execute(
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool = False,
+        *,
+        cell_meta: dict[str, Any] | None = None,
+        cell_id: str | None = None,
+    ) -> Reply:
+        self._silent = silent
+        try:
+            try:
+                calls = parse_magic_cell(code)
+            except MagicError as exc:
+                return self._fail("UsageError", str(exc))
+            if calls is not None:
+                return self._run_magics(calls)
+            return self._run_cell(code, store_history)
+        except KeyboardInterrupt:
+            # An interrupt outside the interpreter (e.g. while sending output).
+            return self._fail("E0607", "execution interrupted")
+
+    def _fail(self, ename: str, evalue: str) -> Reply:
+        text = f"{ename}: {evalue}\n"
+        if not self._silent:
+            self._stream("stderr", text)
+        return self._error_reply(ename, evalue, [text.rstrip("\n")])
+
+    def _run_cell(self, code: str, store_history: bool) -> Reply:
+        # Runs that do not store history keep the execution count: give them
+        # their own paths so %replay can tell them apart.
+        if store_history:
+            path = f"<cell {self.execution_count}>"
+        else:
+            self._unnumbered += 1
+            path = f"<silent {self._unnumbered}>"
+        self._captured = []
+        result = self.volta.run(code, path)
+        if result.executed and result.ok:
+            self.outputs[path] = "".join(self._captured)
+        rendered = self._render(self._notebook_diagnostics(result))
+        if rendered and not self._silent:
+            self._stream("stderr", rendered)
+        if result.ok:
+            return self._ok_reply()
+        first = result.errors[0]
+        return self._error_reply(first.code, first.message, [rendered.rstrip("\n")])
+
+    def _run_magics(self, calls: list[MagicCall]) -> Reply:
+        for call in calls:
+            try:
+                self._magic(call)
+            except _CellFailed as exc:
+                return self._fail(exc.ename, exc.evalue)
+        return self._ok_reply()
+
+    def _magic(self, call: MagicCall) -> None:
+        if call.name not in MAGICS:
+            hint = closest(call.name, MAGICS)
+            suggestion = f"; did you mean `%{hint}`?" if hint else ""
+            known = ", ".join(f"%{m}" for m in MAGICS)
+            raise _CellFailed("UsageError", f"unknown magic `%{call.name}`{suggestion} (known: {known})")
+        usage = MAGICS[call.name][0]
+        if call.name in NEEDS_ENGINE:
+            raise _CellFailed(
+                "NotAvailable",
+                f"%{call.name} arrives with {NEEDS_ENGINE[call.name]} (usage: {usage}); "
+                "model, dataset and train statements are checked but cannot run yet",
+            )
+        if call.args:
+            raise _CellFailed("UsageError", f"`%{call.name}` takes no arguments (usage: {usage})")
+        if call.name == "history":
+            if not self._silent:
+                self._stream("stdout", history_text(self.volta.history))
+        elif call.name == "reset":
+            self.volta = self._new_session()
+            self.outputs.clear()
+            if not self._silent:
+                self._stream("stdout", "session reset: globals and history cleared\n")
+        elif call.name == "who":
+            self._display(*docs.who_table(dict(self.volta.globals)))
+        elif call.name == "replay":
+            report = replay(self.volta.history, self.outputs, self.volta, self.base_dir)
+            if not report.ok:
+                raise _CellFailed("ReplayDivergence", report.message)
+            if not self._silent:
+                self._stream("stdout", report.message + "\n")
+
+    # ------------------------------------------------------ is_complete
+    async def do_is_complete(self, code: str) -> Reply:
+        status, indent = is_complete(code)
+        reply: Reply = {"status": status}
+        if status == "incomplete":
+            reply["indent"] = indent
+        return reply
+
+    # ----------------------------------------------------- completion
+    def _symbols(self, code: str, cursor: int) -> tuple[dict[str, Symbol], Any]:
+        predeclared = self.volta.predeclared()
+        analysis = analyze(code, "<cell>", predeclared=predeclared)
+        symbols: dict[str, Symbol] = dict(predeclared)
+        for sym in analysis.symbols.symbols:
+            if sym.scope == 0 or (sym.span is not None and sym.span.start < cursor):
+                symbols.setdefault(sym.name, sym)
+        return symbols, analysis
+
+    async def do_complete(self, code: str, cursor_pos: int | None) -> Reply:
+        cursor = len(code) if cursor_pos is None else cursor_pos
+        symbols, _ = self._symbols(code, cursor)
+        ctx, found = completions(code, cursor, symbols, tuple(MAGICS))
+        return {
+            "status": "ok",
+            "matches": [text for text, _ in found],
+            "cursor_start": ctx.start,
+            "cursor_end": ctx.end,
+            "metadata": {
+                "_jupyter_types_experimental": [
+                    {"start": ctx.start, "end": ctx.end, "text": text, "type": kind} for text, kind in found
+                ]
+            },
+        }
+
+    # ------------------------------------------------------ inspection
+    async def do_inspect(
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: tuple[str, ...] = ()
+    ) -> Reply:
+        rich = self._inspect(code, cursor_pos)
+        if rich is None:
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+        plain, markup = rich
+        return {
+            "status": "ok", "found": True, "data": {"text/plain": plain, "text/html": markup}, "metadata": {},
+        }
+
+    def _inspect(self, code: str, cursor: int) -> docs.Rich | None:
+        ctx = context_at(code, cursor)
+        word = code[ctx.start:ctx.end]
+        if not word:
+            return None
+        if ctx.magic:
+            spec = MAGICS.get(word)
+            return None if spec is None else (f"{spec[0]}\n{spec[1]}", f"<p><code>{spec[0]}</code>: {spec[1]}</p>")
+        if ctx.block in PROPERTY_BLOCKS and not ctx.before:
+            return docs.key_doc(ctx.block, word)
+        if ctx.block == "model" and ctx.before == ("layer",):
+            return docs.layer_doc(word)
+        symbols, analysis = self._symbols(code, cursor)
+        model = analysis.symbols.models.get(word)
+        if model is not None:
+            return docs.model_table(model)
+        if word in self.volta.globals:
+            return docs.value_doc(word, self.volta.globals[word])
+        if word in symbols:
+            return docs.symbol_doc(symbols[word])
+        return docs.keyword_doc(word)

@@ -1,0 +1,134 @@
+"""Kernel magics: parsing magic cells, ``%history`` text and ``%replay``.
+
+A **magic cell** holds only magics, one per line, each starting with ``%`` in
+column 0 (blank and comment lines are allowed). A cell mixing magics and Volta
+code is rejected, so Volta line numbers always match the cell's own lines.
+No Jupyter imports here.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+from typing import Final
+
+from volta_core.lang.session import Session
+from volta_core.lang.values import Function, format_value, type_name
+from volta_kernel.complete import is_magic_line, strip_comment
+
+#: Magic name → (usage, one-line help).
+MAGICS: Final = {
+    "history": ("%history", "list the cells recorded in the session's history, with their numbers"),
+    "replay": ("%replay", "re-run the history in a fresh session and compare outputs and globals"),
+    "reset": ("%reset", "start a fresh session: forget all globals and the history"),
+    "who": ("%who", "table of the session's globals: name, kind, type, value"),
+    "step": ("%step MODEL on DATA [N]", "train MODEL for N optimizer steps (default 1)"),
+    "plot": ("%plot MODEL", "loss curve of MODEL's training so far"),
+    "ir": ("%ir MODEL", "the IR graph of MODEL"),
+}
+#: Magics whose implementation needs the training engine / IR.
+NEEDS_ENGINE: Final = {"step": "the training engine", "plot": "the training engine", "ir": "the IR"}
+
+
+class MagicError(Exception):
+    """A magic cell that cannot run (unknown magic, bad arguments, mixed cell)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MagicCall:
+    name: str
+    args: tuple[str, ...]
+    line: int  # 1-based line in the cell
+
+
+def parse_magic_cell(code: str) -> list[MagicCall] | None:
+    """The magics of ``code``, or None when it is a plain Volta cell.
+
+    Raises :class:`MagicError` for a cell mixing magics and code.
+    """
+    lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not any(is_magic_line(line) for line in lines):
+        return None
+    calls: list[MagicCall] = []
+    for number, line in enumerate(lines, 1):
+        if is_magic_line(line):
+            words = line[1:].split()
+            calls.append(MagicCall(words[0] if words else "", tuple(words[1:]), number))
+        elif strip_comment(line)[0].strip():
+            raise MagicError(
+                f"line {number} is Volta code in a magic cell: put magics (`%…` lines) "
+                "and Volta code in separate cells"
+            )
+    return calls
+
+
+def history_text(history: list[tuple[str, str]]) -> str:
+    """Each recorded cell under a ``# <cell N>`` header line."""
+    if not history:
+        return "history is empty\n"
+    parts = [f"# {path}\n{text.rstrip()}\n" for path, text in history]
+    return "\n".join(parts)
+
+
+def _globals_view(session: Session) -> dict[str, str]:
+    out = {}
+    for name, value in session.globals.items():
+        if type(value) is Function:
+            assert isinstance(value, Function)
+            out[name] = value.signature
+        else:
+            out[name] = f"{type_name(value)} {format_value(value)!r}"
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    cells: int
+    ok: bool
+    message: str
+
+
+def replay(
+    history: list[tuple[str, str]],
+    outputs: dict[str, str],
+    live: Session,
+    base_dir: pathlib.Path | None,
+) -> ReplayReport:
+    """Run ``history`` in a fresh session; compare each cell's printed output
+    with ``outputs`` (recorded when it first ran) and, at the end, the globals
+    with ``live``'s. Reports the first divergence."""
+    captured: list[str] = []
+    fresh = Session(stdout=captured.append, base_dir=base_dir, call_depth_limit=live.call_depth_limit)
+    for count, (path, text) in enumerate(history, 1):
+        captured.clear()
+        result = fresh.run(text, path)
+        got = "".join(captured)
+        if not result.ok:
+            first = result.errors[0]
+            return ReplayReport(count, False, f"{path} failed on replay: error[{first.code}]: {first.message}")
+        want = outputs.get(path)
+        if want is not None and got != want:
+            return ReplayReport(count, False, _first_difference(path, want, got))
+    mine, theirs = _globals_view(live), _globals_view(fresh)
+    if mine != theirs:
+        for name in sorted(set(mine) | set(theirs)):
+            if mine.get(name) != theirs.get(name):
+                return ReplayReport(
+                    len(history), False,
+                    f"outputs identical but global `{name}` differs: session has "
+                    f"{mine.get(name, '(missing)')}, replay has {theirs.get(name, '(missing)')} "
+                    "(a cell that failed part-way keeps the effects of its finished statements "
+                    "but is not recorded in the history)",
+                )
+    n = len(history)
+    return ReplayReport(n, True, f"bit-identical: {n} cell{'s' if n != 1 else ''} replayed, outputs identical")
+
+
+def _first_difference(path: str, want: str, got: str) -> str:
+    want_lines, got_lines = want.splitlines(), got.splitlines()
+    for i in range(max(len(want_lines), len(got_lines))):
+        a = want_lines[i] if i < len(want_lines) else "(no line)"
+        b = got_lines[i] if i < len(got_lines) else "(no line)"
+        if a != b:
+            return f"{path} diverges at output line {i + 1}: recorded {a!r}, replay printed {b!r}"
+    return f"{path} diverges in line endings of its output"
