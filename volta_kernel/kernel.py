@@ -16,12 +16,13 @@ from ipykernel.kernelbase import Kernel
 
 from volta_core import __version__ as volta_version
 from volta_core.analysis import analyze
-from volta_core.check.symbols import Symbol
+from volta_core.check import describe
+from volta_core.check.complete import describe_at, token_at
 from volta_core.diagnostics import Diagnostic, render_text
 from volta_core.lang.session import RunResult, Session
 from volta_core.suggest import closest
 from volta_kernel import docs
-from volta_kernel.complete import PROPERTY_BLOCKS, completions, context_at, is_complete
+from volta_kernel.complete import completions, is_complete, magic_word
 from volta_kernel.magics import (
     MAGICS,
     NEEDS_ENGINE,
@@ -217,27 +218,18 @@ class VoltaKernel(Kernel):
         return reply
 
     # ----------------------------------------------------- completion
-    def _symbols(self, code: str, cursor: int) -> tuple[dict[str, Symbol], Any]:
-        predeclared = self.volta.predeclared()
-        analysis = analyze(code, "<cell>", predeclared=predeclared)
-        symbols: dict[str, Symbol] = dict(predeclared)
-        for sym in analysis.symbols.symbols:
-            if sym.scope == 0 or (sym.span is not None and sym.span.start < cursor):
-                symbols.setdefault(sym.name, sym)
-        return symbols, analysis
-
     async def do_complete(self, code: str, cursor_pos: int | None) -> Reply:
         cursor = len(code) if cursor_pos is None else cursor_pos
-        symbols, _ = self._symbols(code, cursor)
-        ctx, found = completions(code, cursor, symbols, tuple(MAGICS))
+        found = completions(code, cursor, self.volta.predeclared(), tuple(MAGICS))
         return {
             "status": "ok",
-            "matches": [text for text, _ in found],
-            "cursor_start": ctx.start,
-            "cursor_end": ctx.end,
+            "matches": [text for text, _ in found.matches],
+            "cursor_start": found.start,
+            "cursor_end": found.end,
             "metadata": {
                 "_jupyter_types_experimental": [
-                    {"start": ctx.start, "end": ctx.end, "text": text, "type": kind} for text, kind in found
+                    {"start": found.start, "end": found.end, "text": text, "type": kind}
+                    for text, kind in found.matches
                 ]
             },
         }
@@ -246,32 +238,37 @@ class VoltaKernel(Kernel):
     async def do_inspect(
         self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: tuple[str, ...] = ()
     ) -> Reply:
-        rich = self._inspect(code, cursor_pos)
-        if rich is None:
+        data = self._inspect(code, cursor_pos)
+        if data is None:
             return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        plain, markup = rich
-        return {
-            "status": "ok", "found": True, "data": {"text/plain": plain, "text/html": markup}, "metadata": {},
-        }
+        return {"status": "ok", "found": True, "data": data, "metadata": {}}
 
-    def _inspect(self, code: str, cursor: int) -> docs.Rich | None:
-        ctx = context_at(code, cursor)
-        word = code[ctx.start:ctx.end]
-        if not word:
-            return None
-        if ctx.magic:
-            spec = MAGICS.get(word)
-            return None if spec is None else (f"{spec[0]}\n{spec[1]}", f"<p><code>{spec[0]}</code>: {spec[1]}</p>")
-        if ctx.block in PROPERTY_BLOCKS and not ctx.before:
-            return docs.key_doc(ctx.block, word)
-        if ctx.block == "model" and ctx.before == ("layer",):
-            return docs.layer_doc(word)
-        symbols, analysis = self._symbols(code, cursor)
+    def _inspect(self, code: str, cursor: int) -> dict[str, str] | None:
+        """A mime bundle for the word at ``cursor``: magic docs, a model's layer
+        table, a runtime value, or the analysis' Markdown docs (shared with hover)."""
+        magic = magic_word(code, cursor)
+        if magic is not None:
+            spec = MAGICS.get(code[magic[0]:magic[1]])
+            if spec is None:
+                return None
+            return {"text/plain": f"{spec[0]}\n{spec[1]}", "text/html": f"<p><code>{spec[0]}</code>: {spec[1]}</p>"}
+        predeclared = self.volta.predeclared()
+        analysis = analyze(code, "<cell>", predeclared=predeclared)
+        tok = token_at(analysis, cursor)
+        word = tok.text if tok is not None else ""
         model = analysis.symbols.models.get(word)
         if model is not None:
-            return docs.model_table(model)
-        if word in self.volta.globals:
-            return docs.value_doc(word, self.volta.globals[word])
-        if word in symbols:
-            return docs.symbol_doc(symbols[word])
-        return docs.keyword_doc(word)
+            return {
+                "text/plain": describe.layer_table_text(model),
+                "text/html": describe.layer_table_html(model),
+                "text/markdown": describe.layer_table_markdown(model),
+            }
+        declared = analysis.symbols.at(tok.start) if tok is not None else None
+        if word in self.volta.globals and (declared is None or declared.span is None):
+            plain, markup = docs.value_doc(word, self.volta.globals[word])
+            return {"text/plain": plain, "text/html": markup}
+        found = describe_at(analysis, cursor, predeclared)
+        if found is None:
+            return None
+        markdown = found[0]
+        return {"text/plain": markdown, "text/markdown": markdown}

@@ -6,74 +6,18 @@ from lsprotocol import types as lsp
 
 from volta_core.analysis import Analysis
 from volta_core.check import schema
+from volta_core.check.complete import describe_at, property_blocks, token_at, value_spec
 from volta_core.check.symbols import Symbol, SymbolKind
 from volta_core.syntax import ast as A
 from volta_core.syntax import tokens as T
 from volta_core.syntax.source import Span
-from volta_lsp.completion import symbol_detail
-from volta_lsp.context import token_at
-from volta_lsp.docs import KEYWORD_DOCS, layer_markdown, model_markdown, property_markdown
 from volta_lsp.positions import PositionMap
-
-_BLOCK_OF = {A.ModelDef: "model", A.DatasetDef: "dataset", A.Train: "train"}
-
-
-def _property_blocks(analysis: Analysis) -> list[tuple[str, tuple[A.Property, ...]]]:
-    out: list[tuple[str, tuple[A.Property, ...]]] = []
-    for stmt in analysis.program.body:
-        if isinstance(stmt, (A.ModelDef, A.DatasetDef, A.Train)):
-            out.append((_BLOCK_OF[type(stmt)], stmt.props))
-        elif isinstance(stmt, A.Import):
-            out.append(("import", stmt.options))
-    return out
-
-
-def _within(span: Span, offset: int) -> bool:
-    return span.start <= offset <= span.end
-
 
 # ---------------------------------------------------------------- hover
 
 
 def hover_markdown(analysis: Analysis, offset: int) -> tuple[str, Span] | None:
-    tok = token_at(analysis, offset)
-    if tok is None:
-        return None
-    span = Span(tok.start, tok.end)
-    if tok.kind == T.KEYWORD:
-        doc = KEYWORD_DOCS.get(tok.text)
-        return (doc, span) if doc else None
-    if tok.kind != T.NAME:
-        return None
-    for block, props in _property_blocks(analysis):
-        spec_table = schema.BLOCKS[block].properties
-        for prop in props:
-            spec = spec_table.get(prop.key.id)
-            if _within(prop.key.span, tok.start):
-                return (property_markdown(block, spec), span) if spec else None
-            for i, value in enumerate(prop.values):
-                if isinstance(value, A.Name) and value.span.start == tok.start:
-                    if block == "model" and prop.key.id == "layer" and i == 0 and value.id in schema.LAYERS:
-                        return layer_markdown(schema.LAYERS[value.id]), span
-                    if spec is not None and analysis.symbols.at(tok.start) is None:
-                        return f"`{value.id}` — value of `{prop.key.id}`\n\n" + property_markdown(block, spec), span
-    sym = analysis.symbols.at(tok.start)
-    if sym is None:
-        return None
-    return symbol_markdown(analysis, sym), span
-
-
-def symbol_markdown(analysis: Analysis, sym: Symbol) -> str:
-    if sym.kind == SymbolKind.MODEL and sym.name in analysis.symbols.models:
-        return model_markdown(analysis.symbols.models[sym.name])
-    text = f"```volta\n{symbol_detail(sym)}\n```"
-    if sym.kind in (SymbolKind.VARIABLE, SymbolKind.LOOP_VARIABLE, SymbolKind.PARAMETER) and sym.constant is not None:
-        value = sym.constant
-        shown = ("true" if value else "false") if isinstance(value, bool) else repr(value) if isinstance(value, str) else value
-        text += f"\n\nvalue: `{shown}`"
-    if sym.detail:
-        text += f"\n\n{sym.detail}"
-    return text
+    return describe_at(analysis, offset)
 
 
 # ---------------------------------------------------------------- navigation
@@ -147,10 +91,38 @@ def document_symbols(analysis: Analysis, pos: PositionMap) -> list[lsp.DocumentS
     return out
 
 
+# ---------------------------------------------------------------- workspace symbols
+
+
+def matches_query(name: str, query: str) -> bool:
+    """Case-insensitive subsequence match (``brn`` finds ``brain``); an empty query matches all."""
+    it = iter(name.lower())
+    return all(ch in it for ch in query.lower())
+
+
+def workspace_symbols(analysis: Analysis, pos: PositionMap, uri: str, query: str) -> list[lsp.WorkspaceSymbol]:
+    """The top-level declarations of one document whose names match ``query``."""
+    return [
+        lsp.WorkspaceSymbol(
+            name=s.name,
+            kind=s.kind,
+            location=lsp.Location(uri=uri, range=s.selection_range),
+        )
+        for s in document_symbols(analysis, pos)
+        if matches_query(s.name, query)
+    ]
+
+
 # ---------------------------------------------------------------- semantic tokens
 
-TOKEN_TYPES = ["keyword", "variable", "function", "parameter", "property", "number", "string", "comment", "operator", "type"]
+TOKEN_TYPES = [
+    "keyword", "variable", "function", "parameter", "property", "number", "string", "comment", "operator", "type",
+    "enumMember",
+]
+#: ``defaultLibrary`` marks built-in words: layer kinds (as ``function``) and ``tokens``.
+TOKEN_MODIFIERS = ["defaultLibrary"]
 _TYPE_INDEX = {name: i for i, name in enumerate(TOKEN_TYPES)}
+_BUILTIN = "function.defaultLibrary"
 _SYMBOL_TOKEN = {
     SymbolKind.VARIABLE: "variable",
     SymbolKind.LOOP_VARIABLE: "variable",
@@ -162,8 +134,23 @@ _SYMBOL_TOKEN = {
 _SIMPLE = {T.KEYWORD: "keyword", T.INT: "number", T.FLOAT: "number", T.STRING: "string", T.OP: "operator"}
 
 
+def _value_token(block: str, key: str, words: list[str], index: int, word: str) -> str | None:
+    """How a bare word used as property value ``index`` is coloured (None: not a schema word)."""
+    if block == "model" and key == "layer" and index == 0:
+        return _BUILTIN if word in schema.LAYERS else None
+    if block == "model" and key == "input" and index == 0 and word == "tokens":
+        return "keyword.defaultLibrary"
+    spec = value_spec(block, words, index)
+    return "enumMember" if spec is not None and spec.kind == "choice" and word in spec.choices else None
+
+
 def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
-    """The LSP relative encoding (5 ints per token) of every classified token."""
+    """The LSP relative encoding (5 ints per token) of every classified token.
+
+    Names are classified by the symbol table; property keys as ``property``;
+    schema words in property values as ``enumMember`` (``relu``, ``csv``) or,
+    for layer kinds, ``function`` with the ``defaultLibrary`` modifier.
+    """
     names: dict[int, str] = {}
     for sym in analysis.symbols.symbols:
         kind = _SYMBOL_TOKEN.get(sym.kind)
@@ -171,9 +158,15 @@ def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
             continue
         for span in occurrences(sym):
             names[span.start] = kind
-    for _, props in _property_blocks(analysis):
+    for block, props in property_blocks(analysis):
         for p in props:
             names[p.key.span.start] = "property"
+            words = [p.key.id] + [v.id if isinstance(v, A.Name) else "" for v in p.values]
+            for i, v in enumerate(p.values):
+                if isinstance(v, A.Name) and v.span.start not in names:
+                    token = _value_token(block, p.key.id, words, i, v.id)
+                    if token is not None:
+                        names[v.span.start] = token
     items: list[tuple[int, int, str]] = [(c.start, c.end, "comment") for c in analysis.lex.comments]
     for tok in analysis.lex.tokens:
         kind = _SIMPLE.get(tok.kind) if tok.kind != T.NAME else names.get(tok.start)
@@ -188,7 +181,8 @@ def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
             continue
         delta_line = a.line - prev_line
         delta_char = a.character - prev_char if delta_line == 0 else a.character
-        data += [delta_line, delta_char, b.character - a.character, _TYPE_INDEX[kind], 0]
+        kind, _, modifier = kind.partition(".")
+        data += [delta_line, delta_char, b.character - a.character, _TYPE_INDEX[kind], 1 if modifier else 0]
         prev_line, prev_char = a.line, a.character
     return data
 

@@ -273,12 +273,30 @@ def create_server() -> VoltaServer:
 
     @server.feature(
         lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
-        lsp.SemanticTokensLegend(token_types=features.TOKEN_TYPES, token_modifiers=[]),
+        lsp.SemanticTokensLegend(token_types=features.TOKEN_TYPES, token_modifiers=features.TOKEN_MODIFIERS),
     )
     @safe(lambda: lsp.SemanticTokens(data=[]))
     def semantic_tokens(ls: VoltaServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
         analysis, pos = ls.analysis(params.text_document.uri)
         return lsp.SemanticTokens(data=features.semantic_tokens(analysis, pos))
+
+    @server.feature(lsp.WORKSPACE_SYMBOL)
+    @safe(_empty)
+    def workspace_symbols(ls: VoltaServer, params: lsp.WorkspaceSymbolParams) -> list[lsp.WorkspaceSymbol]:
+        found: list[lsp.WorkspaceSymbol] = []
+        for uri in sorted(ls.workspace.text_documents):
+            analysis, pos = ls.analysis(uri)
+            found += features.workspace_symbols(analysis, pos, uri, params.query)
+        return found
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_SIGNATURE_HELP,
+        lsp.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=[")"]),
+    )
+    @safe(_none)
+    def signature_help(ls: VoltaServer, params: lsp.SignatureHelpParams) -> lsp.SignatureHelp | None:
+        analysis, pos = ls.analysis(params.text_document.uri)
+        return completion.signature_help(analysis, pos.offset(params.position))
 
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     @safe(_empty)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from volta_core.check.symbols import Symbol, SymbolKind
-from volta_kernel.complete import completions, context_at, is_complete
+from volta_kernel.complete import completions, is_complete
 from volta_kernel.magics import MagicError, parse_magic_cell
 
 
@@ -27,13 +27,15 @@ def test_is_complete(code: str, expected: tuple[str, str]) -> None:
     assert is_complete(code) == expected
 
 
-def test_context_finds_block_word_and_member() -> None:
+def test_completion_span_and_magics() -> None:
     code = "model m\n    loss cr"
-    ctx = context_at(code, len(code))
-    assert (ctx.word, ctx.block, ctx.before) == ("cr", "model", ("loss",))
-    ctx = context_at("print net.lo", 12)
-    assert (ctx.member_of, ctx.word) == ("net", "lo")
-    assert context_at("x 1  # pr", 9).before == ("#",)
+    found = completions(code, len(code), {})
+    assert (found.start, found.end, found.matches) == (len(code) - 2, len(code), [("cross_entropy", "keyword")])
+    found = completions("print net.lo", 12, {"net": Symbol("net", SymbolKind.MODEL, None, type="model")})
+    assert (found.start, [t for t, _ in found.matches]) == (10, ["loss"])
+    magic = completions("%re", 3, {}, ("reset", "replay", "who"))
+    assert magic.magic and (magic.start, magic.matches) == (1, [("replay", "magic"), ("reset", "magic")])
+    assert completions("x 1  # pr", 9, {}).matches == []
 
 
 def test_completions_by_context() -> None:
@@ -42,7 +44,7 @@ def test_completions_by_context() -> None:
         "data": Symbol("data", SymbolKind.DATASET, None, type="dataset"),
         "n": Symbol("n", SymbolKind.VARIABLE, None, type="int"),
     }
-    names = lambda code: [t for t, _ in completions(code, len(code), symbols)[1]]  # noqa: E731
+    names = lambda code: [t for t, _ in completions(code, len(code), symbols).matches]  # noqa: E731
     assert names("train ") == ["net"]
     assert names("train net on ") == ["data"]
     assert names("print net.") == ["accuracy", "epochs", "loss", "params", "steps", "val_accuracy", "val_loss"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+from collections.abc import Sequence
 
 import pytest
 import pytest_lsp
@@ -14,6 +15,13 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 _counter = itertools.count()
+SERVER_CAPABILITIES: list[lsp.ServerCapabilities] = []
+
+
+def _legend() -> lsp.SemanticTokensLegend:
+    provider = SERVER_CAPABILITIES[-1].semantic_tokens_provider
+    assert isinstance(provider, lsp.SemanticTokensOptions)
+    return provider.legend
 
 PROGRAM = """\
 # a model and its data
@@ -39,9 +47,10 @@ train brain on data
     scope="module",
 )
 async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(
+    result = await lsp_client.initialize_session(
         lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), root_uri="file:///tmp")
     )
+    SERVER_CAPABILITIES.append(result.capabilities)
     yield
     await lsp_client.shutdown_session()
 
@@ -240,7 +249,7 @@ async def test_document_symbols_semantic_tokens_folding(client: LanguageClient) 
     line = char = 0
     for i in range(0, len(tokens.data), 5):
         dl, dc, length, kind, _ = tokens.data[i : i + 5]
-        assert dl >= 0 and length > 0 and 0 <= kind < 10
+        assert dl >= 0 and length > 0 and 0 <= kind < len(_legend().token_types)
         line, char = line + dl, (char + dc if dl == 0 else dc)
         assert dl > 0 or dc >= 0
     folds = await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=_doc(uri)))
@@ -263,3 +272,72 @@ async def test_formatting(client: LanguageClient) -> None:
     broken, _ = await _open(client, "fn f(\n")
     none = await client.text_document_formatting_async(lsp.DocumentFormattingParams(text_document=_doc(broken), options=opts))
     assert not none
+
+
+async def test_workspace_symbols_across_open_documents(client: LanguageClient) -> None:
+    first, _ = await _open(client, PROGRAM)
+    second, _ = await _open(client, "model branch\n    layers 2 2\nbrand 1\n")
+    found = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="bra"))
+    assert found is not None
+    hits = {(s.name, s.location.uri) for s in found if isinstance(s.location, lsp.Location)}
+    assert {("brain", first), ("branch", second), ("brand", second)} <= hits
+    assert all(s.name != "data" for s in found)
+    brain = next(s for s in found if s.name == "brain" and isinstance(s.location, lsp.Location) and s.location.uri == first)
+    assert brain.kind == lsp.SymbolKind.Class and isinstance(brain.location, lsp.Location)
+    assert brain.location.range.start == lsp.Position(line=1, character=6)
+    everything = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query=""))
+    assert everything is not None and {"rate", "double", "data"} <= {s.name for s in everything}
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=_doc(second)))
+    await _diagnostics(client, second)
+    after = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="bran"))
+    assert after is not None and not any(isinstance(s.location, lsp.Location) and s.location.uri == second for s in after)
+
+
+def _decode(data: Sequence[int], text: str, legend: list[str]) -> dict[str, tuple[str, int]]:
+    """``word → (token type, modifiers)`` from the relative encoding."""
+    lines = text.split("\n")
+    out: dict[str, tuple[str, int]] = {}
+    line = char = 0
+    for i in range(0, len(data), 5):
+        dl, dc, length, kind, mods = data[i : i + 5]
+        line, char = line + dl, (char + dc if dl == 0 else dc)
+        out.setdefault(lines[line][char : char + length], (legend[kind], mods))
+    return out
+
+
+async def test_semantic_tokens_for_property_values(client: LanguageClient) -> None:
+    text = (
+        "model seq\n    input tokens 8\n    layer embedding 50 16\n    layer attention 4 causal\n"
+        "    layer mean_pool\n    layer dense 2 relu\n    loss cross_entropy\n"
+        'dataset rows\n    type csv\n    source "a.csv"\n    target "y"\n'
+    )
+    uri, _ = await _open(client, text)
+    tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=_doc(uri)))
+    assert tokens is not None
+    legend = _legend()
+    assert "enumMember" in legend.token_types and list(legend.token_modifiers) == ["defaultLibrary"]
+    words = _decode(tokens.data, text, list(legend.token_types))
+    assert words["csv"] == ("enumMember", 0) and words["cross_entropy"] == ("enumMember", 0)
+    assert words["causal"] == ("enumMember", 0) and words["relu"] == ("enumMember", 0)
+    assert words["embedding"] == ("function", 1) and words["mean_pool"] == ("function", 1)
+    assert words["tokens"] == ("keyword", 1)
+    assert words["type"] == ("property", 0) and words["seq"] == ("type", 0)
+
+
+async def test_signature_help(client: LanguageClient) -> None:
+    text = "fn area(width, height)\n    return width * height\nprint area(2, (1 + 2), \nprint 1\n"
+    uri, _ = await _open(client, text)
+
+    async def help_at(line: int, character: int) -> lsp.SignatureHelp | None:
+        return await client.text_document_signature_help_async(
+            lsp.SignatureHelpParams(text_document=_doc(uri), position=lsp.Position(line=line, character=character))
+        )
+
+    first = await help_at(2, 11)
+    assert first is not None and first.active_parameter == 0
+    [sig] = first.signatures
+    assert sig.label == "fn area(width, height)"
+    assert [sig.label[p.label[0] : p.label[1]] for p in sig.parameters or [] if isinstance(p.label, tuple)] == ["width", "height"]
+    second = await help_at(2, 14)
+    assert second is not None and second.active_parameter == 1
+    assert await help_at(3, 7) is None  # not inside a call
