@@ -1,8 +1,11 @@
-"""Per-step overhead of the CPU executor on a tiny graph.
+"""Per-step overhead of the CPU executor on a tiny graph, and what elementwise fusion buys.
 
 Overhead = (time per executor step) - (time of the same NumPy kernel calls
 written out by hand with ``out=`` buffers), i.e. what the plan/loop machinery
-costs on top of NumPy. Run: ``python benchmarks/bench_executor.py``.
+costs on top of NumPy. Fusion: the same chain of elementwise ops executed
+unfused (one planned buffer per value) and fused (one kernel, one output
+buffer reused via ``out=``), at several sizes.
+Run: ``python benchmarks/bench_executor.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 
 from volta_core.backends.cpu import CpuExecutor
 from volta_core.ir import Graph, compile_plan
+from volta_core.ir.passes import fuse_elementwise
 
 
 def tiny_graph() -> Graph:
@@ -24,6 +28,40 @@ def tiny_graph() -> Graph:
     h = g.op("relu", g.op("add", g.op("matmul", x, w), b))
     g.set_outputs([g.op("reduce_sum", g.op("mul", h, h), axes=(0, 1))])
     return g
+
+
+def chain_graph(shape: tuple[int, ...]) -> Graph:
+    """bias-add, gelu-free activation chain typical of an MLP/LN epilogue: 7 elementwise ops."""
+    g = Graph()
+    x = g.input("x", shape)
+    b = g.parameter("b", shape[-1:])
+    s = g.parameter("s", shape[-1:])
+    h = g.op("add", x, b)
+    h = g.op("mul", h, s)
+    h = g.op("tanh", h)
+    h = g.op("mul", h, h)
+    h = g.op("exp", g.op("neg", h))
+    h = g.op("relu", g.op("sub", h, b))
+    g.set_outputs([h])
+    return g
+
+
+def bench_fusion(runs: int) -> None:
+    rng = np.random.default_rng(0)
+    print("elementwise fusion (7-op chain, f32):")
+    for shape, inner in (((4, 8), 20000), ((64, 256), 2000), ((512, 512), 100), ((2048, 1024), 10)):
+        g = chain_graph(shape)
+        feeds = {"x": rng.standard_normal(shape).astype(np.float32),
+                 "b": rng.standard_normal(shape[-1:]).astype(np.float32),
+                 "s": rng.standard_normal(shape[-1:]).astype(np.float32)}
+        plain, fused = CpuExecutor(compile_plan(g)), CpuExecutor(compile_plan(fuse_elementwise(g)))
+        plain.feed(feeds)
+        fused.feed(feeds)
+        t_plain = best_of(plain.execute, runs, inner)
+        t_fused = best_of(fused.execute, runs, inner)
+        print(f"  {list(shape)!s:>12}: unfused {t_plain * 1e6:10.2f} us  fused {t_fused * 1e6:10.2f} us  "
+              f"speedup {t_plain / t_fused:5.2f}x  (buffers {plain.plan.memory.peak_bytes} B -> "
+              f"{fused.plan.memory.peak_bytes} B)")
 
 
 def best_of(fn, runs: int, inner: int) -> float:
@@ -40,7 +78,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--inner", type=int, default=20000)
+    ap.add_argument("--fusion-only", action="store_true")
     args = ap.parse_args()
+    bench_fusion(args.runs)
+    if args.fusion_only:
+        return
     rng = np.random.default_rng(0)
     feeds = {"x": rng.standard_normal((4, 8)).astype(np.float32),
              "w": rng.standard_normal((8, 8)).astype(np.float32),

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from volta_core.ir import Graph, training_graph
-from volta_core.ir.ops import all_ops, missing_kernels
+from volta_core.ir.ops import all_ops, dropout_mask, missing_kernels
 
 from .helpers import run_graph
 
@@ -42,6 +42,12 @@ class Case:
 
 def _t(name: str) -> Callable[..., Any]:
     return lambda *a, **k: getattr(torch, name)(*a, **k)
+
+
+def _torch_slice_scatter(src: Any, shape: tuple[int, ...], key: tuple[slice, ...]) -> Any:
+    out = torch.zeros(shape, dtype=src.dtype)
+    out[key] = src
+    return out
 
 
 CASES = [
@@ -79,6 +85,38 @@ CASES = [
     Case("where", "where", (((3, 1), "bool"), ((3, 4), "any"), ((4,), "any")), lambda c, a, b: torch.where(c, a, b)),
     Case("sce", "softmax_cross_entropy", (((4, 5), "any"), ((4,), "int5")), lambda a, t: F.cross_entropy(a, t)),
     Case("mse", "mse", (((3, 4), "any"), ((3, 4), "any")), lambda a, b: F.mse_loss(a, b)),
+    Case("concat", "concat", (((2, 3), "any"), ((2, 1), "any"), ((2, 2), "any")),
+         lambda a, b, c: torch.cat([a, b, c], 1), {"axis": -1}),
+    Case("slice", "slice", (((4, 6), "any"),), lambda a: a[1:3, 0:5:2], {"starts": (1, 0), "ends": (3, 5),
+                                                                          "steps": (1, 2)}),
+    Case("slice_negative", "slice", (((5, 6), "any"),), lambda a: a[torch.tensor([3, 1])][:, torch.tensor([4, 3, 2, 1, 0])],
+         {"starts": (-2, -2), "ends": (-(2**62), 0), "axes": (1, 0), "steps": (-1, -2)}),
+    Case("slice_scatter", "slice_scatter", (((2, 2), "any"),),
+         lambda a: _torch_slice_scatter(a, (3, 4), (slice(1, 3), slice(0, 4, 2))),
+         {"shape": (3, 4), "starts": (1, 0), "ends": (3, 4), "steps": (1, 2)}),
+    Case("gather", "gather", (((3, 4), "any"), ((2, 3), "int4")), lambda a, i: a[:, i], {"axis": 1}),
+    Case("gather_repeats", "gather", (((3, 2), "any"), ((5,), "int3")), lambda a, i: a[i], {"axis": 0}),
+    Case("scatter_add", "scatter_add", (((5, 2), "any"), ((5,), "int3")),
+         lambda g, i: torch.zeros(3, 2, dtype=g.dtype).index_add(0, i, g), {"axis": 0, "shape": (3, 2)}),
+    Case("embedding", "embedding", (((6, 3), "any"), ((2, 4), "int6")), lambda w, i: F.embedding(i, w)),
+    Case("squeeze", "squeeze", (((2, 1, 3, 1), "any"),), lambda a: a.squeeze(1), {"axes": (1,)}),
+    Case("squeeze_all", "squeeze", (((1, 3, 1), "any"),), lambda a: a.squeeze()),
+    Case("unsqueeze", "unsqueeze", (((2, 3), "any"),), lambda a: a[None, :, :, None], {"axes": (0, -1)}),
+    Case("layernorm", "layernorm", (((3, 5), "any"), ((5,), "any"), ((5,), "any")),
+         lambda x, w, b: F.layer_norm(x, (5,), w, b, 1e-5), tol=1e-4),
+    Case("layernorm_3d_eps", "layernorm", (((2, 3, 4), "any"), ((4,), "any"), ((4,), "any")),
+         lambda x, w, b: F.layer_norm(x, (4,), w, b, 0.1), {"eps": 0.1}, tol=1e-4),
+    Case("dropout", "dropout", (((4, 5), "any"),),
+         lambda a: a * torch.tensor(dropout_mask((4, 5), 0.3, 7)) / 0.7, {"p": 0.3, "seed": 7}),
+    Case("dropout_seed_input", "dropout", (((4, 5), "any"), ((), "int1000")),
+         lambda a, s: a * torch.tensor(dropout_mask((4, 5), 0.5, 3, int(s))) / 0.5, {"p": 0.5, "seed": 3}),
+    Case("dropout_inference", "dropout", (((4, 5), "any"),), lambda a: a, {"p": 0.5, "training": False}),
+    Case("gemm", "gemm", (((3, 4), "any"), ((4, 2), "any")), lambda a, b: a @ b),
+    Case("gemm_full", "gemm", (((4, 3), "any"), ((2, 4), "any"), ((2,), "any")),
+         lambda a, b, c: 0.5 * a.T @ b.T + 2.0 * c, {"alpha": 0.5, "beta": 2.0, "transA": True, "transB": True},
+         tol=1e-4),
+    Case("gemm_transB_C", "gemm", (((3, 4), "any"), ((2, 4), "any"), ((3, 2), "any")),
+         lambda a, b, c: a @ b.T + c, {"transB": True}),
     Case("compare_gt", "compare", (((3, 4), "any"), ((4,), "any")), lambda a, b: a > b, {"cmp": "gt"},
          differentiable=False),
     Case("compare_lt", "compare", (((3, 4), "any"), ((3, 4), "any")), lambda a, b: a < b, {"cmp": "lt"},
@@ -141,7 +179,7 @@ def _feeds(values: list[np.ndarray], cot: np.ndarray | None) -> dict[str, np.nda
 
 def test_every_op_has_a_cpu_kernel_and_a_case_or_helper_role():
     assert missing_kernels("cpu") == []
-    covered = {c.op for c in CASES} | {"input", "parameter", "constant"}
+    covered = {c.op for c in CASES} | {"input", "parameter", "constant", "fused_elementwise"}
     assert sorted(op.name for op in all_ops() if op.name not in covered) == []
 
 

@@ -9,8 +9,10 @@ from volta_core.ir.fingerprint import graph_fingerprint
 from volta_core.ir.graph import Graph, Node, format_node
 from volta_core.ir.memory import MemoryPlan, plan_memory
 from volta_core.ir.ops import AttrError, DTypeError, IRError, ShapeError, broadcast_shapes, get_op
+from volta_core.ir.passes import run_passes
 from volta_core.ir.plan import ExecutionPlan, PlanCache, compile_plan
 from volta_core.ir.schedule import schedule
+from volta_core.ir.summary import GraphSummary, summary
 from volta_core.ir.verify import VerifyError, verify
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "ExecutionPlan",
     "GradMapping",
     "Graph",
+    "GraphSummary",
     "IRError",
     "MemoryPlan",
     "Node",
@@ -32,7 +35,9 @@ __all__ = [
     "grad",
     "graph_fingerprint",
     "plan_memory",
+    "run_passes",
     "schedule",
+    "summary",
     "training_graph",
     "verify",
 ]

@@ -11,7 +11,7 @@ and constants are owned by the executor and not planned here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class MemoryPlan:
     buffer_sizes: tuple[int, ...]
     peak_bytes: int
     no_reuse_bytes: int
+    views: dict[int, int] = field(default_factory=dict)  # view node -> the node whose storage it reads
 
     def fingerprint(self) -> str:
         return sequence_fingerprint("memory-plan", [sorted(self.assignment.items()), self.buffer_sizes])
@@ -41,7 +42,36 @@ def nbytes(shape: tuple[int, ...], dtype: str) -> int:
     return numel(shape) * np.dtype(numpy_dtype(dtype)).itemsize
 
 
-def plan_memory(graph: Graph, order: list[int]) -> MemoryPlan:
+VIEW_OPS = ("transpose", "broadcast_to", "reshape", "squeeze", "unsqueeze")
+_RESHAPES = ("reshape", "squeeze", "unsqueeze")
+
+
+def view_nodes(graph: Graph, order: list[int]) -> dict[int, int]:
+    """Nodes the CPU executor runs as NumPy views of their input (no kernel, no buffer).
+
+    ``transpose`` and ``broadcast_to`` are always views (strided / zero-stride);
+    ``reshape``/``squeeze``/``unsqueeze`` only of a C-contiguous value (a kernel
+    output, input, parameter or constant, or a reshape-view of one), where NumPy
+    guarantees ``reshape`` does not copy. Returns ``view id -> input id``.
+    """
+    views: dict[int, int] = {}
+    contiguous: set[int] = set()
+    for nid in order:
+        node = graph.node(nid)
+        if node.op in ("transpose", "broadcast_to"):
+            views[nid] = node.inputs[0]
+        elif node.op in _RESHAPES and node.inputs[0] in contiguous:
+            views[nid] = node.inputs[0]
+            contiguous.add(nid)
+        else:
+            contiguous.add(nid)
+    return views
+
+
+def plan_memory(graph: Graph, order: list[int], views: bool = True) -> MemoryPlan:
+    """Plan buffers for ``order``; with ``views``, :func:`view_nodes` get no buffer and
+    extend the lifetime of the buffer they alias to their own last use."""
+    aliases = view_nodes(graph, order) if views else {}
     position = {nid: step for step, nid in enumerate(order)}
     last_use: dict[int, int] = {nid: step for nid, step in position.items()}
     for step, nid in enumerate(order):
@@ -49,6 +79,11 @@ def plan_memory(graph: Graph, order: list[int]) -> MemoryPlan:
             last_use[i] = max(last_use[i], step)
     for o in graph.outputs:
         last_use[o] = len(order)
+    # A view keeps its root's storage alive: walk views in reverse order so chains propagate.
+    for nid in reversed(order):
+        if nid in aliases:
+            src = aliases[nid]
+            last_use[src] = max(last_use[src], last_use[nid])
     release_at: dict[int, list[int]] = {}
     for nid, step in last_use.items():
         release_at.setdefault(step, []).append(nid)
@@ -59,7 +94,7 @@ def plan_memory(graph: Graph, order: list[int]) -> MemoryPlan:
     no_reuse = 0
     for step, nid in enumerate(order):
         node = graph.node(nid)
-        if not get_op(node.op).source:
+        if not get_op(node.op).source and nid not in aliases:
             need = nbytes(node.shape, node.dtype)
             no_reuse += need
             exact = [b for b in free if sizes[b] == need]
@@ -78,4 +113,4 @@ def plan_memory(graph: Graph, order: list[int]) -> MemoryPlan:
             if done in assignment:
                 free.append(assignment[done])
         free.sort()
-    return MemoryPlan(assignment, tuple(sizes), sum(sizes), no_reuse)
+    return MemoryPlan(assignment, tuple(sizes), sum(sizes), no_reuse, aliases)

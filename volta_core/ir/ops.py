@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -187,6 +187,19 @@ class OpDef:
     shape_rule: ShapeRule
     grad: GradRule | None = None  # None: no gradient flows through (integer/boolean results)
     source: bool = False  # input/parameter/constant: values supplied, no kernel
+    max_arity: int | None = None  # None: exactly ``arity`` inputs; VARIADIC: ``arity`` or more
+    doc: str = ""  # one line for the generated op table (docs/ir.md)
+
+    def accepts_arity(self, count: int) -> bool:
+        top = self.arity if self.max_arity is None else self.max_arity
+        return self.arity <= count <= top
+
+    def arity_text(self) -> str:
+        if self.max_arity is None:
+            return str(self.arity)
+        if self.max_arity == VARIADIC:
+            return f"{self.arity}+"
+        return f"{self.arity}-{self.max_arity}"
 
     def normalize_attrs(self, attrs: AttrMap) -> tuple[tuple[str, object], ...]:
         known = {a.name: a for a in self.attrs}
@@ -204,11 +217,13 @@ class OpDef:
         return tuple(sorted(out))
 
     def infer(self, inputs: Sequence[TensorType], attrs: tuple[tuple[str, object], ...]) -> TensorType:
-        if len(inputs) != self.arity:
-            raise IRError(f"{self.name} takes {self.arity} input(s), got {len(inputs)}")
+        if not self.accepts_arity(len(inputs)):
+            raise IRError(f"{self.name} takes {self.arity_text()} input(s), got {len(inputs)}")
         shape, dtype = self.shape_rule(inputs, dict(attrs))
         return tuple(int(d) for d in shape), dtype
 
+
+VARIADIC = 1 << 30
 
 _REGISTRY: dict[str, OpDef] = {}
 _KERNELS: dict[str, dict[str, KernelFactory]] = {}
@@ -676,10 +691,389 @@ def _g_mse(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
 
 
 # ---------------------------------------------------------------------------
+# Shape and gradient rules of the structural / layer ops
+# ---------------------------------------------------------------------------
+def slice_ranges(shape: Shape, attrs: AttrMap) -> dict[int, range]:
+    """Per sliced axis, the ``range`` of source indices (Python slice semantics, clamped).
+
+    ``starts``/``ends``/``steps`` may be negative (counted from the end, as in
+    Python); ends beyond the axis clamp, so ``ends=-(2**62)`` with a negative
+    step runs to index 0. ``axes`` defaults to ``0..len(starts)-1`` and
+    ``steps`` to ones.
+    """
+    starts, ends = attrs["starts"], attrs["ends"]
+    axes = attrs["axes"] or tuple(range(len(starts)))
+    steps = attrs["steps"] or (1,) * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise AttrError(
+            f"slice: starts, ends, axes and steps need equal lengths, got {len(starts)}, {len(ends)}, "
+            f"{len(axes)} and {len(steps)}"
+        )
+    if any(s == 0 for s in steps):
+        raise AttrError("slice: steps must be non-zero")
+    norm = [normalize_axis(a, len(shape), "slice", shape) for a in axes]
+    if len(set(norm)) != len(norm):
+        raise ShapeError(f"slice: repeated axis in {list(axes)} for shape {fmt(shape)}")
+    return {
+        a: range(*slice(s, e, st).indices(shape[a]))
+        for a, s, e, st in zip(norm, starts, ends, steps, strict=True)
+    }
+
+
+def slice_key(shape: Shape, attrs: AttrMap) -> tuple[slice, ...]:
+    """The NumPy index that performs the slice (used by kernels and tests)."""
+    ranges = slice_ranges(shape, attrs)
+    key: list[slice] = []
+    for axis in range(len(shape)):
+        r = ranges.get(axis)
+        if r is None or len(r) == 0:
+            key.append(slice(None) if r is None else slice(0, 0))
+        else:
+            stop = r.stop if r.stop >= 0 else None
+            key.append(slice(r.start, stop, r.step))
+    return tuple(key)
+
+
+def _sliced_shape(shape: Shape, attrs: AttrMap) -> Shape:
+    ranges = slice_ranges(shape, attrs)
+    return tuple(len(ranges[a]) if a in ranges else d for a, d in enumerate(shape))
+
+
+def _slice_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    return _sliced_shape(shape, attrs), dtype
+
+
+def _slice_scatter_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    gshape, dtype = ts[0]
+    target = tuple(attrs["shape"])
+    if any(d < 0 for d in target):
+        raise ShapeError(f"slice_scatter: invalid shape {fmt(target)}")
+    expect = _sliced_shape(target, attrs)
+    if gshape != expect:
+        raise ShapeError(f"slice_scatter: source {fmt(gshape)} does not fit slice {fmt(expect)} of {fmt(target)}")
+    return target, dtype
+
+
+def _concat_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _same_dtype("concat", ts)
+    first = ts[0][0]
+    axis = normalize_axis(attrs["axis"], len(first), "concat", first)
+    for shape, _ in ts[1:]:
+        if len(shape) != len(first) or any(d != e for i, (d, e) in enumerate(zip(shape, first, strict=True)) if i != axis):
+            listed = " and ".join(fmt(s) for s, _ in ts)
+            raise ShapeError(f"concat along axis {attrs['axis']}: shapes {listed} differ off that axis")
+    return tuple(sum(s[axis] for s, _ in ts) if i == axis else d for i, d in enumerate(first)), dtype
+
+
+def _need_int(op: str, what: str, dtype: str) -> None:
+    if dtype not in INT_DTYPES:
+        raise DTypeError(f"{op}: {what} must be integers, got {dtype}")
+
+
+def _gather_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    (shape, dtype), (ishape, idt) = ts
+    _need_int("gather", "indices", idt)
+    axis = normalize_axis(attrs["axis"], len(shape), "gather", shape)
+    if shape[axis] == 0 and numel(ishape):
+        raise ShapeError(f"gather: cannot index empty axis {axis} of {fmt(shape)}")
+    return (*shape[:axis], *ishape, *shape[axis + 1:]), dtype
+
+
+def _scatter_add_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    (gshape, dtype), (ishape, idt) = ts
+    _need_int("scatter_add", "indices", idt)
+    target = tuple(attrs["shape"])
+    axis = normalize_axis(attrs["axis"], len(target), "scatter_add", target)
+    expect = (*target[:axis], *ishape, *target[axis + 1:])
+    if gshape != expect:
+        raise ShapeError(
+            f"scatter_add: updates {fmt(gshape)} do not match indices {fmt(ishape)} into {fmt(target)} "
+            f"(expected {fmt(expect)})"
+        )
+    return target, dtype
+
+
+def _embedding_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    (table, dtype), (ishape, idt) = ts
+    _need_float("embedding", dtype)
+    _need_int("embedding", "ids", idt)
+    if len(table) != 2:
+        raise ShapeError(f"embedding needs a table [V,D], got {fmt(table)}")
+    return (*ishape, table[1]), dtype
+
+
+def _squeeze_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    axes = attrs["axes"]
+    if not axes:
+        return tuple(d for d in shape if d != 1), dtype
+    norm = _reduce_axes("squeeze", shape, axes)
+    bad = [a for a in norm if shape[a] != 1]
+    if bad:
+        raise ShapeError(f"squeeze: axis {bad[0]} of {fmt(shape)} has size {shape[bad[0]]}, not 1")
+    return tuple(d for i, d in enumerate(shape) if i not in norm), dtype
+
+
+def _unsqueeze_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    rank = len(shape) + len(attrs["axes"])
+    if not attrs["axes"]:
+        raise AttrError("unsqueeze: axes must not be empty")
+    probe = (1,) * rank
+    norm = _reduce_axes("unsqueeze", probe, attrs["axes"])
+    rest = iter(shape)
+    return tuple(1 if i in norm else next(rest) for i in range(rank)), dtype
+
+
+def _layernorm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _same_dtype("layernorm", ts)
+    _need_float("layernorm", dtype)
+    (x, _), (s, _), (b, _) = ts
+    if not x or s != (x[-1],) or b != (x[-1],):
+        raise ShapeError(
+            f"layernorm normalises the last axis: needs scale and shift [{x[-1] if x else '?'}], "
+            f"got x {fmt(x)}, scale {fmt(s)}, shift {fmt(b)}"
+        )
+    if attrs["eps"] <= 0:
+        raise AttrError(f"layernorm: eps must be > 0, got {attrs['eps']}")
+    return x, dtype
+
+
+def _dropout_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    _need_float("dropout", dtype)
+    if not 0.0 <= attrs["p"] < 1.0:
+        raise AttrError(f"dropout: p must be in [0, 1), got {attrs['p']}")
+    if attrs["seed"] < 0:
+        raise AttrError(f"dropout: seed must be >= 0, got {attrs['seed']}")
+    if len(ts) == 2:
+        sshape, sdt = ts[1]
+        _need_int("dropout", "the seed input", sdt)
+        if sshape != ():
+            raise ShapeError(f"dropout: the seed input must be a scalar [], got {fmt(sshape)}")
+    return shape, dtype
+
+
+def dropout_mask(shape: Shape, p: float, seed: int, step: int | None = None) -> np.ndarray:
+    """The keep-mask (bool) of ``dropout``: a pure function of shape, p, seed and the optional seed input.
+
+    Uses its own ``numpy.random.Generator`` (PCG64) seeded with ``[seed]`` or
+    ``[seed, step mod 2**64]``; the global RNG is never touched, so every
+    backend and every run reproduces the same mask.
+    """
+    key = [seed] if step is None else [seed, int(step) % (1 << 64)]
+    return np.random.default_rng(key).random(shape) >= p
+
+
+def _gemm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _same_dtype("gemm", ts)
+    _need_float("gemm", dtype)
+    a, b = ts[0][0], ts[1][0]
+    if len(a) != 2 or len(b) != 2:
+        raise ShapeError(f"gemm needs 2-D A and B, got {fmt(a)} and {fmt(b)}")
+    m, k = (a[1], a[0]) if attrs["transA"] else a
+    k2, n = (b[1], b[0]) if attrs["transB"] else b
+    if k != k2:
+        raise ShapeError(
+            f"gemm: inner dimensions differ: op(A) is [{m},{k}], op(B) is [{k2},{n}] "
+            f"(A {fmt(a)}, B {fmt(b)}, transA={attrs['transA']}, transB={attrs['transB']})"
+        )
+    if len(ts) == 3:
+        c = ts[2][0]
+        try:
+            out = broadcast_shapes(c, (m, n))
+        except ShapeError:
+            out = None
+        if out != (m, n):
+            raise ShapeError(f"gemm: C {fmt(c)} does not broadcast to the result [{m},{n}]")
+    return (m, n), dtype
+
+
+_FUSABLE_UNARY = ("neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "pow")
+_FUSABLE_BINARY = ("add", "sub", "mul", "div")
+FUSABLE = (*_FUSABLE_UNARY, *_FUSABLE_BINARY)
+
+
+def parse_program(program: str, n_inputs: int) -> list[tuple[str, float | None, tuple[int, ...]]]:
+    """Decode a ``fused_elementwise`` program: ``op[param]:arg,arg;...``.
+
+    An argument ``$k`` is fused input k, ``@`` the running value (the previous
+    step's result, kept in the output buffer). Returns ``(op, param, args)``
+    per step with ``-1`` standing for ``@``.
+    """
+    steps: list[tuple[str, float | None, tuple[int, ...]]] = []
+    if not program:
+        raise AttrError("fused_elementwise: empty program")
+    for k, text in enumerate(program.split(";")):
+        head, _, argtext = text.partition(":")
+        name, _, param_text = head.partition("[")
+        param = float(param_text.rstrip("]")) if param_text else None
+        if name not in FUSABLE or (param is None) != (name != "pow"):
+            raise AttrError(f"fused_elementwise: bad step {text!r}")
+        args: list[int] = []
+        for a in argtext.split(","):
+            if a == "@" and k > 0:
+                args.append(-1)
+            elif a.startswith("$") and a[1:].isdigit() and int(a[1:]) < n_inputs:
+                args.append(int(a[1:]))
+            else:
+                raise AttrError(f"fused_elementwise: bad argument {a!r} in step {text!r}")
+        if len(args) != (2 if name in _FUSABLE_BINARY else 1):
+            raise AttrError(f"fused_elementwise: wrong argument count in step {text!r}")
+        steps.append((name, param, tuple(args)))
+    return steps
+
+
+def _fused_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _same_dtype("fused_elementwise", ts)
+    parse_program(attrs["program"], len(ts))
+    try:
+        return broadcast_shapes(*(s for s, _ in ts)), dtype
+    except ShapeError as e:
+        raise ShapeError(f"fused_elementwise: {e}") from None
+
+
+def _g_concat(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    axis = n.attr("axis") % len(n.shape)
+    out: list[int | None] = []
+    start = 0
+    for i in range(len(n.inputs)):
+        size = _shape(c, c.x(i))[axis]
+        out.append(c.op("slice", g, starts=(start,), ends=(start + size,), axes=(axis,)))
+        start += size
+    return out
+
+
+def _slice_attrs(n: Node) -> dict[str, object]:
+    return {k: n.attr(k) for k in ("starts", "ends", "axes", "steps")}
+
+
+def _g_slice(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return (c.op("slice_scatter", g, shape=_shape(c, c.x(0)), **_slice_attrs(n)),)
+
+
+def _g_slice_scatter(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return (c.op("slice", g, **_slice_attrs(n)),)
+
+
+def _g_gather(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return c.op("scatter_add", g, c.x(1), axis=n.attr("axis"), shape=_shape(c, c.x(0))), None
+
+
+def _g_scatter_add(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return c.op("gather", g, c.x(1), axis=n.attr("axis")), None
+
+
+def _g_embedding(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return c.op("scatter_add", g, c.x(1), axis=0, shape=_shape(c, c.x(0))), None
+
+
+def _g_reshape_like(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    return (c.op("reshape", g, shape=_shape(c, c.x(0))),)
+
+
+def _g_layernorm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    x, scale, dt = c.x(0), c.x(1), n.dtype
+    last = (len(n.shape) - 1,)
+    d = n.shape[-1]
+    xc = c.op("sub", x, c.op("reduce_mean", x, axes=last, keepdims=True))
+    var = c.op("reduce_mean", c.op("mul", xc, xc), axes=last, keepdims=True)
+    inv = c.op("div", c.const(1.0, dt), c.op("sqrt", c.op("add", var, c.const(n.attr("eps"), dt))))
+    xhat = c.op("mul", xc, inv)
+    gxhat = c.op("mul", g, scale)
+    m1 = c.op("reduce_mean", gxhat, axes=last, keepdims=True)
+    m2 = c.op("reduce_mean", c.op("mul", gxhat, xhat), axes=last, keepdims=True)
+    gx = c.op("mul", inv, c.op("sub", c.op("sub", gxhat, m1), c.op("mul", xhat, m2)))
+    return gx, c.unbroadcast(c.op("mul", g, xhat), (d,)), c.unbroadcast(g, (d,))
+
+
+def _g_dropout(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    # dropout is linear in x with a mask fixed by (shape, p, seed, seed input): dx = dropout(g).
+    seed = tuple(c.x(1) for _ in n.inputs[1:])
+    return (c.op("dropout", g, *seed, **n.attr_dict), *(None for _ in seed))
+
+
+def _g_gemm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    a, b, dt = c.x(0), c.x(1), n.dtype
+    alpha, beta, ta, tb = n.attr("alpha"), n.attr("beta"), n.attr("transA"), n.attr("transB")
+
+    def t(v: int) -> int:
+        return c.op("transpose", v, perm=(1, 0))
+
+    def scaled(v: int, k: float) -> int:
+        return v if k == 1.0 else c.op("mul", v, c.const(k, dt))
+
+    ap = t(a) if ta else a
+    bp = t(b) if tb else b
+    ga = c.op("matmul", bp, t(g)) if ta else c.op("matmul", g, t(bp))
+    gb = c.op("matmul", t(g), ap) if tb else c.op("matmul", t(ap), g)
+    out: list[int | None] = [scaled(ga, alpha), scaled(gb, alpha)]
+    if len(n.inputs) == 3:
+        out.append(c.unbroadcast(scaled(g, beta), _shape(c, c.x(2))))
+    return out
+
+
+def _g_fused(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+    raise IRError("fused_elementwise has no gradient rule: run fusion after autograd")
+
+
+# ---------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------
 _SOURCE_ATTRS = (Attr("shape", "ints"), Attr("dtype", "dtype"))
 _REDUCE_ATTRS = (Attr("axes", "ints"), Attr("keepdims", "bool", False))
+_SLICE_ATTRS = (Attr("starts", "ints"), Attr("ends", "ints"), Attr("axes", "ints", ()), Attr("steps", "ints", ()))
+_DOCS = {
+    "input": "graph input, fed per run",
+    "parameter": "trainable tensor, fed per run",
+    "constant": "literal tensor held in the graph",
+    "add": "a + b (broadcasting)",
+    "sub": "a - b (broadcasting)",
+    "mul": "a * b (broadcasting)",
+    "div": "a / b (broadcasting, floats)",
+    "neg": "-x",
+    "pow": "x ** exponent",
+    "sqrt": "square root",
+    "exp": "e ** x",
+    "log": "natural logarithm",
+    "abs": "|x|",
+    "sign": "-1, 0 or 1 (no gradient)",
+    "erf": "error function",
+    "matmul": "batched [..,M,K] @ [..,K,N], batch axes broadcast",
+    "transpose": "permute axes by perm",
+    "reshape": "same elements, new shape (one -1 inferred)",
+    "broadcast_to": "expand size-1/missing axes to shape",
+    "reduce_sum": "sum over axes",
+    "reduce_mean": "mean over axes",
+    "reduce_max": "max over axes (ties share the gradient)",
+    "relu": "max(x, 0)",
+    "leaky_relu": "x if x > 0 else alpha * x",
+    "sigmoid": "1 / (1 + e ** -x)",
+    "tanh": "hyperbolic tangent",
+    "gelu": "x * Phi(x) (exact or tanh approximation)",
+    "silu": "x * sigmoid(x)",
+    "softmax": "softmax along axis",
+    "log_softmax": "log of softmax along axis",
+    "where": "cond ? a : b (broadcasting)",
+    "compare": "a lt/gt/eq b -> bool",
+    "cast": "convert dtype",
+    "one_hot": "integer ids -> one-hot [..,depth]",
+    "softmax_cross_entropy": "mean cross-entropy of logits [N,C] and int targets [N]",
+    "mse": "mean squared error of equal shapes",
+    "concat": "join inputs along axis",
+    "slice": "x[start:end:step] on axes (negatives count from the end; clamped like Python)",
+    "slice_scatter": "zeros(shape) with the input written into the slice (gradient of slice)",
+    "gather": "take indices along axis: out = x[.., idx, ..]",
+    "scatter_add": "zeros(shape), updates added at indices along axis (np.add.at; gradient of gather)",
+    "embedding": "rows of table [V,D] at int ids -> [..,D]; gradient scatters with np.add.at",
+    "squeeze": "drop size-1 axes (all when axes is empty)",
+    "unsqueeze": "insert size-1 axes at output positions axes",
+    "layernorm": "(x - mean) / sqrt(var + eps) * scale + shift over the last axis",
+    "dropout": "x * mask / (1 - p); mask from (seed, optional int seed input); identity if p=0 or not training",
+    "gemm": "alpha * op(A) @ op(B) + beta * C, op = optional transpose",
+    "fused_elementwise": "a chain of elementwise ops run in one kernel (made by fusion; no gradient)",
+}
 
 for _op in (
     OpDef("input", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True),
@@ -718,5 +1112,19 @@ for _op in (
     OpDef("one_hot", 1, (Attr("depth", "int"), Attr("dtype", "dtype", "f32")), _one_hot_rule),
     OpDef("softmax_cross_entropy", 2, (), _sce_rule, _g_sce),
     OpDef("mse", 2, (), _mse_rule, _g_mse),
+    OpDef("concat", 1, (Attr("axis", "int"),), _concat_rule, _g_concat, max_arity=VARIADIC),
+    OpDef("slice", 1, _SLICE_ATTRS, _slice_rule, _g_slice),
+    OpDef("slice_scatter", 1, (Attr("shape", "ints"), *_SLICE_ATTRS), _slice_scatter_rule, _g_slice_scatter),
+    OpDef("gather", 2, (Attr("axis", "int", 0),), _gather_rule, _g_gather),
+    OpDef("scatter_add", 2, (Attr("axis", "int", 0), Attr("shape", "ints")), _scatter_add_rule, _g_scatter_add),
+    OpDef("embedding", 2, (), _embedding_rule, _g_embedding),
+    OpDef("squeeze", 1, (Attr("axes", "ints", ()),), _squeeze_rule, _g_reshape_like),
+    OpDef("unsqueeze", 1, (Attr("axes", "ints"),), _unsqueeze_rule, _g_reshape_like),
+    OpDef("layernorm", 3, (Attr("eps", "float", 1e-5),), _layernorm_rule, _g_layernorm),
+    OpDef("dropout", 1, (Attr("p", "float"), Attr("seed", "int", 0), Attr("training", "bool", True)),
+          _dropout_rule, _g_dropout, max_arity=2),
+    OpDef("gemm", 2, (Attr("alpha", "float", 1.0), Attr("beta", "float", 1.0), Attr("transA", "bool", False),
+                      Attr("transB", "bool", False)), _gemm_rule, _g_gemm, max_arity=3),
+    OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC),
 ):
-    _define(_op)
+    _define(replace(_op, doc=_DOCS[_op.name]))

@@ -37,8 +37,8 @@ def verify(graph: Graph) -> None:
                 known = any(n.id == i for n in graph.nodes)
                 why = "used before its definition" if known else "never defined"
                 raise VerifyError(f"input %{i} is {why}", node)
-        if len(node.inputs) != opdef.arity:
-            raise VerifyError(f"{node.op} takes {opdef.arity} input(s), got {len(node.inputs)}", node)
+        if not opdef.accepts_arity(len(node.inputs)):
+            raise VerifyError(f"{node.op} takes {opdef.arity_text()} input(s), got {len(node.inputs)}", node)
         try:
             attrs = opdef.normalize_attrs(dict(node.attrs))
         except IRError as e:

@@ -6,9 +6,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from volta_core.ir.graph import constant_array
+from volta_core.ir.graph import Node, constant_array
 from volta_core.ir.ops import IRError, get_op, kernel_factory, numpy_dtype
 from volta_core.ir.plan import ExecutionPlan
+
+
+def _view(node: Node, src: np.ndarray) -> np.ndarray:
+    """The value of a view node (see :func:`volta_core.ir.memory.view_nodes`) as a view of ``src``."""
+    if node.op == "transpose":
+        return src.transpose(node.attr("perm"))
+    if node.op == "broadcast_to":
+        return np.broadcast_to(src, node.shape)
+    out = src.view()
+    out.shape = node.shape  # raises rather than copies if the layout would need a copy
+    return out
 
 
 class CpuExecutor:
@@ -16,7 +27,9 @@ class CpuExecutor:
 
     Every value lives in a view of a planned buffer (or an executor-owned
     buffer for inputs, parameters and constants), built at preparation time.
-    The hot loop walks a flat list of ``(kernel, input arrays, output array)``
+    Views (transpose, broadcast_to, and reshapes of contiguous values; see
+    the memory plan's ``views``) are NumPy views of their input made once
+    here, with no kernel step and no buffer. The hot loop walks a flat list of ``(kernel, input arrays, output array)``
     tuples: no dict lookups, shape logic or allocation in the loop (kernels
     themselves allocate only where NumPy has no ``out=``).
     """
@@ -40,6 +53,8 @@ class CpuExecutor:
             elif node.op in ("input", "parameter"):
                 values[nid] = np.empty(node.shape, dt)
                 self._feeds.append((str(node.attr("name")), values[nid]))
+            elif nid in plan.memory.views:
+                values[nid] = _view(node, values[plan.memory.views[nid]])
             else:
                 arena = arenas[plan.memory.assignment[nid]]
                 count = int(np.prod(node.shape, dtype=np.int64))
@@ -47,7 +62,7 @@ class CpuExecutor:
         self.steps: list[tuple[object, tuple[np.ndarray, ...], np.ndarray]] = []
         for nid in plan.order:
             node = graph.node(nid)
-            if get_op(node.op).source:
+            if get_op(node.op).source or nid in plan.memory.views:
                 continue
             inputs = [graph.node(i) for i in node.inputs]
             kernel = kernel_factory("cpu", node.op)(node, inputs)

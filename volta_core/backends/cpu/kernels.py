@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from volta_core.ir.graph import Node
-from volta_core.ir.ops import numpy_dtype, register_kernels
+from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
 
 Kernel = Callable[[tuple[np.ndarray, ...], np.ndarray], None]
 Factory = Callable[[Node, Sequence[Node]], Kernel]
@@ -250,6 +250,185 @@ def _mse(node: Node, ins: Sequence[Node]) -> Kernel:
     return k
 
 
+def _concat(node: Node, ins: Sequence[Node]) -> Kernel:
+    axis = node.attr("axis") % len(node.shape)
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.concatenate(i, axis=axis, out=out)
+
+    return k
+
+
+def _slice(node: Node, ins: Sequence[Node]) -> Kernel:
+    key = slice_key(ins[0].shape, node.attr_dict)
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.copyto(out, i[0][key])
+
+    return k
+
+
+def _slice_scatter(node: Node, ins: Sequence[Node]) -> Kernel:
+    key = slice_key(node.shape, node.attr_dict)
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        out.fill(0)
+        out[key] = i[0]
+
+    return k
+
+
+def _gather(node: Node, ins: Sequence[Node]) -> Kernel:
+    axis = node.attr("axis") % len(ins[0].shape)
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.take(i[0], i[1], axis=axis, out=out)
+
+    return k
+
+
+def _scatter_add(node: Node, ins: Sequence[Node]) -> Kernel:
+    axis = node.attr("axis") % len(node.shape)
+    lead = (slice(None),) * axis
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        out.fill(0)
+        # np.add.at is unbuffered and sequential: repeated indices accumulate in a fixed order.
+        np.add.at(out, (*lead, i[1]), i[0])
+
+    return k
+
+
+def _embedding(node: Node, ins: Sequence[Node]) -> Kernel:
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.take(i[0], i[1], axis=0, out=out)
+
+    return k
+
+
+def _layernorm(node: Node, ins: Sequence[Node]) -> Kernel:
+    dt = numpy_dtype(node.dtype)
+    kept = (*node.shape[:-1], 1)
+    mean = np.empty(kept, dt)
+    var = np.empty(kept, dt)
+    sq = np.empty(node.shape, dt)
+    eps = node.attr("eps")
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        x, scale, shift = i
+        np.mean(x, axis=-1, keepdims=True, out=mean)
+        np.subtract(x, mean, out=out)
+        np.square(out, out=sq)
+        np.mean(sq, axis=-1, keepdims=True, out=var)
+        np.add(var, eps, out=var)
+        np.sqrt(var, out=var)
+        np.divide(out, var, out=out)
+        np.multiply(out, scale, out=out)
+        np.add(out, shift, out=out)
+
+    return k
+
+
+def _dropout(node: Node, ins: Sequence[Node]) -> Kernel:
+    p, seed = node.attr("p"), node.attr("seed")
+    if p == 0.0 or not node.attr("training"):
+        return _copy_from(lambda a: a)(node, ins)
+    dt = numpy_dtype(node.dtype)
+    scale = dt(1.0 / (1.0 - p))
+    if len(ins) == 1:
+        fixed = dropout_mask(node.shape, p, seed).astype(dt) * scale
+
+        def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.multiply(i[0], fixed, out=out)
+
+        return k
+
+    def seeded(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        mask = dropout_mask(node.shape, p, seed, int(i[1]))
+        np.multiply(i[0], mask, out=out)
+        np.multiply(out, scale, out=out)
+
+    return seeded
+
+
+def _gemm(node: Node, ins: Sequence[Node]) -> Kernel:
+    alpha, beta = node.attr("alpha"), node.attr("beta")
+    ta, tb = node.attr("transA"), node.attr("transB")
+    scratch = np.empty(node.shape, numpy_dtype(node.dtype)) if len(ins) == 3 and beta != 1.0 else None
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        a = i[0].T if ta else i[0]
+        b = i[1].T if tb else i[1]
+        np.matmul(a, b, out=out)
+        if alpha != 1.0:
+            np.multiply(out, alpha, out=out)
+        if len(i) == 3:
+            if scratch is None:
+                np.add(out, i[2], out=out)
+            else:
+                np.multiply(i[2], beta, out=scratch)
+                np.add(out, scratch, out=out)
+
+    return k
+
+
+def _fused_steps(node: Node, ins: Sequence[Node]) -> list[Callable[[tuple[np.ndarray, ...], np.ndarray], None]]:
+    """One closure per program step; each calls exactly what the unfused kernel calls, into ``out``."""
+    steps = []
+    for name, param, args in parse_program(node.attr("program"), len(ins)):
+        steps.append(_fused_step(name, param, args))
+    return steps
+
+
+def _fused_step(
+    name: str, param: float | None, args: tuple[int, ...]
+) -> Callable[[tuple[np.ndarray, ...], np.ndarray], None]:
+    # Closures are specialised on where each operand lives (the running value in
+    # ``out``, or fused input k) so the hot path does no argument dispatch.
+    if name == "sigmoid":
+        (a,) = args
+        if a < 0:
+            return lambda i, out: _sigmoid_into(out, out)
+        return lambda i, out: _sigmoid_into(i[a], out)
+    if name in ("relu", "pow"):
+        fn2: np.ufunc = np.maximum if name == "relu" else np.power
+        k = 0 if name == "relu" else param
+        (a,) = args
+        if a < 0:
+            return lambda i, out: fn2(out, k, out=out)
+        return lambda i, out: fn2(i[a], k, out=out)
+    fn = _FUSED_UFUNCS[name]
+    if len(args) == 1:
+        (a,) = args
+        if a < 0:
+            return lambda i, out: fn(out, out=out)
+        return lambda i, out: fn(i[a], out=out)
+    a, b = args
+    if a < 0 and b < 0:
+        return lambda i, out: fn(out, out, out=out)
+    if a < 0:
+        return lambda i, out: fn(out, i[b], out=out)
+    if b < 0:
+        return lambda i, out: fn(i[a], out, out=out)
+    return lambda i, out: fn(i[a], i[b], out=out)
+
+
+_FUSED_UFUNCS: dict[str, np.ufunc] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "neg": np.negative,
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "tanh": np.tanh,
+}
+
+
+def _fused_elementwise(node: Node, ins: Sequence[Node]) -> Kernel:
+    steps = tuple(_fused_steps(node, ins))
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        for step in steps:
+            step(i, out)
+
+    return k
+
+
 KERNELS: dict[str, Factory] = {
     "add": _ufunc2(np.add),
     "sub": _ufunc2(np.subtract),
@@ -284,6 +463,18 @@ KERNELS: dict[str, Factory] = {
     "one_hot": _one_hot,
     "softmax_cross_entropy": _softmax_cross_entropy,
     "mse": _mse,
+    "concat": _concat,
+    "slice": _slice,
+    "slice_scatter": _slice_scatter,
+    "gather": _gather,
+    "scatter_add": _scatter_add,
+    "embedding": _embedding,
+    "squeeze": _reshape,
+    "unsqueeze": _reshape,
+    "layernorm": _layernorm,
+    "dropout": _dropout,
+    "gemm": _gemm,
+    "fused_elementwise": _fused_elementwise,
 }
 
 
