@@ -18,14 +18,13 @@ from volta_core.analysis import analyze
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.vt"))
 GOLDEN = Path(__file__).resolve().parent / "golden" / "examples"
-# Examples whose model statements need the training engine: they must stop with E0901.
-NOT_RUNNABLE_YET = {"models.vt"}
-RUNNABLE = [p for p in EXAMPLES if p.name not in NOT_RUNNABLE_YET]
+RUNNABLE = EXAMPLES
 
 
 def test_examples_exist() -> None:
     names = {p.name for p in EXAMPLES}
     assert {"quickstart.vt", "fizzbuzz.vt", "primes.vt", "collatz.vt", "models.vt"} <= names
+    assert {"xor.vt", "blobs.vt", "regression.vt"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -48,12 +47,3 @@ def test_example_runs_with_golden_stdout(path: Path, capsys: pytest.CaptureFixtu
 
 def test_every_golden_file_has_an_example() -> None:
     assert {g.stem for g in GOLDEN.glob("*.out")} == {p.stem for p in RUNNABLE}
-
-
-def test_models_example_stops_with_e0901(capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["run", str(ROOT / "examples" / "models.vt")])
-    out, err = capsys.readouterr()
-    assert code == 1
-    assert out == ""
-    assert "error[E0901]" in err
-    assert err.rstrip().endswith("run: 1 error")

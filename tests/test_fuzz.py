@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import tempfile
 import threading
 from pathlib import Path
 
@@ -79,10 +80,14 @@ def check_diagnostics(diagnostics: list[Diagnostic], text_length: int) -> None:
     assert [entry["code"] for entry in data] == [d.code for d in diagnostics]
 
 
+_SCRATCH = Path(tempfile.mkdtemp(prefix="volta-fuzz-"))
+
+
 def run_bounded(text: str) -> None:
     """``Session.run`` with an interrupt after :data:`RUN_BUDGET_S` seconds."""
     assert lang is not None
-    session = lang.Session(stdout=lambda s: None)
+    # Programs may `save`/`infer … as` files: keep them out of the checkout.
+    session = lang.Session(stdout=lambda s: None, base_dir=_SCRATCH)
     timer = threading.Timer(RUN_BUDGET_S, session.interrupt)
     timer.start()
     try:

@@ -169,11 +169,6 @@ def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError, shown: str) -> Diagnostic
 
 def cmd_run(args: argparse.Namespace) -> int:
     path = _source_path(args.file, "run")
-    if args.record is not None:
-        raise CommandError(
-            "`--record` is not available yet: run records arrive with the training issue",
-            "run without `--record`; nothing was executed",
-        )
     loaded = read_source(path, args.file)
     if loaded.text is None:
         assert loaded.diagnostic is not None
@@ -187,7 +182,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    session = Session(stdout=write_stdout, base_dir=path.resolve().parent)
+    def write_progress(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    # The updating progress bar needs a terminal; otherwise (or with --quiet)
+    # training prints one line per `log_every` epochs on stdout.
+    bar = None if getattr(args, "quiet", False) or not sys.stderr.isatty() else write_progress
+    session = Session(
+        stdout=write_stdout, base_dir=path.resolve().parent, progress=bar,
+        device=getattr(args, "device", "auto") or "auto",
+    )
     result = session.run(loaded.text, args.file)
     sys.stdout.flush()
     if result.internal_traceback is not None and args.debug:
@@ -197,7 +202,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     _render_all(result.diagnostics, sys.stderr)
     if result.diagnostics:
         sys.stderr.write(f"run: {summary_line(result.diagnostics)}\n")
-    return EXIT_OK if result.ok else EXIT_ERRORS
+    if not result.ok:
+        if args.record is not None:
+            sys.stderr.write(f"run: no run record written to `{args.record}` (the program failed)\n")
+        return EXIT_ERRORS
+    if args.record is not None:
+        from volta_core.train.record import RecordError, make_record, write_record
+
+        record = make_record(path, loaded.text, list(session.train_reports), Path(args.record))
+        try:
+            write_record(Path(args.record), record)
+        except RecordError as exc:
+            raise CommandError(exc.message, *([exc.help] if exc.help else []))
+        sys.stderr.write(
+            f"run: wrote run record `{args.record}` ({_plural(len(record.trains), 'train statement')}, "
+            f"{_plural(record.epoch_count, 'epoch')})\n"
+        )
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------
@@ -337,7 +358,20 @@ class _DiagnosticsFailure(Exception):
         self.diagnostics = diagnostics
 
 
+def _info_onnx(arg: str) -> int:
+    """``volta info model.onnx``: the interop summary (opset, shapes, ops, unsupported ops)."""
+    from volta_core.interop import InteropError, describe_onnx  # deferred: importing onnx is slow
+
+    try:
+        sys.stdout.write(describe_onnx(arg))
+    except InteropError as exc:
+        raise CommandError(str(exc)) from None
+    return EXIT_OK
+
+
 def cmd_info(args: argparse.Namespace) -> int:
+    if Path(args.file).suffix == ".onnx":
+        return _info_onnx(args.file)
     analysis = _analyze_file(args.file, "info")
     body = analysis.program.body
     out = sys.stdout
@@ -454,10 +488,59 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    raise CommandError(
-        "`volta verify` is not available yet: run records arrive with the training issue",
-        f"nothing was checked in `{args.record}`",
+    """Re-run the recorded program in a fresh session and compare bit for bit."""
+    from volta_core.lang import Session
+    from volta_core.train.record import (
+        RecordError,
+        compare,
+        load_record,
+        make_record,
+        program_path,
+        sha256_text,
     )
+
+    record_path = Path(args.record)
+    try:
+        expected = load_record(record_path)
+    except RecordError as exc:
+        raise CommandError(exc.message, *([exc.help] if exc.help else []))
+    program = program_path(expected, record_path)
+    display = str(program)
+    loaded = read_source(program, display)
+    if loaded.text is None:
+        assert loaded.diagnostic is not None
+        _render_all([loaded.diagnostic], sys.stderr)
+        sys.stderr.write(f"verify: the recorded program `{display}` cannot be read\n")
+        return EXIT_ERRORS
+    if sha256_text(loaded.text) != expected.program_sha256:
+        colour = use_colour(sys.stderr)
+        sys.stderr.write(
+            _style("warning", "1;33", colour)
+            + _style(f": `{display}` changed since the record was written (its SHA-256 differs)", "1", colour)
+            + "\n"
+        )
+    # The program's own output is not the subject of verification: keep it quiet.
+    session = Session(stdout=lambda text: None, base_dir=program.resolve().parent)
+    result = session.run(loaded.text, display)
+    if not result.ok:
+        _render_all(result.diagnostics, sys.stderr)
+        sys.stderr.write(f"verify: the re-run failed: {summary_line(result.diagnostics)}\n")
+        return EXIT_ERRORS
+    actual = make_record(program, loaded.text, list(session.train_reports), record_path)
+    divergence = compare(expected, actual)
+    if divergence is None:
+        sys.stdout.write(
+            f"bit-identical: {_plural(len(actual.trains), 'train statement')}, "
+            f"{_plural(actual.epoch_count, 'epoch')}\n"
+        )
+        return EXIT_OK
+    sys.stdout.write(f"diverged: {divergence.describe()}\n")
+    if (expected.platform, expected.numpy) != (actual.platform, actual.numpy):
+        sys.stdout.write(
+            f"note: recorded on {expected.platform} with numpy {expected.numpy}; "
+            f"now {actual.platform} with numpy {actual.numpy}\n"
+        )
+    return EXIT_ERRORS
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -574,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "run a .vt program")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
-    p.add_argument("--record", metavar="R", help="write a run record (not available yet)")
+    p.add_argument("--record", metavar="R", help="write a run record (JSON) for `volta verify`")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default="auto", help="default training device")
 
     p = add("check", cmd_check, "report every error and warning without running")
@@ -588,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("model", metavar="MODEL")
 
-    p = add("verify", cmd_verify, "re-run a run record and compare (not available yet)")
+    p = add("verify", cmd_verify, "re-run a run record and check the result is bit-identical")
     p.add_argument("record", metavar="RECORD")
 
     p = add("explain", cmd_explain, "print the long explanation of a diagnostic code")

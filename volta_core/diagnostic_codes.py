@@ -325,6 +325,30 @@ A string grew past the maximum length (2**27 characters), or the program ran
 out of memory. A string that doubles in a loop reaches the limit quickly;
 build smaller values.
 """),
+    ("E0620", "training loss is not finite", """
+The loss became `nan` or `inf` during training. Training stops at once (no
+silent continuation); the message names the optimizer step and epoch. The
+failing step's update is not applied, so the weights are those after the
+previous step. Usual causes: a learning rate that is too high, exploding
+gradients (try `clip_grad 1.0`), or bad values in the data.
+"""),
+    ("E0621", "model metric not available", """
+A model member such as `m.loss` or `m.val_accuracy` was read before it had a
+value: metrics exist after `train` (or `evaluate`). `accuracy` exists only
+for classification models (`cross_entropy`, `bce`), and the `val_` metrics
+only when the dataset has a validation split (`split 0.8`).
+"""),
+    ("E0622", "training device not available", """
+`device gpu` was requested but no usable GPU is available; the message says
+what is missing (PyCUDA not installed, no CUDA device, or no CUDA backend in
+this build). Volta never falls back to the CPU silently: use `device cpu`,
+or `device auto` to let autopilot choose and print its reason.
+"""),
+    ("E0623", "invalid inference input file", """
+`infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row
+and one numeric column per model input feature, in the model's order. The
+message names the file, row and column of the first problem.
+"""),
     # ----------------------------------------------------------------- files
     ("E0801", "cannot read file", """
 The file does not exist or cannot be read. Paths in a `.vt` program are
@@ -333,6 +357,34 @@ relative to the file that contains them.
     ("E0802", "file is not valid UTF-8", """
 Volta sources are UTF-8. The message gives the byte offset of the first
 invalid byte; re-save the file as UTF-8.
+"""),
+    ("E0803", "invalid dataset file", """
+A `csv`, `npz` or `text` dataset file cannot be used. The message names the
+file and, where it applies, the row (1-based, the header is row 1) and the
+column: a missing header or target column, a non-numeric or empty cell, a
+ragged row (wrong number of columns), a class label that is negative, not an
+integer or out of range for the model, `nan`/`inf` values, an `npz` archive
+without the named arrays or with pickled objects, features and targets of
+different lengths. Files over 2 GiB are rejected. See `docs/formats.md`.
+"""),
+    ("E0804", "invalid checkpoint file", """
+`load` read a file that is not a valid Volta checkpoint (a safetensors file):
+it is truncated, its header is not valid JSON, a tensor has an unknown dtype
+or offsets that do not match its shape, the format version is newer than this
+Volta, or the checksum does not match because the file was modified after it
+was written. Save the model again to get a valid file.
+"""),
+    ("E0805", "checkpoint does not match the model", """
+The checkpoint's parameters differ from the model's: the message names the
+first parameter (in sorted order) that is missing, extra or shaped
+differently, with both shapes. The checkpoint was saved from a model with a
+different architecture; declare the same layers, or save a new checkpoint.
+"""),
+    ("E0806", "invalid run record", """
+`volta verify` read a file that is not a valid run record: it is not JSON,
+has an unsupported `format`, or a field is missing or has the wrong type (the
+message names it, e.g. `trains[0].epochs[2].loss`). Records are written by
+`volta run FILE --record R`.
 """),
     # ------------------------------------------------------------ not yet
     ("E0901", "statement cannot run yet", """

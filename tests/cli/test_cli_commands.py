@@ -42,10 +42,10 @@ def test_info_on_a_file_with_errors_exits_1(tmp_path: Path, capsys: pytest.Captu
     assert "volta check" in r.err
 
 
-def test_info_onnx_is_not_supported_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    r = volta(capsys, "info", "model.onnx")
+def test_info_missing_onnx_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    r = volta(capsys, "info", str(tmp_path / "model.onnx"))
     assert r.code == 1
-    assert "ONNX support arrives with the interop issue" in r.err
+    assert "cannot read" in r.err and "model.onnx" in r.err and "Traceback" not in r.err
 
 
 def test_info_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -126,10 +126,52 @@ def test_inspect_unresolved_model_is_honest(tmp_path: Path, capsys: pytest.Captu
 # ---------------------------------------------------- verify, explain, version
 
 
-def test_verify_is_not_available_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    r = volta(capsys, "verify", "run.json")
+_TRAIN_PROGRAM = """\
+model m
+    layers 2 4 2
+    loss cross_entropy
+    seed 1
+dataset d
+    type blobs
+    samples 32
+    split 0.75
+    batch 8
+train m on d
+    epochs 2
+    log_every 1
+"""
+
+
+def test_verify_bit_identical_and_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "p.vt", _TRAIN_PROGRAM)
+    rec = tmp_path / "out" / "run.json"
+    rec.parent.mkdir()
+    assert volta(capsys, "run", str(src), "--quiet", "--record", str(rec)).code == 0
+    assert json.loads(rec.read_text())["program"] == "../p.vt"
+    r = volta(capsys, "verify", str(rec))
+    assert (r.code, r.out) == (0, "bit-identical: 1 train statement, 2 epochs\n")
+    assert r.err == ""
+    # a changed program is re-run after a warning, and the divergence is named
+    write(src, _TRAIN_PROGRAM.replace("epochs 2", "epochs 2\n    lr 0.5"))
+    r = volta(capsys, "verify", str(rec))
     assert r.code == 1
-    assert "not available yet" in r.err
+    assert "changed since the record was written" in r.err
+    assert r.out.startswith("diverged: train statement 1 (`train m on d`): setting `lr` differs: recorded 0.001")
+    # a tampered epoch loss is reported with the epoch
+    write(src, _TRAIN_PROGRAM)
+    data = json.loads(rec.read_text())
+    data["trains"][0]["epochs"][1]["loss"] += 1e-9
+    rec.write_text(json.dumps(data))
+    r = volta(capsys, "verify", str(rec))
+    assert r.code == 1 and "epoch 2: loss differs" in r.out
+
+
+def test_verify_bad_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = volta(capsys, "verify", str(tmp_path / "run.json"))
+    assert r.code == 1 and "not found" in r.err
+    write(tmp_path / "bad.json", "{")
+    r = volta(capsys, "verify", str(tmp_path / "bad.json"))
+    assert r.code == 1 and "not valid JSON" in r.err
 
 
 @pytest.mark.parametrize("code", ["E0203", "e0203", " W0101 "])

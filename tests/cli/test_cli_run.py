@@ -34,18 +34,34 @@ def test_run_syntax_error_does_not_execute(tmp_path: Path, capsys: pytest.Captur
     assert "run: 1 error" in r.err
 
 
-def test_run_model_statement_reports_e0901(capsys: pytest.CaptureFixture[str]) -> None:
-    r = volta(capsys, "run", str(EXAMPLES / "models.vt"))
+def test_run_models_example_trains(capsys: pytest.CaptureFixture[str]) -> None:
+    r = volta(capsys, "run", str(EXAMPLES / "models.vt"), "--quiet")
+    assert r.code == 0, r.err
+    assert "Auto configuration:" in r.out
+
+
+def test_run_device_gpu_is_an_error_not_a_fallback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "g.vt", "model m\n    layers 2 2\n    output softmax\n"
+                "dataset d\n    type xor\ntrain m on d\n    epochs 1\n")
+    r = volta(capsys, "run", str(src), "--device", "gpu")
     assert r.code == 1
-    assert "error[E0901]" in r.err
+    assert "error[E0622]" in r.err and "`device gpu` is not available" in r.err
 
 
-def test_run_record_is_refused_before_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_record_without_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path / "a.vt", 'print "ran"\n')
     r = volta(capsys, "run", str(src), "--record", str(tmp_path / "run.json"))
+    assert r.code == 0
+    assert r.out == "ran\n"
+    assert "wrote run record" in r.err and "0 train statements" in r.err
+    assert (tmp_path / "run.json").exists()
+
+
+def test_run_record_not_written_when_the_program_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "a.vt", "print 1 / 0\n")
+    r = volta(capsys, "run", str(src), "--record", str(tmp_path / "run.json"))
     assert r.code == 1
-    assert r.out == ""
-    assert "--record" in r.err and "not available yet" in r.err
+    assert "no run record written" in r.err
     assert not (tmp_path / "run.json").exists()
 
 

@@ -61,8 +61,10 @@ def test_warnings_are_shown_but_the_cell_succeeds(kernel: Kernel) -> None:
     assert "warning[W0101]" in res.stderr and "did you mean the keyword `print`" in res.stderr
 
 
-def test_model_statements_say_they_need_the_training_engine(kernel: Kernel) -> None:
+def test_model_statements_run_and_onnx_needs_interop(kernel: Kernel) -> None:
     res = kernel.run("model m\n    layers 2 3 1")
+    assert res.status == "ok"
+    res = kernel.run('export m as "m.onnx"')
     assert res.status == "error" and res.reply["ename"] == "E0901"
 
 

@@ -40,8 +40,9 @@ Runtime semantics, where the specification leaves a choice:
   statements that completed before an error or an interrupt.
 - **Interrupts** are honoured before every statement and every loop
   iteration (E0607).
-- Model, dataset and training statements and member access (``m.loss``) fail
-  with E0901 until the training engine lands; they are never skipped.
+- Model, dataset and training statements and member access (``m.loss``) run
+  in :mod:`volta_core.lang.training`; ``import``/``export`` (ONNX) fail with
+  E0901 until ONNX interop lands — they are never skipped.
 """
 
 from __future__ import annotations
@@ -49,9 +50,13 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+from volta_core.check.symbols import ModelInfo
 from volta_core.diagnostics import Diagnostic, DiagnosticError, Label
+from volta_core.lang import training as _training
 from volta_core.lang.values import (
     INT_MAX,
     INT_MIN,
@@ -65,6 +70,7 @@ from volta_core.lang.values import (
 from volta_core.suggest import did_you_mean
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span
+from volta_core.train.report import TrainReport
 
 #: How many caller frames a runtime error lists in its notes.
 _MAX_TRACE_NOTES: Final = 4
@@ -93,17 +99,23 @@ _ExprHandler = Callable[["Interpreter", Any, Scope], object]
 _BinaryHandler = Callable[["Interpreter", A.Binary, Any, Any], object]
 
 _NOT_YET: Final[dict[type, tuple[str, str]]] = {
-    A.ModelDef: ("model", "models are built by the training engine"),
-    A.DatasetDef: ("dataset", "datasets are loaded by the training engine"),
-    A.Train: ("train", "training arrives with the training engine"),
-    A.Evaluate: ("evaluate", "evaluation arrives with the training engine"),
-    A.Infer: ("infer", "inference arrives with the training engine"),
-    A.Save: ("save", "checkpoints arrive with the training engine"),
-    A.Load: ("load", "checkpoints arrive with the training engine"),
-    A.Import: ("import", "ONNX import arrives with the training engine"),
-    A.Export: ("export", "ONNX export arrives with the training engine"),
-    A.Inspect: ("inspect", "model inspection arrives with the training engine"),
+    A.Import: ("import", "ONNX import is not part of this build yet"),
+    A.Export: ("export", "ONNX export is not part of this build yet"),
 }
+
+
+@dataclass
+class Runtime:
+    """What model statements need beyond the scopes: where relative paths
+    resolve, the default device, the progress-bar sink (None: epoch lines),
+    the reports of every `train`, and the checked model shapes of the
+    running source."""
+
+    base_dir: Path | None = None
+    device: str = "auto"
+    progress: Callable[[str], None] | None = None
+    train_reports: list[TrainReport] = field(default_factory=list)
+    model_infos: dict[str, ModelInfo] = field(default_factory=dict)
 
 
 class Interpreter:
@@ -121,6 +133,7 @@ class Interpreter:
         call_depth_limit: int = 256,
     ) -> None:
         self.global_scope = Scope(globals_, None)
+        self.runtime = Runtime()
         self.write = write
         self.call_depth_limit = call_depth_limit
         self.interrupted = False
@@ -491,12 +504,7 @@ class Interpreter:
         )
 
     def _eval_member(self, expr: A.Member, scope: Scope) -> object:
-        raise self.fail(
-            "E0901",
-            f"member access `.{expr.name}` cannot run yet: model and dataset members arrive "
-            "with the training engine; `volta check` validates it",
-            expr.span, label="not evaluated",
-        )
+        return _training.member(self, expr, self._value(expr.obj, scope))
 
     def _eval_error(self, expr: A.ErrorExpr, scope: Scope) -> object:
         raise InternalError("cannot evaluate an ErrorExpr (analysis should have rejected it)")
@@ -622,6 +630,7 @@ _EXEC: Final[dict[type, _StmtHandler]] = {
     A.For: Interpreter._exec_for,
     A.If: Interpreter._exec_if,
     **{kind: Interpreter._exec_not_yet for kind in _NOT_YET},
+    **_training.HANDLERS,
     A.Property: Interpreter._exec_internal,
     A.InferRow: Interpreter._exec_internal,
     A.ErrorStmt: Interpreter._exec_internal,

@@ -25,6 +25,7 @@ from volta_core.lang.values import Function, Value, format_value, type_name
 from volta_core.syntax.ast import Program
 from volta_core.syntax.lexer import LexResult
 from volta_core.syntax.source import Source, Span
+from volta_core.train.report import TrainReport
 
 #: Python frames budgeted per Volta call when raising the recursion limit
 #: (a call with deeply nested blocks and expressions needs a few hundred).
@@ -85,6 +86,8 @@ class Session:
         stdout: Callable[[str], None] | None = None,
         base_dir: pathlib.Path | None = None,
         call_depth_limit: int = 256,
+        progress: Callable[[str], None] | None = None,
+        device: str = "auto",
     ) -> None:
         self.stdout = stdout or _write_stdout
         self.base_dir = base_dir
@@ -92,6 +95,13 @@ class Session:
         self.globals: dict[str, Value] = {}
         self.history: list[tuple[str, str]] = []
         self._interpreter = Interpreter(self.globals, self._write, self.call_depth_limit)
+        runtime = self._interpreter.runtime
+        runtime.base_dir = base_dir
+        runtime.device = device
+        runtime.progress = progress
+        #: One report per `train` statement, in execution order (also for
+        #: training stopped by NaN or an interrupt).
+        self.train_reports: list[TrainReport] = runtime.train_reports
 
     def _write(self, text: str) -> None:
         self.stdout(text)
@@ -129,7 +139,11 @@ class Session:
         """
         out: dict[str, Symbol] = {}
         for name, value in self.globals.items():
-            if type(value) is Function:
+            volta_type = getattr(value, "volta_type", None)
+            if volta_type in ("model", "dataset"):
+                kind = SymbolKind.MODEL if volta_type == "model" else SymbolKind.DATASET
+                out[name] = Symbol(name, kind, None, type=str(volta_type), detail=f"{volta_type} {name}")
+            elif type(value) is Function:
                 assert isinstance(value, Function)
                 out[name] = Symbol(
                     name, SymbolKind.FUNCTION, None, type="fn", params=value.params,
@@ -154,6 +168,7 @@ class Session:
         """Forget all variables, functions and history."""
         self.globals.clear()
         self.history.clear()
+        self.train_reports.clear()
         self._interpreter.interrupted = False
 
     # ----------------------------------------------------------- helpers
@@ -166,6 +181,8 @@ class Session:
         )
         if wanted > old_limit:
             sys.setrecursionlimit(wanted)
+        interp.runtime.model_infos = analysis.symbols.models
+        interp.runtime.base_dir = self.base_dir
         try:
             interp.execute(analysis.program, analysis.source)
             return None, None

@@ -77,8 +77,12 @@ _TYPE_NAMES: Final[dict[type, str]] = {
 
 
 def type_name(value: object) -> str:
-    """The Volta name of ``value``'s type (``int``, ``float``, ``bool``, ``str``, ``fn``)."""
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
+    """The Volta name of ``value``'s type (``int``, ``float``, ``bool``, ``str``, ``fn``,
+    ``model``, ``dataset``)."""
+    name = _TYPE_NAMES.get(type(value))
+    if name is not None:
+        return name
+    return str(getattr(value, "volta_type", type(value).__name__))
 
 
 def format_float(value: float) -> str:
@@ -98,4 +102,7 @@ def format_value(value: object) -> str:
         return repr(value)
     if kind is Function:
         return f"<{value.signature}>"  # type: ignore[attr-defined]
+    volta_type = getattr(value, "volta_type", None)
+    if volta_type is not None:
+        return f"<{volta_type} {value.name}>"  # type: ignore[attr-defined]
     return str(value)

@@ -1,0 +1,1 @@
+"""Maintainer tooling (release automation); not part of the installed package."""

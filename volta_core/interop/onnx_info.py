@@ -1,0 +1,54 @@
+"""``volta info model.onnx``: a summary of an ONNX file without lowering it."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+
+import onnx
+
+from volta_core.interop.contract import LOWERINGS
+from volta_core.interop.onnx_import import ONNX_DTYPES, dtype_name, model_opset, read_model
+
+
+def _type(v: onnx.ValueInfoProto) -> str:
+    tt = v.type.tensor_type
+    elem = ONNX_DTYPES.get(tt.elem_type, dtype_name(tt.elem_type))
+    if not tt.HasField("shape"):
+        return f"{elem}[?]"
+    dims = [str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim]
+    return f"{elem}[{','.join(dims)}]"
+
+
+def describe_onnx(path: str | os.PathLike[str]) -> str:
+    """Inputs and outputs with shapes, opset, node count by op type, parameter count, unsupported ops.
+
+    Raises :class:`~volta_core.interop.onnx_import.OnnxImportError` for files
+    that cannot be read or parsed.
+    """
+    model = read_model(path)
+    g = model.graph
+    init_names = {t.name for t in g.initializer}
+    counts = Counter(n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}::{n.op_type}" for n in g.node)
+    unsupported = sorted(op for op in counts if op not in LOWERINGS and op != "Constant")
+    params = sum(math.prod(t.dims) for t in g.initializer if t.data_type in (1, 11))
+    try:
+        opset = str(model_opset(model))
+    except Exception:
+        opset = "none"
+    producer = f"{model.producer_name} {model.producer_version}".strip() or "unknown"
+    lines = [str(path), f"  format: ONNX (ir_version {model.ir_version}, opset {opset}, producer {producer})"]
+    inputs = [v for v in g.input if v.name not in init_names]
+    lines.append(f"  inputs: {len(inputs)}")
+    lines += [f"    {v.name}: {_type(v)}" for v in inputs]
+    lines.append(f"  outputs: {len(g.output)}")
+    lines += [f"    {v.name}: {_type(v)}" for v in g.output]
+    detail = ", ".join(f"{op} {n}" for op, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    lines.append(f"  nodes: {len(g.node)}" + (f" ({detail})" if detail else ""))
+    lines.append(f"  parameters: {params:,} in {len(g.initializer)} initializer(s)")
+    if unsupported:
+        lines.append(f"  supported: no (unsupported ops: {', '.join(unsupported)})")
+    else:
+        lines.append("  supported: yes")
+    return "\n".join(lines) + "\n"

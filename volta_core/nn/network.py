@@ -1,0 +1,285 @@
+"""A model statement as IR: forward, inference and training graphs, and initial weights.
+
+The expanded layer stack, parameter names and shapes come from the checker's
+:class:`~volta_core.check.symbols.ModelInfo` (the single source of that
+logic); this module only turns each layer into IR ops.
+
+Conventions (SPEC §2.1):
+
+- the graph input ``x`` is ``f32[B, F]`` (``B`` the batch size), the target
+  ``y`` is ``i64[B]`` for ``cross_entropy`` and ``f32`` shaped like the output
+  for ``mse`` and ``bce``;
+- a trailing ``softmax`` (with ``cross_entropy``) or ``sigmoid`` (with
+  ``bce``) is *folded*: the training graph stops at the logits and the loss
+  works on logits, the inference graph applies the activation. A
+  classification model without that trailing layer still predicts
+  probabilities at inference (the loss defines the output's meaning);
+- ``bce`` on a logit ``z`` and target ``t`` is ``softplus(z) - z·t`` with
+  ``softplus(z) = relu(z) + log(1 + exp(-|z|))`` (stable for any ``z``);
+  ``|z|`` is written ``where(z > 0, z, -z)`` so that the gradient at
+  ``z = 0`` is exactly ``sigmoid(0) - t``, as PyTorch's
+  ``BCEWithLogitsLoss``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from volta_core.backends.cpu import CpuExecutor
+from volta_core.check.symbols import LayerInfo, ModelInfo
+from volta_core.ir import Graph, PlanCache, graph_fingerprint, training_graph
+from volta_core.ir.plan import ExecutionPlan
+
+#: The activation each loss folds in when it is the model's last layer.
+FOLDED = {"cross_entropy": "softmax", "bce": "sigmoid"}
+_LN_EPS = 1e-5
+_ACTIVATION_OPS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "gelu": "gelu", "silu": "silu"}
+
+
+class UnsupportedLayer(Exception):
+    """A layer kind whose IR ops are not available yet (reported as E0901)."""
+
+    def __init__(self, kind: str, why: str) -> None:
+        super().__init__(f"layer `{kind}` cannot run yet: {why}")
+        self.kind = kind
+        self.why = why
+
+
+def width_values(info: ModelInfo) -> int:
+    """The autopilot's size measure: input width plus one per dense layer.
+
+    For the ``layers`` shorthand this is exactly the number of widths given
+    (``layers 2 8 2`` → 3); an explicit stack counts the same way.
+    """
+    return 1 + sum(1 for layer in info.layers if layer.kind == "dense")
+
+
+def init_params(info: ModelInfo, seed: int) -> dict[str, np.ndarray]:
+    """Initial weights from ``seed`` with one PCG64 generator for initialisation.
+
+    Layers are visited in stack order and parameters in declaration order, so
+    the same model and seed always give the same bits. Dense and attention
+    weights: Xavier/Glorot-uniform; biases and shifts: zeros; scales: ones;
+    embedding tables: normal(0, 0.02).
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    params: dict[str, np.ndarray] = {}
+    for layer in info.layers:
+        for name, shape in layer.param_shapes:
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf.endswith("bias") or leaf == "shift":
+                value = np.zeros(shape, np.float32)
+            elif leaf == "scale":
+                value = np.ones(shape, np.float32)
+            elif leaf == "table":
+                value = rng.normal(0.0, 0.02, size=shape).astype(np.float32)
+            else:
+                fan_in, fan_out = shape[0], shape[-1]
+                limit = math.sqrt(6.0 / (fan_in + fan_out))
+                value = rng.uniform(-limit, limit, size=shape).astype(np.float32)
+            params[name] = value
+    return params
+
+
+def architecture_json(info: ModelInfo, loss: str) -> str:
+    """A canonical description of the architecture (stored in checkpoints)."""
+    layers = [[layer.kind, *[a for a in layer.args if a is not None]] for layer in info.layers]
+    return json.dumps(
+        {"input": list(info.input_shape), "tokens": info.token_input, "layers": layers, "loss": loss},
+        sort_keys=True, separators=(",", ":"),
+    )
+
+
+@dataclass
+class Network:
+    """The compiled view of one model: graphs per batch size, plans, executors.
+
+    ``params`` holds the live weights (float32, owned by the network and
+    updated in place by the optimizer).
+    """
+
+    info: ModelInfo
+    loss: str
+    params: dict[str, np.ndarray]
+    determinism: str = "strict"
+    _cache: PlanCache = field(default_factory=PlanCache)
+    _executors: dict[tuple[str, int], tuple[CpuExecutor, ExecutionPlan]] = field(default_factory=dict)
+
+    # ----------------------------------------------------------- queries
+    @property
+    def classification(self) -> bool:
+        return self.loss in ("cross_entropy", "bce")
+
+    @property
+    def folded(self) -> bool:
+        layers = self.info.layers
+        return bool(layers) and FOLDED.get(self.loss) == layers[-1].kind
+
+    @property
+    def input_width(self) -> int:
+        return int(np.prod(self.info.input_shape))
+
+    @property
+    def output_width(self) -> int:
+        return int(self.info.output_shape[-1]) if self.info.output_shape else 1
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: shape for layer in self.info.layers for name, shape in layer.param_shapes}
+
+    def check_supported(self) -> None:
+        """Raise :class:`UnsupportedLayer` if some layer cannot be built yet."""
+        self.build(1, training=False)
+
+    # ---------------------------------------------------------- building
+    def build(self, batch: int, training: bool) -> tuple[Graph, int, int | None]:
+        """The graph for one batch size: returns (graph, output id, loss id).
+
+        ``training``: logits (folded activation left out) and the loss, with
+        the target input ``y``; otherwise the predictions only.
+        """
+        g = Graph()
+        dtype = "i64" if self.info.token_input else "f32"
+        x = g.input("x", (batch, *self.info.input_shape), dtype)
+        layers = list(self.info.layers)
+        if self.folded:
+            layers = layers[:-1]
+        h = x
+        for layer in layers:
+            h = self._layer(g, layer, h, training)
+        if not training:
+            if self.loss == "cross_entropy":
+                h = g.op("softmax", h, axis=-1)
+            elif self.loss == "bce":
+                h = g.op("sigmoid", h)
+            g.set_outputs([h])
+            return g, h, None
+        out_shape = g.node(h).shape
+        if self.loss == "cross_entropy":
+            y = g.input("y", (batch,), "i64")
+            loss = g.op("softmax_cross_entropy", h, y)
+        elif self.loss == "bce":
+            y = g.input("y", out_shape, "f32")
+            loss = _bce_with_logits(g, h, y)
+        else:
+            y = g.input("y", out_shape, "f32")
+            loss = g.op("mse", h, y)
+        g.set_outputs([h])
+        return g, h, loss
+
+    def _layer(self, g: Graph, layer: LayerInfo, h: int, training: bool) -> int:
+        kind, args = layer.kind, layer.args
+        names = [name for name, _ in layer.param_shapes]
+        if kind == "dense":
+            w = g.parameter(names[0], self.params[names[0]].shape)
+            b = g.parameter(names[1], self.params[names[1]].shape)
+            return g.op("add", g.op("matmul", h, w), b)
+        if kind in _ACTIVATION_OPS:
+            return g.op(_ACTIVATION_OPS[kind], h)
+        if kind == "leaky_relu":
+            alpha = float(args[0]) if args and args[0] is not None else 0.01  # type: ignore[arg-type]
+            return g.op("leaky_relu", h, alpha=alpha)
+        if kind == "softmax":
+            return g.op("softmax", h, axis=-1)
+        if kind == "dropout":
+            p = float(args[0]) if args else 0.0  # type: ignore[arg-type]
+            if not training or p == 0.0:
+                return h
+            raise UnsupportedLayer(kind, "training with dropout needs the IR `dropout` op")
+        if kind == "flatten":
+            shape = g.node(h).shape
+            return g.op("reshape", h, shape=(shape[0], int(np.prod(shape[1:]))))
+        if kind == "mean_pool":
+            return g.op("reduce_mean", h, axes=(1,), keepdims=False)
+        if kind == "layernorm":
+            rank = len(g.node(h).shape)
+            scale = g.parameter(names[0], self.params[names[0]].shape)
+            shift = g.parameter(names[1], self.params[names[1]].shape)
+            mean = g.op("reduce_mean", h, axes=(rank - 1,), keepdims=True)
+            centred = g.op("sub", h, mean)
+            var = g.op("reduce_mean", g.op("mul", centred, centred), axes=(rank - 1,), keepdims=True)
+            std = g.op("sqrt", g.op("add", var, g.constant(_LN_EPS)))
+            return g.op("add", g.op("mul", g.op("div", centred, std), scale), shift)
+        need = {
+            "embedding": "the IR `gather` op", "positional": "token sequences (`embedding`)",
+            "attention": "token sequences (`embedding`)", "transformer": "token sequences (`embedding`)",
+            "last_token": "the IR `slice` op",
+        }.get(kind, "no IR lowering")
+        raise UnsupportedLayer(kind, f"needs {need}")
+
+    # --------------------------------------------------------- execution
+    def executor(self, batch: int, training: bool) -> tuple[CpuExecutor, ExecutionPlan]:
+        """The (cached) executor for this batch size; each batch size gets its own plan."""
+        key = ("train" if training else "infer", batch)
+        hit = self._executors.get(key)
+        if hit is None:
+            graph, _, loss = self.build(batch, training)
+            if training:
+                assert loss is not None
+                graph, _ = training_graph(graph, loss, list(graph.params))
+            plan = self._cache.get(graph, "cpu", self.determinism)
+            hit = self._executors[key] = (CpuExecutor(plan), plan)
+        return hit
+
+    def prepare_targets(self, y: np.ndarray) -> np.ndarray:
+        """Dataset targets in the dtype/shape the loss takes."""
+        if self.loss == "cross_entropy":
+            return np.asarray(y, np.int64).reshape(-1)
+        y = np.asarray(y, np.float32)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        return y
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+        """Forward and backward on one batch: (mean loss, logits, gradients by name).
+
+        Reads the weights, changes nothing.
+        """
+        ex, plan = self.executor(len(x), training=True)
+        feeds: dict[str, np.ndarray] = dict(self.params)
+        feeds["x"] = x
+        feeds["y"] = self.prepare_targets(y)
+        # Overflow is reported by the loop (E0620 names the step), not as a NumPy warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            outs = ex.run(feeds)
+        names = [plan.graph.name_of(p) for p in plan.graph.params]
+        logits, loss = outs[0], outs[1]
+        grads = dict(zip(names, outs[2:], strict=True))
+        return float(loss), logits, grads
+
+    def loss_on(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean loss and logits on one batch (no gradients used)."""
+        loss, logits, _ = self.train_step(x, y)
+        return loss, logits
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions (probabilities for classification) for a batch."""
+        ex, _ = self.executor(len(x), training=False)
+        feeds: dict[str, np.ndarray] = dict(self.params)
+        feeds["x"] = x
+        return ex.run(feeds)[0]
+
+    def correct(self, logits: np.ndarray, y: np.ndarray) -> int:
+        """How many predictions in a batch match the targets (classification)."""
+        if self.loss == "cross_entropy":
+            return int(np.sum(np.argmax(logits, axis=-1) == np.asarray(y).reshape(-1)))
+        target = np.asarray(y, np.float32).reshape(logits.shape)
+        return int(np.sum((logits > 0) == (target > 0.5)))
+
+    def fingerprint(self) -> str:
+        """Fingerprint of the inference graph at batch 1 (names the architecture)."""
+        graph, _, _ = self.build(1, training=False)
+        return graph_fingerprint(graph)
+
+
+def _bce_with_logits(g: Graph, z: int, t: int) -> int:
+    zero = g.constant(0.0)
+    one = g.constant(1.0)
+    absz = g.op("where", g.op("compare", z, zero, cmp="gt"), z, g.op("neg", z))
+    softplus = g.op("add", g.op("relu", z), g.op("log", g.op("add", one, g.op("exp", g.op("neg", absz)))))
+    per = g.op("sub", softplus, g.op("mul", z, t))
+    rank = len(g.node(per).shape)
+    return g.op("reduce_mean", per, axes=tuple(range(rank)), keepdims=False)

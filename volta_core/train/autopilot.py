@@ -1,0 +1,157 @@
+"""Autopilot: resolve every training setting to (value, source, reason) and print the table.
+
+Order of precedence for each setting: the `train` block (``explicit``), then
+the model's ``optimizer NAME [LR]`` line (``model default``), then the dataset
+(``batch``), then a rule, then the default. Nothing falls back silently:
+``device gpu`` without a usable GPU is an error, ``device auto`` says which
+device it chose and why.
+
+Size rule (SPEC §2.3): with ``n`` width values (the number of widths in
+``layers``; for an explicit stack the input plus one per dense layer),
+``n ≤ 3`` → adam 0.001 (small), ``n ≤ 6`` → adam 0.0007 (medium), else
+adamw 0.0003 (large).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from volta_core.train.report import Setting
+
+#: Settings always shown in the table, in order; others appear when given.
+CORE = ("epochs", "optimizer", "lr", "batch", "device", "precision", "determinism")
+OPTIONAL = (
+    "steps", "momentum", "weight_decay", "clip_grad", "lr_schedule", "warmup_steps",
+    "early_stopping", "seed", "log_every",
+)
+DEFAULTS: dict[str, object] = {
+    "weight_decay": 0.0, "lr_schedule": "constant", "warmup_steps": 0, "log_every": 1,
+}
+
+
+class DeviceError(Exception):
+    """The requested device cannot be used (message names what is missing)."""
+
+    def __init__(self, message: str, help_: str) -> None:
+        super().__init__(message)
+        self.help = help_
+
+
+@dataclass(frozen=True)
+class Resolved:
+    settings: tuple[Setting, ...]
+
+    def __getitem__(self, name: str) -> object:
+        for s in self.settings:
+            if s.name == name:
+                return s.value
+        return None
+
+    def get(self, name: str, default: object = None) -> object:
+        value = self[name]
+        return default if value is None else value
+
+    def table(self) -> str:
+        """The SPEC §2.3 table: ``Auto configuration:`` then ``    key = value (reason)``."""
+        lines = ["Auto configuration:"]
+        for s in self.settings:
+            if s.name in CORE or s.source == "explicit" or s.name == "momentum":
+                lines.append(f"    {s.name} = {_fmt(s.value)} ({s.reason})")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _size_rule(widths: int) -> tuple[str, float, str]:
+    if widths <= 3:
+        return "adam", 0.001, "small"
+    if widths <= 6:
+        return "adam", 0.0007, "medium"
+    return "adamw", 0.0003, "large"
+
+
+def cuda_status() -> str | None:
+    """None when a CUDA device is usable, else what is missing."""
+    if importlib.util.find_spec("pycuda") is None:
+        return "PyCUDA is not installed"
+    return "the CUDA backend is not part of this build of Volta"
+
+
+def resolve(
+    given: Mapping[str, object],
+    *,
+    widths: int,
+    model_optimizer: tuple[str, float | None] | None,
+    dataset_batch: int | None,
+    device_default: str = "auto",
+) -> Resolved:
+    """Resolve the settings of one `train` statement (``given``: its block's values)."""
+    out: list[Setting] = []
+
+    def add(name: str, value: object, source: str, reason: str) -> None:
+        out.append(Setting(name, value, source, reason))
+
+    def explicit(name: str) -> bool:
+        if name in given:
+            add(name, given[name], "explicit", "explicit")
+            return True
+        return False
+
+    if not explicit("epochs"):
+        add("epochs", 10, "default", "overridden by steps" if "steps" in given else "default")
+    rule_opt, rule_lr, size = _size_rule(widths)
+    if not explicit("optimizer"):
+        if model_optimizer is not None:
+            add("optimizer", model_optimizer[0], "model default", "model default")
+        else:
+            add("optimizer", rule_opt, "rule", f"rule: {size} model, {widths} layers")
+    if not explicit("lr"):
+        if model_optimizer is not None and model_optimizer[1] is not None:
+            add("lr", model_optimizer[1], "model default", "model default")
+        else:
+            add("lr", rule_lr, "rule", f"rule: {size} model")
+    if not explicit("batch"):
+        if dataset_batch is not None:
+            add("batch", dataset_batch, "dataset", "dataset")
+        else:
+            add("batch", 32, "default", "default")
+    device = given.get("device", device_default)
+    if device == "gpu":
+        missing = cuda_status()
+        if missing is not None:
+            raise DeviceError(
+                f"`device gpu` is not available: {missing}",
+                "use `device cpu` or `device auto` (no silent fallback to the CPU)",
+            )
+    if "device" in given:
+        resolved_device = "cpu" if device == "auto" else str(device)
+        reason = "explicit" if device != "auto" else f"auto: {cuda_status() or 'CUDA device'}"
+        if device == "auto":
+            reason = "auto: no CUDA device" if cuda_status() else "auto: CUDA device found"
+        add("device", resolved_device, "explicit" if device != "auto" else "auto", reason)
+    elif device_default != "auto":
+        add("device", device_default, "explicit", "--device")
+    else:
+        add("device", "cpu", "auto", "auto: no CUDA device")
+    if not explicit("precision") or given.get("precision") == "auto":
+        if out[-1].name == "precision":
+            out.pop()
+        add("precision", "fp32", "rule", "rule: device=cpu")
+    if not explicit("determinism"):
+        add("determinism", "strict", "default", "default")
+    optimizer = next(s.value for s in out if s.name == "optimizer")
+    for name in OPTIONAL:
+        if explicit(name):
+            continue
+        if name == "momentum" and optimizer in ("momentum", "rmsprop"):
+            value = 0.9 if optimizer == "momentum" else 0.0
+            add("momentum", value, "default", "default")
+        elif name in DEFAULTS:
+            add(name, DEFAULTS[name], "default", "default")
+    return Resolved(tuple(out))

@@ -1,0 +1,198 @@
+"""The training loop: mini-batches, optimizer steps, validation, early stopping.
+
+Guarantees:
+
+- one optimizer step per mini-batch, loss = mean over the batch;
+- the epoch order comes from the dataset's seed (``Dataset.batches``), or,
+  when the `train` block gives ``seed``, from ``SeedSequence([seed, epoch])``;
+  epochs are numbered over the model's life, so training again continues
+  the shuffle sequence instead of repeating it;
+- a step is all or nothing: a non-finite loss is detected before the update
+  (:class:`NonFiniteLoss`, weights untouched), and an interrupt is honoured
+  only between steps (:class:`Interrupted`);
+- :class:`~volta_core.train.report.TrainReport` records every epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+
+from volta_core.train.autopilot import Resolved
+from volta_core.train.data import Dataset, Split
+from volta_core.train.optim import Optimizer, clip_grad_norm
+from volta_core.train.progress import Progress
+from volta_core.train.report import EpochStats, TrainReport
+from volta_core.train.runtime import ModelHandle
+from volta_core.train.schedule import lr_at
+
+
+class TrainingStopped(Exception):
+    def __init__(self, report: TrainReport) -> None:
+        super().__init__(report.stopped or "stopped")
+        self.report = report
+
+
+class NonFiniteLoss(TrainingStopped):
+    def __init__(self, report: TrainReport, step: int, epoch: int, value: float) -> None:
+        super().__init__(report)
+        self.step = step
+        self.epoch = epoch
+        self.value = value
+
+
+class Interrupted(TrainingStopped):
+    pass
+
+
+def weights_sha256(params: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over parameters in sorted-name order: name, dtype, shape, raw bytes."""
+    h = hashlib.sha256()
+    for name in sorted(params):
+        a = np.ascontiguousarray(params[name])
+        h.update(name.encode("utf-8") + b"\0")
+        h.update(a.dtype.str.encode("ascii") + b"\0")
+        h.update(",".join(str(d) for d in a.shape).encode("ascii") + b"\0")
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def evaluate_split(model: ModelHandle, split: Split, batch: int) -> tuple[float, float | None]:
+    """Mean loss (over examples) and accuracy (classification) on ``split``."""
+    net = model.net
+    n = len(split)
+    if n == 0:
+        return float("nan"), None
+    total = 0.0
+    correct = 0
+    for start in range(0, n, batch):
+        x, y = split.x[start : start + batch], split.y[start : start + batch]
+        loss, logits = net.loss_on(x, y)
+        total += loss * len(x)
+        if net.classification:
+            correct += net.correct(logits, y)
+    return total / n, (correct / n if net.classification else None)
+
+
+def _batches(dataset: Dataset, epoch: int, batch: int, seed: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    if seed is None or not dataset.shuffle:
+        yield from dataset.batches(epoch, batch)
+        return
+    order = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch]))).permutation(len(dataset.train))
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        yield dataset.train.x[idx], dataset.train.y[idx]
+
+
+def train(
+    model: ModelHandle,
+    dataset: Dataset,
+    cfg: Resolved,
+    *,
+    dataset_name: str,
+    progress: Progress,
+    interrupted: Callable[[], bool],
+) -> TrainReport:
+    """Train ``model`` in place; returns the report (also on early stop)."""
+    net = model.net
+    batch = int(cfg["batch"])  # type: ignore[call-overload]
+    epochs = int(cfg["epochs"])  # type: ignore[call-overload]
+    steps_limit = cfg["steps"]
+    per_epoch = dataset.n_batches(batch)
+    total_steps = int(steps_limit) if steps_limit is not None else epochs * per_epoch  # type: ignore[call-overload]
+    base_lr = float(cfg["lr"])  # type: ignore[arg-type]
+    schedule = str(cfg.get("lr_schedule", "constant"))
+    warmup = int(cfg.get("warmup_steps", 0))  # type: ignore[call-overload]
+    clip = cfg["clip_grad"]
+    patience = cfg["early_stopping"]
+    seed = cfg["seed"]
+    opt = Optimizer(
+        str(cfg["optimizer"]),
+        momentum=float(cfg.get("momentum", 0.0)),  # type: ignore[arg-type]
+        weight_decay=float(cfg.get("weight_decay", 0.0)),  # type: ignore[arg-type]
+    )
+    if model.optimizer is not None and model.optimizer.hyper() == opt.hyper():
+        opt = model.optimizer  # training again continues the optimizer state
+    model.optimizer = opt
+
+    _, plan = net.executor(batch, training=True)
+    report = TrainReport(
+        model=model.name, dataset=dataset_name, settings=list(cfg.settings),
+        dataset_sha256=dataset.sha256, graph_fingerprint=plan.fingerprint,
+    )
+    best = math.inf
+    bad_epochs = 0
+    taken = 0
+    epoch_index = 0
+    try:
+        while (steps_limit is None and epoch_index < epochs) or (steps_limit is not None and taken < total_steps):
+            life_epoch = model.epochs  # 0-based epoch number over the model's life
+            loss_sum = 0.0
+            seen = 0
+            correct = 0
+            for x, y in _batches(dataset, life_epoch, batch, seed if isinstance(seed, int) else None):
+                if steps_limit is not None and taken >= total_steps:
+                    break
+                if interrupted():
+                    report.stopped = "interrupted"
+                    raise Interrupted(report)
+                loss, logits, grads = net.train_step(x, y)
+                if not math.isfinite(loss):
+                    report.stopped = "nan"
+                    raise NonFiniteLoss(report, model.steps + 1, model.epochs + 1, loss)
+                if clip is not None:
+                    clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
+                opt.step(net.params, grads, lr_at(base_lr, schedule, taken, total_steps, warmup))
+                taken += 1
+                model.steps += 1
+                loss_sum += loss * len(x)
+                seen += len(x)
+                if net.classification:
+                    correct += net.correct(logits, y)
+                progress.step(model.epochs + 1, model.steps, loss)
+            if seen == 0:
+                break
+            model.epochs += 1
+            epoch_index += 1
+            stats = EpochStats(
+                epoch=model.epochs, steps=model.steps, loss=loss_sum / seen,
+                accuracy=(correct / seen) if net.classification else None,
+            )
+            if dataset.val is not None and len(dataset.val):
+                val_loss, val_acc = evaluate_split(model, dataset.val, batch)
+                stats = EpochStats(stats.epoch, stats.steps, stats.loss, stats.accuracy, val_loss, val_acc)
+            report.epochs.append(stats)
+            _set_metrics(model, stats)
+            done_by_steps = steps_limit is not None and taken >= total_steps
+            monitored = stats.val_loss if stats.val_loss is not None else stats.loss
+            stop_early = False
+            if patience is not None:
+                if monitored < best:
+                    best, bad_epochs = monitored, 0
+                else:
+                    bad_epochs += 1
+                    stop_early = bad_epochs >= int(patience)  # type: ignore[call-overload]
+            last = done_by_steps or stop_early or (steps_limit is None and epoch_index >= epochs)
+            progress.epoch(stats, last)
+            if stop_early:
+                report.stopped = "early_stopping"
+                break
+        if report.stopped is None and steps_limit is not None:
+            report.stopped = "steps"
+    finally:
+        progress.close()
+        report.steps = model.steps
+        report.weights_sha256 = weights_sha256(net.params)
+        model.last_report = report
+    return report
+
+
+def _set_metrics(model: ModelHandle, stats: EpochStats) -> None:
+    m = model.metrics
+    m["loss"] = stats.loss
+    for key, value in (("accuracy", stats.accuracy), ("val_loss", stats.val_loss), ("val_accuracy", stats.val_accuracy)):
+        if value is not None:
+            m[key] = value

@@ -1,0 +1,72 @@
+"""Training progress: an updating bar on a terminal, else one line per ``log_every`` epochs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from volta_core.train.report import EpochStats
+
+_BAR_INTERVAL_S = 0.1
+
+
+def format_metrics(loss: float, accuracy: float | None, val_loss: float | None, val_accuracy: float | None) -> str:
+    parts = [f"loss {loss:.4f}"]
+    if accuracy is not None:
+        parts.append(f"accuracy {accuracy:.4f}")
+    if val_loss is not None:
+        parts.append(f"val_loss {val_loss:.4f}")
+    if val_accuracy is not None:
+        parts.append(f"val_accuracy {val_accuracy:.4f}")
+    return "  ".join(parts)
+
+
+class Progress:
+    """``bar``: a sink for the single updating line (a TTY), or None for epoch lines on ``write``."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        bar: Callable[[str], None] | None,
+        log_every: int,
+        total_epochs: int | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.write = write
+        self.bar = bar
+        self.log_every = max(1, log_every)
+        self.total_epochs = total_epochs
+        self.clock = clock
+        self._start = clock()
+        self._last_draw = -1.0
+        self._steps = 0
+        self._epoch_text = ""
+        self._drawn = False
+
+    def _epoch_label(self, epoch: int) -> str:
+        return f"epoch {epoch}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch}"
+
+    def step(self, epoch: int, step: int, loss: float) -> None:
+        self._steps += 1
+        if self.bar is None:
+            return
+        now = self.clock()
+        if now - self._last_draw < _BAR_INTERVAL_S:
+            return
+        self._last_draw = now
+        rate = self._steps / max(now - self._start, 1e-9)
+        text = f"{self._epoch_label(epoch)}  step {step}  loss {loss:.4f}{self._epoch_text}  {rate:.1f} steps/s"
+        self.bar("\r\x1b[K" + text)
+        self._drawn = True
+
+    def epoch(self, stats: EpochStats, last: bool) -> None:
+        extra = format_metrics(stats.loss, stats.accuracy, stats.val_loss, stats.val_accuracy)
+        if self.bar is not None:
+            self._epoch_text = "  (last epoch: " + extra + ")"
+            return
+        if stats.epoch % self.log_every == 0 or last:
+            self.write(f"{self._epoch_label(stats.epoch)}  {extra}\n")
+
+    def close(self) -> None:
+        if self.bar is not None and self._drawn:
+            self.bar("\r\x1b[K")
