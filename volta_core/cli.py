@@ -479,7 +479,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     token = "tokens " if info.token_input else ""
     out.write(f"model {info.name}: input {token}{_format_shape(info.input_shape)}, loss {info.loss or 'none'}\n\n")
     out.write("\n".join(_layer_table(info)) + "\n\n")
-    out.write("IR nodes, peak planned memory, graph fingerprint: available after the compiler lands\n")
+    from volta_core.nn.summary import summary_lines  # the compiler is only needed here
+
+    out.write("\n".join(summary_lines(info)) + "\n")
     return EXIT_ERRORS if analysis.errors else EXIT_OK
 
 

@@ -4,6 +4,7 @@ argument errors and internal-error handling."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,10 @@ def test_inspect_prints_the_layer_table(capsys: pytest.CaptureFixture[str], monk
     assert lines[2].split() == ["layer", "kind", "output", "shape", "params"]
     assert lines[4].split() == ["0", "dense", "8", "[8]", "24"]
     assert lines[5].split() == ["1", "tanh", "[8]", "0"]
-    assert lines[-3].split() == ["total", "4", "layers", "[2]", "42"]
-    assert lines[-1] == "IR nodes, peak planned memory, graph fingerprint: available after the compiler lands"
+    assert lines[-5].split() == ["total", "4", "layers", "[2]", "42"]
+    assert lines[-3] == "IR nodes: 11 (inference, batch 1)"
+    assert re.fullmatch(r"peak planned memory: [\d,]+ bytes", lines[-2])
+    assert re.fullmatch(r"graph fingerprint: [0-9a-f]{16}", lines[-1])
 
 
 def test_inspect_unknown_model_suggests(capsys: pytest.CaptureFixture[str]) -> None:
