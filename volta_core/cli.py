@@ -360,12 +360,26 @@ class _DiagnosticsFailure(Exception):
 
 def _info_onnx(arg: str) -> int:
     """``volta info model.onnx``: the interop summary (opset, shapes, ops, unsupported ops)."""
-    from volta_core.interop import InteropError, describe_onnx  # deferred: importing onnx is slow
+    from volta_core.interop import (  # deferred: importing onnx is slow
+        InteropError,
+        OnnxImportError,
+        describe_onnx,
+    )
+    from volta_core.interop.diagnose import classify, validate_file
 
     try:
         sys.stdout.write(describe_onnx(arg))
+    except OnnxImportError as exc:
+        raise CommandError(f"[{classify(exc)}] {exc}") from None
     except InteropError as exc:
         raise CommandError(str(exc)) from None
+    # The summary reads the file; importing it (as `import "file.onnx"` would, at batch 1
+    # when axis 0 is symbolic) also lowers every node, so lowering errors show here too.
+    verdict = validate_file(arg, None)
+    if verdict is not None and verdict.code is not None:
+        sys.stdout.write(f"  import: error[{verdict.code}] {verdict.message}\n")
+        return EXIT_ERRORS
+    sys.stdout.write("  import: ok\n")
     return EXIT_OK
 
 

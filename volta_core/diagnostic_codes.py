@@ -386,6 +386,48 @@ has an unsupported `format`, or a field is missing or has the wrong type (the
 message names it, e.g. `trains[0].epochs[2].loss`). Records are written by
 `volta run FILE --record R`.
 """),
+    ("E0807", "invalid ONNX file", """
+`import "m.onnx"` (or `volta info m.onnx`) read a file that is not a usable
+ONNX model: the bytes are not an ONNX protobuf (truncated, or another kind of
+file), the model fails `onnx.checker` (a node uses a value before it is
+defined, a cycle, a missing initializer or graph input, an unknown opset, a
+type mismatch…), the file is over the 2 GiB limit, or its external data is
+missing, too short or outside the model's folder. The message repeats the
+checker's first line. `volta check` validates imported files that exist when
+the program is checked. See docs/onnx.md.
+"""),
+    ("E0808", "unsupported ONNX operator", """
+The ONNX graph uses an operator Volta cannot import (or one from a custom
+domain). The message names the node, the op and the opset, and lists the
+supported ops; `volta info m.onnx` lists every unsupported op of a file at
+once. Export the model without that op (e.g. decompose it), or ask for it to
+be supported.
+"""),
+    ("E0809", "unsupported ONNX type or shape", """
+A graph input, initializer, constant or cast uses a dtype Volta does not
+support (only float32, float64, int32, int64 and bool), or a dimension cannot
+be resolved statically: only axis 0 (the batch) may be symbolic, and it needs
+a size (`import "m.onnx" as m with batch N`) unless the model is used at any
+batch size.
+"""),
+    ("E0810", "ONNX graph cannot be lowered", """
+The ONNX file is valid and uses supported ops, but one node cannot be turned
+into Volta's IR: a value that must be known at import time (a Reshape's shape,
+Slice bounds, a Pow exponent) depends on runtime data, shapes do not
+broadcast, an attribute is out of range, or names are defined twice. The
+message names the node, its op type, the opset and the reason.
+"""),
+    ("E0811", "cannot export to ONNX", """
+`export m as "f.onnx"` could not express the model's inference graph in ONNX
+opset 17 (the message names the IR node and op), or the result failed
+`onnx.checker`. Nothing was written; a previous file at the path is unchanged.
+"""),
+    ("E0812", "ONNX graph is not a single-input model", """
+The file imports, but Volta models take exactly one input and give exactly
+one floating-point output that share the batch dimension at axis 0 (and
+`cross_entropy` needs a `[batch, classes]` output). Export a graph with one
+input and one output, or choose another `loss`.
+"""),
     # ------------------------------------------------------------ not yet
     ("E0901", "statement cannot run yet", """
 The statement parses and checks fully (so editors and `volta check` validate

@@ -14,6 +14,7 @@ from typing import Final
 
 from volta_core.lang.session import Session
 from volta_core.lang.values import Function, format_value, type_name
+from volta_core.train.report import Setting
 from volta_kernel.complete import is_magic_line, strip_comment
 
 #: Magic name → (usage, one-line help).
@@ -22,12 +23,20 @@ MAGICS: Final = {
     "replay": ("%replay", "re-run the history in a fresh session and compare outputs and globals"),
     "reset": ("%reset", "start a fresh session: forget all globals and the history"),
     "who": ("%who", "table of the session's globals: name, kind, type, value"),
-    "step": ("%step MODEL on DATA [N]", "train MODEL for N optimizer steps (default 1)"),
-    "plot": ("%plot MODEL", "loss curve of MODEL's training so far"),
-    "ir": ("%ir MODEL", "the IR graph of MODEL"),
+    "step": (
+        "%step MODEL on DATA [N]",
+        "train MODEL for N optimizer steps (default 1), continuing from its weights and optimizer state",
+    ),
+    "plot": ("%plot MODEL", "loss and accuracy curves of MODEL's training so far (PNG)"),
+    "ir": ("%ir MODEL", "MODEL's forward and training IR graphs with their summaries"),
 }
-#: Magics whose implementation needs the training engine / IR.
-NEEDS_ENGINE: Final = {"step": "the training engine", "plot": "the training engine", "ir": "the IR"}
+#: Magics taking arguments (the others take none).
+WITH_ARGS: Final = frozenset({"step", "plot", "ir"})
+#: `train` settings a `%step` carries over from the model's last `train`.
+_STEP_SETTINGS: Final = (
+    "optimizer", "lr", "batch", "momentum", "weight_decay", "clip_grad", "lr_schedule", "warmup_steps",
+    "seed", "device", "precision", "determinism",
+)
 
 
 class MagicError(Exception):
@@ -60,6 +69,48 @@ def parse_magic_cell(code: str) -> list[MagicCall] | None:
                 "and Volta code in separate cells"
             )
     return calls
+
+
+def parse_step_args(args: tuple[str, ...]) -> tuple[str, str, int]:
+    """``MODEL on DATA [N]`` → (model, data, N); raises :class:`MagicError`."""
+    usage = f"usage: {MAGICS['step'][0]}"
+    if len(args) not in (3, 4) or args[1] != "on":
+        raise MagicError(f"`%step` takes a model, `on` and a dataset ({usage})")
+    steps = 1
+    if len(args) == 4:
+        try:
+            steps = int(args[3])
+        except ValueError:
+            steps = 0
+        if steps < 1:
+            raise MagicError(f"the number of steps must be a positive integer, not `{args[3]}` ({usage})")
+    return args[0], args[2], steps
+
+
+def _setting_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def step_source(model: str, data: str, steps: int, settings: list[Setting] | None) -> str:
+    """The `train` statement a ``%step`` runs (and records in the history).
+
+    ``settings`` are the resolved settings of the model's last `train` (None:
+    autopilot chooses, as for a plain `train`). Settings that were defaults
+    are left to resolve to the same defaults; the device and precision are
+    carried only when they were given explicitly.
+    """
+    lines = [f"# %step {model} on {data} {steps}", f"train {model} on {data}", f"    steps {steps}"]
+    for setting in settings or ():
+        if setting.name not in _STEP_SETTINGS or setting.value is None or setting.source == "default":
+            continue
+        if setting.name in ("device", "precision") and setting.source != "explicit":
+            continue
+        lines.append(f"    {setting.name} {_setting_value(setting.value)}")
+    return "\n".join(lines) + "\n"
 
 
 def history_text(history: list[tuple[str, str]]) -> str:
@@ -98,7 +149,11 @@ def replay(
     with ``outputs`` (recorded when it first ran) and, at the end, the globals
     with ``live``'s. Reports the first divergence."""
     captured: list[str] = []
-    fresh = Session(stdout=captured.append, base_dir=base_dir, call_depth_limit=live.call_depth_limit)
+    # Like the kernel's session: training progress goes to a display, not stdout.
+    fresh = Session(
+        stdout=captured.append, base_dir=base_dir, call_depth_limit=live.call_depth_limit,
+        progress=_no_progress,
+    )
     for count, (path, text) in enumerate(history, 1):
         captured.clear()
         result = fresh.run(text, path)
@@ -122,6 +177,10 @@ def replay(
                 )
     n = len(history)
     return ReplayReport(n, True, f"bit-identical: {n} cell{'s' if n != 1 else ''} replayed, outputs identical")
+
+
+def _no_progress(text: str) -> None:
+    pass
 
 
 def _first_difference(path: str, want: str, got: str) -> str:

@@ -17,7 +17,7 @@ jupyter_client = pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-TIMEOUT = 20
+TIMEOUT = 60  # generous: CI machines have 2 cores shared by the test workers
 
 
 def strip_ansi(text: str) -> str:
@@ -26,8 +26,10 @@ def strip_ansi(text: str) -> str:
 
 @pytest.fixture(scope="session")
 def kernel_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """``python -m volta_kernel install --prefix P``; JUPYTER_PATH points at it."""
+    """``python -m volta_kernel install --prefix P``; JUPYTER_PATH points at it, and
+    the runtime, data and config directories are temporary too (isolated from the user's)."""
     prefix = tmp_path_factory.mktemp("jupyter-prefix")
+    home = tmp_path_factory.mktemp("jupyter-home")
     proc = subprocess.run(
         [sys.executable, "-m", "volta_kernel", "install", "--prefix", str(prefix)],
         capture_output=True, text=True, timeout=60, check=False,
@@ -36,6 +38,9 @@ def kernel_prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
         mp.setenv("JUPYTER_PLATFORM_DIRS", "1")
+        for name in ("RUNTIME", "DATA", "CONFIG"):
+            (home / name.lower()).mkdir()
+            mp.setenv(f"JUPYTER_{name}_DIR", str(home / name.lower()))
         yield prefix
 
 
@@ -46,6 +51,9 @@ class Executed:
     stderr: str = ""
     displays: list[dict[str, Any]] = field(default_factory=list)
     streams: list[tuple[str, str]] = field(default_factory=list)
+    errors: int = 0
+    #: Every IOPub output message in order: (msg_type, content).
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -62,6 +70,7 @@ class Kernel:
 
         def hook(msg: dict[str, Any]) -> None:
             kind, content = msg["header"]["msg_type"], msg["content"]
+            out.messages.append((kind, content))
             if kind == "stream":
                 out.streams.append((content["name"], content["text"]))
                 if content["name"] == "stdout":
@@ -70,6 +79,9 @@ class Kernel:
                     out.stderr += strip_ansi(content["text"])
             elif kind == "display_data":
                 out.displays.append(content["data"])
+            elif kind == "error":  # the cell's error output (rendered diagnostics)
+                out.errors += 1
+                out.stderr += strip_ansi("\n".join(content["traceback"])) + "\n"
 
         reply = self.client.execute_interactive(code, output_hook=hook, timeout=timeout)
         out.reply = reply["content"]

@@ -61,11 +61,11 @@ def test_warnings_are_shown_but_the_cell_succeeds(kernel: Kernel) -> None:
     assert "warning[W0101]" in res.stderr and "did you mean the keyword `print`" in res.stderr
 
 
-def test_model_statements_run_and_onnx_needs_interop(kernel: Kernel) -> None:
+def test_model_statements_run(kernel: Kernel) -> None:
     res = kernel.run("model m\n    layers 2 3 1")
     assert res.status == "ok"
     res = kernel.run('export m as "m.onnx"')
-    assert res.status == "error" and res.reply["ename"] == "E0901"
+    assert res.status == "ok", res.stderr
 
 
 def test_history_who_replay_and_reset(kernel: Kernel) -> None:
@@ -110,12 +110,9 @@ def test_magic_errors(kernel: Kernel) -> None:
     unknown = kernel.run("%histroy")
     assert unknown.status == "error" and unknown.reply["ename"] == "UsageError"
     assert "did you mean `%history`?" in unknown.reply["evalue"]
-    for magic, what in (("%step m on d 10", "%step arrives with the training engine"),
-                        ("%plot m", "%plot arrives with the training engine"),
-                        ("%ir m", "%ir arrives with the IR")):
-        res = kernel.run(magic)
-        assert res.status == "error" and res.reply["ename"] == "NotAvailable"
-        assert what in res.reply["evalue"] and what in res.stderr
+    res = kernel.run("%plot nothing")
+    assert res.status == "error" and res.reply["ename"] == "UsageError"
+    assert "`nothing` is not defined" in res.reply["evalue"] and "`nothing` is not defined" in res.stderr
     mixed = kernel.run("%who\nprint 1")
     assert mixed.status == "error" and "separate cells" in mixed.reply["evalue"]
     args = kernel.run("%who extra")
@@ -189,7 +186,7 @@ def test_interrupt_stops_a_long_loop_and_the_session_survives(kernel: Kernel) ->
     time.sleep(1.0)
     kernel.manager.interrupt_kernel()
     while True:
-        reply = client.get_shell_msg(timeout=20)
+        reply = client.get_shell_msg(timeout=60)
         if reply["parent_header"].get("msg_id") == msg_id:
             break
     content = reply["content"]
@@ -201,7 +198,7 @@ def test_interrupt_stops_a_long_loop_and_the_session_survives(kernel: Kernel) ->
 def test_silent_execution_prints_nothing_but_updates_the_session(kernel: Kernel) -> None:
     kernel.run("%reset")
     client = kernel.client
-    reply = client.execute_interactive('quiet 7\nprint "hidden"', silent=True, store_history=False, timeout=20)
+    reply = client.execute_interactive('quiet 7\nprint "hidden"', silent=True, store_history=False, timeout=60)
     assert reply["content"]["status"] == "ok"
     assert kernel.run("print quiet").stdout == "7\n"
     history = kernel.run("%history").stdout

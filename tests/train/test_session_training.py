@@ -109,11 +109,11 @@ def test_interrupt_stops_at_a_step_boundary() -> None:
     calls = {"n": 0}
     original = model.net.train_step  # type: ignore[union-attr]
 
-    def counting(x, y):  # type: ignore[no-untyped-def]
+    def counting(x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 7:
             run.session.interrupt()
-        return original(x, y)
+        return original(x, y, *args, **kwargs)
 
     model.net.train_step = counting  # type: ignore[union-attr]
     result = run("train xor_net on xor_data\n    epochs 100\n")

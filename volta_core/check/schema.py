@@ -126,6 +126,8 @@ OUTPUTS: Final = ("softmax", "sigmoid", "none")
 LOSSES: Final = ("mse", "cross_entropy", "bce")
 OPTIMIZERS: Final = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 DATASET_TYPES: Final = ("xor", "synthetic", "blobs", "spiral", "csv", "npz", "text")
+TEXT_TASKS: Final = ("classify", "next_token")
+TOKEN_UNITS: Final = ("char", "word")
 DEVICES: Final = ("cpu", "gpu", "auto")
 PRECISIONS: Final = ("fp32", "auto")
 SCHEDULES: Final = ("constant", "cosine", "step")
@@ -299,6 +301,26 @@ DATASET: Final = BlockSchema(
                 example="seq_len 32",
                 only_for=("text",),
             ),
+            _p(
+                "task",
+                "What a `text` dataset predicts: `classify` (one label per row of a CSV) or `next_token` "
+                "(language modelling on a plain-text `source`: targets are the next token at every "
+                "position, windows of `seq_len` tokens; the first `split` of the text trains, the rest "
+                "validates).",
+                ValueSpec("TASK", "choice", choices=TEXT_TASKS),
+                example="task next_token",
+                only_for=("text",),
+                default_doc="classify",
+            ),
+            _p(
+                "tokens",
+                "Tokens of a `task next_token` dataset: `char` (every character, as is) or `word` "
+                "(lower-cased words, as for classification).",
+                ValueSpec("UNIT", "choice", choices=TOKEN_UNITS),
+                example="tokens char",
+                only_for=("text",),
+                default_doc="char",
+            ),
         ]
     ),
 )
@@ -415,6 +437,13 @@ IMPORT: Final = BlockSchema(
                 ValueSpec("N", "int", minimum=1),
                 example="batch 1",
             ),
+            _p(
+                "loss",
+                "Training loss of the imported model (default: `cross_entropy` when the graph ends in Softmax, "
+                "`bce` when it ends in Sigmoid, else `mse`); a matching trailing activation is folded for training.",
+                ValueSpec("NAME", "choice", choices=LOSSES),
+                example="loss cross_entropy",
+            ),
         ]
     ),
 )
@@ -529,3 +558,5 @@ DATASET_REQUIRED: Final = {
     "npz": ("source",),
     "text": ("source", "text", "target"),
 }
+#: Keys a `text` dataset with `task next_token` requires (instead of the above).
+NEXT_TOKEN_REQUIRED: Final = ("source",)

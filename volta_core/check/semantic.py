@@ -11,6 +11,7 @@ already exists in an enclosing scope is an error (shadowing).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from volta_core.check import schema as S
@@ -137,6 +138,7 @@ class Checker:
         self.fn_stack: list[Symbol] = []
         self.datasets: dict[str, A.DatasetDef] = {}
         self.dataset_types: dict[str, str] = {}
+        self.dataset_tasks: dict[str, str] = {}
         self.model_defs: dict[str, A.ModelDef] = {}
         self.stmt_handlers: dict[type, Callable[[Any, Scope], None]] = {
             A.VarDecl: self.s_vardecl,
@@ -718,7 +720,11 @@ class Checker:
             return
         self.dataset_types[st.name.id] = dtype
         sym.detail = f"dataset {st.name.id}: {dtype}"
-        for key in S.DATASET_REQUIRED.get(dtype, ()):
+        task_prop = values.get("task")
+        task = task_prop[1][0] if task_prop and task_prop[1] else "classify"
+        self.dataset_tasks[st.name.id] = str(task)
+        required = S.NEXT_TOKEN_REQUIRED if dtype == "text" and task == "next_token" else S.DATASET_REQUIRED.get(dtype, ())
+        for key in required:
             if key not in values:
                 spec = S.DATASET.properties[key]
                 self.missing(st, key, spec.example, f"a `{dtype}` dataset needs `{key}`")
@@ -1096,7 +1102,17 @@ class Checker:
         if info is None or dtype is None:
             return
         out = info.output_shape
-        if dtype == "text" and len(out) == 2:
+        next_token = dtype == "text" and self.dataset_tasks.get(data.id) == "next_token"
+        if next_token and len(out) != 2:
+            self.diag(
+                "E0505",
+                f"`{data.id}` has a target per position but model `{model.id}` predicts {fmt_shape(out)} per example",
+                model.span,
+                label=f"output {fmt_shape(out)}",
+                labels=(Label(data.span, "a `next_token` dataset: one target per position"),),
+                helps=("remove `mean_pool` / `last_token` so the model predicts at every position",),
+            )
+        elif dtype == "text" and not next_token and len(out) == 2:
             self.diag(
                 "E0505",
                 f"model `{model.id}` predicts per position {fmt_shape(out)} but `{data.id}` has one label per example",
@@ -1158,7 +1174,41 @@ class Checker:
         self.path(st.path, scope)
         self.top_decls.pop(st.name.id, None)
         self.declare(st.name, SymbolKind.MODEL, scope, "model", detail=f"model {st.name.id} (imported)")
+        errors = sum(d.is_error for d in self.diags)
         self.properties(st.options, S.IMPORT, scope)
+        if sum(d.is_error for d in self.diags) == errors:
+            self.validate_import(st)
+
+    def validate_import(self, st: A.Import) -> None:
+        """Import a literal path that exists now, as the statement will (docs/onnx.md, "Checking").
+
+        Relative paths resolve against the source file's folder; sources
+        without a file (cells, ``<input>``) are checked only for absolute
+        paths. A file that does not exist yet (written by an earlier
+        ``export``) is left to the runtime. ``onnx`` is imported lazily.
+        """
+        if type(st.path) is not A.String or not st.path.value.endswith(".onnx"):
+            return
+        path = Path(st.path.value)
+        if not path.is_absolute():
+            src = Path(self.source.path)
+            if not src.is_file():
+                return
+            path = src.parent / path
+        opts = {p.key.id: p.values[0] for p in st.options if len(p.values) == 1}
+        batch = opts.get("batch")
+        loss = opts.get("loss")
+        if (batch is not None and type(batch) is not A.Number) or (loss is not None and type(loss) is not A.Name):
+            return  # a variable: known when the statement runs
+        from volta_core.interop.diagnose import validate_file
+
+        verdict = validate_file(
+            path, int(batch.value) if isinstance(batch, A.Number) else None,
+            loss.id if isinstance(loss, A.Name) else None,
+        )  # fmt: skip
+        if verdict is not None and verdict.code is not None:
+            self.diag(verdict.code, verdict.message, st.path.span, label="this ONNX file",
+                      notes=("`volta check` imports ONNX files that exist when the program is checked",))
 
     # -------------------------------------------------------------- unused
     syntax_errors = False

@@ -495,7 +495,10 @@ def _layer_norm(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[V
     x, scale = _required(a[0], "X"), _required(a[1], "Scale")
     bias = a[2] if len(a) > 2 else None
     shape = lw.shape(x)
-    axis = int(n.attrs.get("axis", -1)) % len(shape)
+    axis = int(n.attrs.get("axis", -1))
+    if not -len(shape) <= axis < len(shape):
+        raise _Unsupported(f"axis {axis} is out of range for rank {len(shape)}")
+    axis %= len(shape)
     eps = float(n.attrs.get("epsilon", 1e-5))
     if len(n.outputs) > 1 and any(n.outputs[1:]):
         raise _Unsupported("the Mean/InvStdDev outputs (training-only) are not supported")
@@ -636,6 +639,9 @@ def _constant_of_shape(lw: _Lowering, n: ContractNode, a: list[Value | None]) ->
 def _concat(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
     vals = [v for v in a if v is not None]
     axis = int(n.attrs["axis"])
+    rank = len(lw.shape(vals[0])) if vals else 0
+    if not -rank <= axis < rank:
+        raise _Unsupported(f"axis {axis} is out of range for rank {rank}")
     if _all_static(vals):
         return [np.concatenate(vals, axis=axis)]
     return [lw.op("concat", *vals, axis=axis % len(lw.shape(vals[0])))]

@@ -174,7 +174,10 @@ def _tensor(t: TensorProto, what: str, opset: int, node: str | None = None, op: 
             op,
             opset,
         )
-    return np.array(numpy_helper.to_array(t))
+    try:
+        return np.array(numpy_helper.to_array(t))
+    except Exception as e:  # raw data shorter than the dims claim, bad external data…
+        raise OnnxImportError(f"{what}: cannot decode its data ({e})", node, op, opset) from None
 
 
 def _attrs(node: onnx.NodeProto, opset: int) -> dict[str, Any]:
@@ -420,6 +423,9 @@ def model_to_contract(model: onnx.ModelProto, batch: int | None = None) -> Contr
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise OnnxImportError(f"batch must be a positive integer, got {batch!r}")
     opset = model_opset(model)
+    newest = int(onnx.defs.onnx_opset_version())
+    if not 1 <= opset <= newest:
+        raise OnnxImportError(f"opset {opset} is not supported (Volta reads opsets 1 to {newest})", opset=opset)
     try:
         onnx.checker.check_model(model)
     except Exception as e:

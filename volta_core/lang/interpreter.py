@@ -41,8 +41,8 @@ Runtime semantics, where the specification leaves a choice:
 - **Interrupts** are honoured before every statement and every loop
   iteration (E0607).
 - Model, dataset and training statements and member access (``m.loss``) run
-  in :mod:`volta_core.lang.training`; ``import``/``export`` (ONNX) fail with
-  E0901 until ONNX interop lands — they are never skipped.
+  in :mod:`volta_core.lang.training`; ``import``/``export`` (ONNX) in
+  :mod:`volta_core.lang.onnx_models`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from typing import Any, Final
 
 from volta_core.check.symbols import ModelInfo
 from volta_core.diagnostics import Diagnostic, DiagnosticError, Label
+from volta_core.lang import onnx_models as _onnx_models
 from volta_core.lang import training as _training
 from volta_core.lang.values import (
     INT_MAX,
@@ -98,10 +99,8 @@ _StmtHandler = Callable[["Interpreter", Any, Scope], object]
 _ExprHandler = Callable[["Interpreter", Any, Scope], object]
 _BinaryHandler = Callable[["Interpreter", A.Binary, Any, Any], object]
 
-_NOT_YET: Final[dict[type, tuple[str, str]]] = {
-    A.Import: ("import", "ONNX import is not part of this build yet"),
-    A.Export: ("export", "ONNX export is not part of this build yet"),
-}
+# Statements that check but cannot run in this build (E0901); none today.
+_NOT_YET: Final[dict[type, tuple[str, str]]] = {}
 
 
 @dataclass
@@ -109,11 +108,14 @@ class Runtime:
     """What model statements need beyond the scopes: where relative paths
     resolve, the default device, the progress-bar sink (None: epoch lines),
     the reports of every `train`, and the checked model shapes of the
-    running source."""
+    running source. ``display`` (None: print the text) receives rich output
+    (``inspect``'s table) as a mime bundle: ``text/plain`` is exactly what
+    would have been printed, plus ``text/html``."""
 
     base_dir: Path | None = None
     device: str = "auto"
     progress: Callable[[str], None] | None = None
+    display: Callable[[dict[str, str]], None] | None = None
     train_reports: list[TrainReport] = field(default_factory=list)
     model_infos: dict[str, ModelInfo] = field(default_factory=dict)
 
@@ -631,6 +633,7 @@ _EXEC: Final[dict[type, _StmtHandler]] = {
     A.If: Interpreter._exec_if,
     **{kind: Interpreter._exec_not_yet for kind in _NOT_YET},
     **_training.HANDLERS,
+    **_onnx_models.HANDLERS,
     A.Property: Interpreter._exec_internal,
     A.InferRow: Interpreter._exec_internal,
     A.ErrorStmt: Interpreter._exec_internal,

@@ -77,7 +77,10 @@ class Session:
     ``stdout`` receives each printed line including its trailing newline, as
     it is printed. ``base_dir`` is the directory relative paths in programs
     resolve against (None: the current directory). ``call_depth_limit`` caps
-    nested function calls (E0603).
+    nested function calls (E0603). ``progress`` receives the updating
+    training-progress line (each starts with ``\r\x1b[K``; None: one printed
+    line per ``log_every`` epochs). ``display`` receives rich output as a mime
+    bundle whose ``text/plain`` is what would otherwise be printed (None: print).
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class Session:
         call_depth_limit: int = 256,
         progress: Callable[[str], None] | None = None,
         device: str = "auto",
+        display: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.stdout = stdout or _write_stdout
         self.base_dir = base_dir
@@ -99,6 +103,7 @@ class Session:
         runtime.base_dir = base_dir
         runtime.device = device
         runtime.progress = progress
+        runtime.display = display
         #: One report per `train` statement, in execution order (also for
         #: training stopped by NaN or an interrupt).
         self.train_reports: list[TrainReport] = runtime.train_reports

@@ -30,7 +30,7 @@ from volta_core.syntax.source import Span
 from volta_core.train import autopilot
 from volta_core.train.atomic import atomic_write_bytes
 from volta_core.train.checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
-from volta_core.train.data import DataError, Dataset
+from volta_core.train.data import DataError, Dataset, load_dataset
 from volta_core.train.loop import Interrupted, NonFiniteLoss, evaluate_split, train
 from volta_core.train.optim import Optimizer
 from volta_core.train.progress import Progress, format_metrics
@@ -91,7 +91,7 @@ def _data_error(interp: Interpreter, err: DataError, span: Span) -> DiagnosticEr
 def _unsupported(interp: Interpreter, err: UnsupportedLayer, span: Span) -> DiagnosticError:
     return interp.fail(
         "E0901", str(err), span, label="cannot build this model's graph yet",
-        notes=("models of dense layers, activations, layernorm, flatten and mean_pool run today",),
+        notes=("dense, activation, layernorm, flatten and sequence (embedding … transformer) layers run today",),
     )
 
 
@@ -104,7 +104,15 @@ def _path(interp: Interpreter, expr: A.Expr, scope: Scope) -> Path:
 
 def _load_data(interp: Interpreter, data: DatasetHandle, model: ModelHandle | None, span: Span) -> Dataset:
     try:
-        return data.load(model.shape() if model is not None else None)
+        loaded = data.load(model.shape() if model is not None else None)
+        if model is not None and loaded.type in ("csv", "npz") and model.net.classification:
+            # A label the model cannot predict: read the file again with the model's shape,
+            # which names the file, row and column of the first such label.
+            limit = 2 if model.net.output_width == 1 else model.net.output_width
+            labels = [s.y for s in (loaded.train, loaded.val) if s is not None and s.y.size]
+            if any(y.dtype.kind in "iu" and int(y.max()) >= limit for y in labels):
+                load_dataset(data.name, data.props, data.base_dir, model.shape())
+        return loaded
     except DataError as err:
         raise _data_error(interp, err, span) from None
 
@@ -118,11 +126,20 @@ def _check_widths(interp: Interpreter, model: ModelHandle, data: Dataset, span: 
             f"{net.input_width}", span, label="widths differ",
             helps=("make the model's input width match the dataset's feature columns",),
         )
+    if net.info.token_input:
+        _check_tokens(interp, model, data, span)
     y = data.train.y
     width = net.output_width
-    classes = y.ndim == 1 and y.dtype.kind in "iu"
+    per_position = net.per_position and y.ndim == 2
+    classes = (y.ndim == 1 or per_position) and y.dtype.kind in "iu"
     problem = help_ = ""
-    if net.loss == "cross_entropy":
+    if net.loss == "cross_entropy" and net.per_position and y.ndim == 1:
+        problem = f"`{data.name}` has one label per example but model `{model.name}` predicts per position"
+        help_ = "add `layer mean_pool` or `layer last_token` before the classification head"
+    elif net.loss == "cross_entropy" and not net.per_position and y.ndim == 2 and y.dtype.kind in "iu":
+        problem = f"`{data.name}` has a target per position but model `{model.name}` predicts one per example"
+        help_ = "remove `mean_pool` / `last_token` so the model predicts at every position"
+    elif net.loss == "cross_entropy":
         top = int(y.max()) + 1 if classes and y.size else 0
         if not classes:
             problem = f"`{data.name}` has regression targets but model `{model.name}` uses `cross_entropy`"
@@ -141,10 +158,33 @@ def _check_widths(interp: Interpreter, model: ModelHandle, data: Dataset, span: 
                        "with `mse`")
             help_ = "use `loss cross_entropy` (or `output softmax`) for classification"
         elif t != width:
-            problem = f"`{data.name}` has {t} target values per example but model `{model.name}` predicts {width}"
+            values = "1 target value" if t == 1 else f"{t} target values"
+            problem = f"`{data.name}` has {values} per example but model `{model.name}` predicts {width}"
             help_ = f"make the last layer {t} wide"
     if problem:
         raise interp.fail("E0505", problem, span, label="targets do not fit the model", helps=(help_,))
+
+
+def _check_tokens(interp: Interpreter, model: ModelHandle, data: Dataset, span: Span) -> None:
+    """Token data must match a token model's sequence length and embedding vocabulary."""
+    net = model.net
+    length = net.input_width
+    problem = help_ = ""
+    if data.train.x.dtype.kind not in "iu":
+        problem = f"`{data.name}` holds feature vectors but model `{model.name}` takes token ids"
+        help_ = "use a `text` dataset (or integer ids in an npz file) for token models"
+    elif data.n_features != length:
+        problem = f"`{data.name}` has sequences of {data.n_features} tokens but model `{model.name}` takes {length}"
+        help_ = f"set `seq_len {length}` in the dataset"
+    else:
+        first = net.info.layers[0] if net.info.layers else None
+        rows = first.param_shapes[0][1][0] if first is not None and first.kind == "embedding" else None
+        top = data.vocab if data.vocab is not None else int(data.train.x.max()) + 1 if data.train.x.size else 0
+        if rows is not None and top > rows:
+            problem = f"`{data.name}` has a vocabulary of {top} ids but `embedding` of model `{model.name}` has {rows}"
+            help_ = f"use `layer embedding {top} …` or set `vocab {rows}` in the dataset"
+    if problem:
+        raise interp.fail("E0506", problem, span, label="token data does not fit the model", helps=(help_,))
 
 
 @contextmanager
@@ -423,6 +463,10 @@ def exec_inspect(interp: Interpreter, stmt: A.Inspect, scope: Scope) -> None:
     from volta_core.ir import compile_plan
 
     model: ModelHandle = _handle(interp, stmt.model, scope, ModelHandle)
+    from volta_core.lang.onnx_models import inspect_imported
+
+    if inspect_imported(interp, model):
+        return
     net = model.net
     info = net.info
     rows = [("layer", "output", "params")]
@@ -448,7 +492,24 @@ def exec_inspect(interp: Interpreter, stmt: A.Inspect, scope: Scope) -> None:
     if model.metrics:
         parts = [f"{k} {model.metrics[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in model.metrics]
         lines.append(f"    last metrics: {'  '.join(parts)} after {model.steps} steps")
-    interp.write("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    display = interp.runtime.display
+    if display is None:
+        interp.write(text)
+    else:
+        display({"text/plain": text, "text/html": _inspect_html(lines[0], rows, lines[1 + len(rows):])})
+
+
+def _inspect_html(title: str, rows: list[tuple[str, str, str]], notes: list[str]) -> str:
+    """``inspect``'s table for a notebook: the same rows and notes as the text."""
+    import html
+
+    from volta_core.check.describe import html_table
+
+    return (
+        f"<p><b>{html.escape(title)}</b></p>" + html_table(rows[0], rows[1:])
+        + "".join(f"<p>{html.escape(note.strip())}</p>" for note in notes)
+    )
 
 
 def _shape(shape: tuple[int, ...], tokens: bool) -> str:

@@ -33,6 +33,7 @@ from volta_core.backends.cpu import CpuExecutor
 from volta_core.check.symbols import LayerInfo, ModelInfo
 from volta_core.ir import Graph, PlanCache, graph_fingerprint, training_graph
 from volta_core.ir.plan import ExecutionPlan
+from volta_core.nn.transformer import SEQUENCE_LAYERS, lower_sequence_layer, per_position_cross_entropy
 
 #: The activation each loss folds in when it is the model's last layer.
 FOLDED = {"cross_entropy": "softmax", "bce": "sigmoid"}
@@ -120,6 +121,11 @@ class Network:
         return bool(layers) and FOLDED.get(self.loss) == layers[-1].kind
 
     @property
+    def per_position(self) -> bool:
+        """Whether the model predicts per position (output [L, C]), e.g. a language model."""
+        return len(self.info.output_shape) == 2
+
+    @property
     def input_width(self) -> int:
         return int(np.prod(self.info.input_shape))
 
@@ -135,7 +141,7 @@ class Network:
         self.build(1, training=False)
 
     # ---------------------------------------------------------- building
-    def build(self, batch: int, training: bool) -> tuple[Graph, int, int | None]:
+    def build(self, batch: int, training: bool, dropout: bool = True) -> tuple[Graph, int, int | None]:
         """The graph for one batch size: returns (graph, output id, loss id).
 
         ``training``: logits (folded activation left out) and the loss, with
@@ -149,7 +155,7 @@ class Network:
             layers = layers[:-1]
         h = x
         for layer in layers:
-            h = self._layer(g, layer, h, training)
+            h = self._layer(g, layer, h, training and dropout)
         if not training:
             if self.loss == "cross_entropy":
                 h = g.op("softmax", h, axis=-1)
@@ -158,7 +164,12 @@ class Network:
             g.set_outputs([h])
             return g, h, None
         out_shape = g.node(h).shape
-        if self.loss == "cross_entropy":
+        if self.loss == "cross_entropy" and self.per_position:
+            # logits [B, L, C] → [B·L, C]; targets [B, L] → [B·L]; padding targets (0) ignored
+            flat = g.op("reshape", h, shape=(-1, out_shape[-1]))
+            y = g.input("y", (int(np.prod(out_shape[:-1])),), "i64")
+            loss = per_position_cross_entropy(g, flat, y)
+        elif self.loss == "cross_entropy":
             y = g.input("y", (batch,), "i64")
             loss = g.op("softmax_cross_entropy", h, y)
         elif self.loss == "bce":
@@ -188,12 +199,15 @@ class Network:
             p = float(args[0]) if args else 0.0  # type: ignore[arg-type]
             if not training or p == 0.0:
                 return h
-            raise UnsupportedLayer(kind, "training with dropout needs the IR `dropout` op")
+            # One scalar `dropout_step` input keys every mask (fed by train_step from the
+            # train seed and step counter); the layer index tells the layers apart.
+            step = next((i for i in g.inputs if g.name_of(i) == "dropout_step"), None)
+            if step is None:
+                step = g.input("dropout_step", (), "i64")
+            return g.op("dropout", h, step, p=p, seed=layer.index, training=True)
         if kind == "flatten":
             shape = g.node(h).shape
             return g.op("reshape", h, shape=(shape[0], int(np.prod(shape[1:]))))
-        if kind == "mean_pool":
-            return g.op("reduce_mean", h, axes=(1,), keepdims=False)
         if kind == "layernorm":
             rank = len(g.node(h).shape)
             scale = g.parameter(names[0], self.params[names[0]].shape)
@@ -203,6 +217,9 @@ class Network:
             var = g.op("reduce_mean", g.op("mul", centred, centred), axes=(rank - 1,), keepdims=True)
             std = g.op("sqrt", g.op("add", var, g.constant(_LN_EPS)))
             return g.op("add", g.op("mul", g.op("div", centred, std), scale), shift)
+        if kind in SEQUENCE_LAYERS:
+            ids = g.inputs[0] if self.info.token_input else None
+            return lower_sequence_layer(g, layer, h, self.params, ids)
         need = {
             "embedding": "the IR `gather` op", "positional": "token sequences (`embedding`)",
             "attention": "token sequences (`embedding`)", "transformer": "token sequences (`embedding`)",
@@ -211,17 +228,30 @@ class Network:
         raise UnsupportedLayer(kind, f"needs {need}")
 
     # --------------------------------------------------------- execution
-    def executor(self, batch: int, training: bool) -> tuple[CpuExecutor, ExecutionPlan]:
-        """The (cached) executor for this batch size; each batch size gets its own plan."""
-        key = ("train" if training else "infer", batch)
+    @property
+    def has_dropout(self) -> bool:
+        """Whether some `dropout` layer is active in training (p > 0)."""
+        return any(layer.kind == "dropout" and layer.args and float(layer.args[0] or 0.0) > 0.0  # type: ignore[arg-type]
+                   for layer in self.info.layers)
+
+    def executor(self, batch: int, training: bool, dropout: bool = True) -> tuple[CpuExecutor, ExecutionPlan]:
+        """The (cached) executor for this batch size; each batch size gets its own plan.
+
+        ``dropout=False`` with ``training``: the loss graph with dropout as identity
+        (evaluation); the same graph as training when the model has no active dropout.
+        """
+        mode = "infer" if not training else ("train" if dropout or not self.has_dropout else "eval")
+        key = (mode, batch)
         hit = self._executors.get(key)
         if hit is None:
-            graph, _, loss = self.build(batch, training)
+            graph, _, loss = self.build(batch, training, dropout=mode != "eval")
             if training:
                 assert loss is not None
                 graph, _ = training_graph(graph, loss, list(graph.params))
             plan = self._cache.get(graph, "cpu", self.determinism)
-            hit = self._executors[key] = (CpuExecutor(plan), plan)
+            hit = self._executors[key] = (CpuExecutor(plan, bind=self.params), plan)
+        elif hit[0].stale(self.params):  # a weight array was replaced: bind the new ones
+            hit = self._executors[key] = (CpuExecutor(hit[1], bind=self.params), hit[1])
         return hit
 
     def prepare_targets(self, y: np.ndarray) -> np.ndarray:
@@ -233,26 +263,33 @@ class Network:
             y = y.reshape(-1, 1)
         return y
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+    def train_step(
+        self, x: np.ndarray, y: np.ndarray, step: int = 0, seed: int = 0, *, dropout: bool = True,
+        copy_grads: bool = True,
+    ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
         """Forward and backward on one batch: (mean loss, logits, gradients by name).
 
-        Reads the weights, changes nothing.
+        Reads the weights, changes nothing. ``copy_grads=False`` (the training
+        loop) returns the executor's gradient buffers themselves, valid until
+        the next step at this batch size. ``step`` and ``seed`` key the dropout
+        masks (a pure function of both); ``dropout=False`` evaluates without dropout.
         """
-        ex, plan = self.executor(len(x), training=True)
-        feeds: dict[str, np.ndarray] = dict(self.params)
+        ex, plan = self.executor(len(x), training=True, dropout=dropout)
+        feeds: dict[str, np.ndarray] = dict(self.params)  # bound to the executor: no copy
         feeds["x"] = x
         feeds["y"] = self.prepare_targets(y)
+        feeds["dropout_step"] = np.asarray(dropout_key(seed, step), np.int64)
         # Overflow is reported by the loop (E0620 names the step), not as a NumPy warning.
         with np.errstate(over="ignore", invalid="ignore"):
-            outs = ex.run(feeds)
+            outs = ex.run(feeds, copy=copy_grads)
         names = [plan.graph.name_of(p) for p in plan.graph.params]
-        logits, loss = outs[0], outs[1]
+        logits, loss = outs[0] if copy_grads else outs[0].copy(), outs[1]
         grads = dict(zip(names, outs[2:], strict=True))
         return float(loss), logits, grads
 
     def loss_on(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean loss and logits on one batch (no gradients used)."""
-        loss, logits, _ = self.train_step(x, y)
+        loss, logits, _ = self.train_step(x, y, dropout=False)
         return loss, logits
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -262,8 +299,17 @@ class Network:
         feeds["x"] = x
         return ex.run(feeds)[0]
 
-    def correct(self, logits: np.ndarray, y: np.ndarray) -> int:
-        """How many predictions in a batch match the targets (classification)."""
+    def correct(self, logits: np.ndarray, y: np.ndarray) -> float:
+        """How many predictions in a batch match the targets (classification).
+
+        Per-position models count each example as the fraction of its
+        non-padding positions predicted right.
+        """
+        if self.loss == "cross_entropy" and self.per_position:
+            targets = np.asarray(y).reshape(logits.shape[:-1])
+            real = targets != 0
+            hits = (np.argmax(logits, axis=-1) == targets) & real
+            return float(np.sum(hits.sum(axis=1) / np.maximum(real.sum(axis=1), 1)))
         if self.loss == "cross_entropy":
             return int(np.sum(np.argmax(logits, axis=-1) == np.asarray(y).reshape(-1)))
         target = np.asarray(y, np.float32).reshape(logits.shape)
@@ -273,6 +319,11 @@ class Network:
         """Fingerprint of the inference graph at batch 1 (names the architecture)."""
         graph, _, _ = self.build(1, training=False)
         return graph_fingerprint(graph)
+
+
+def dropout_key(seed: int, step: int) -> int:
+    """The dropout masks' key for one training step: a fixed mix of seed and step (63 bits)."""
+    return (int(seed) * 0x9E3779B97F4A7C15 + int(step)) & ((1 << 63) - 1)
 
 
 def _bce_with_logits(g: Graph, z: int, t: int) -> int:

@@ -288,6 +288,15 @@ def load_dataset(
         seq_len = p.opt_integer("seq_len", 1)
         if seq_len is None:
             seq_len = shape.input_width if shape is not None and shape.token_input else DEFAULT_SEQ_LEN
+        task = p.string("task", "classify")
+        if task == "next_token":
+            unit = p.string("tokens", "char")
+            if unit not in ("char", "word"):
+                raise DataError(f"`tokens` must be `char` or `word`, not `{unit}`")
+            text = _decode(_read_bytes(p.string("source"), base_dir), p.string("source"))
+            return _next_token(name, text, unit, seq_len, p.opt_integer("vocab", 3), split, batch, shuffle, seed)
+        if task != "classify":
+            raise DataError(f"`task` must be `classify` or `next_token`, not `{task}`")
         texts, y, n_classes = _load_text_rows(p.string("source"), p.string("text"), p.string("target"), base_dir, shape)
         train_idx, val_idx = _split_indices(len(texts), split, shuffle, seed)
         vocab_size = p.opt_integer("vocab", 3)
@@ -702,6 +711,70 @@ def encode(texts: Sequence[str], vocabulary: Mapping[str, int], seq_len: int) ->
         ids = [vocabulary.get(w, 1) for w in tokenize(text)[:seq_len]]
         out[i, : len(ids)] = ids
     return out
+
+
+def char_vocabulary(text: str, size: int | None) -> dict[str, int]:
+    """Character → id, ids from 2 (0 = padding, 1 = unknown), ranked by
+    frequency (descending) then by code point; ``size`` keeps ``size - 2``."""
+    ranked = sorted(Counter(text).items(), key=lambda item: (-item[1], item[0]))
+    if size is not None:
+        ranked = ranked[: max(0, size - 2)]
+    return {ch: i + 2 for i, (ch, _) in enumerate(ranked)}
+
+
+def _next_token(
+    name: str, text: str, unit: str, seq_len: int, vocab_size: int | None,
+    split: float, batch: int, shuffle: bool, seed: int,
+) -> Dataset:
+    """A ``text`` dataset with ``task next_token`` (a language-modelling corpus).
+
+    The file is one token stream: characters as they are (``tokens char``) or
+    the words of :func:`tokenize` (``tokens word``). The first ``split`` of the
+    stream (by position) trains and the rest validates, so validation text is
+    never seen in training; the vocabulary comes from the training part.
+    Each part is cut into windows of ``seq_len + 1`` tokens starting every
+    ``max(1, seq_len // 2)`` tokens: ``x`` is a window's first ``seq_len``
+    tokens, ``y`` the same positions shifted by one (the next token), both
+    int64 ``[N, seq_len]``. The last window of a part is padded with 0, and
+    padding targets are ignored by the loss.
+    """
+    if not text.strip():
+        raise DataError("the text file is empty", help="`task next_token` needs some text to learn from")
+    units: list[str] = list(text) if unit == "char" else tokenize(text)
+    cut = min(len(units), max(2, round(len(units) * split))) if split < 1.0 else len(units)
+    train_units, val_units = units[:cut], units[cut:]
+    if unit == "char":
+        vocabulary = char_vocabulary("".join(train_units), vocab_size)
+    else:
+        vocabulary = build_vocabulary([" ".join(train_units)], vocab_size)
+    vocab = vocab_size if vocab_size is not None else len(vocabulary) + 2
+
+    def windows(part: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.asarray([vocabulary.get(u, 1) for u in part], dtype=np.int64)
+        stride = max(1, seq_len // 2)
+        xs, ys = [], []
+        for start in range(0, max(len(ids) - 1, 0), stride):
+            window = np.zeros(seq_len + 1, np.int64)
+            chunk = ids[start : start + seq_len + 1]
+            window[: len(chunk)] = chunk
+            xs.append(window[:-1])
+            ys.append(window[1:])
+            if start + seq_len + 1 >= len(ids):
+                break
+        if not xs:
+            return np.zeros((0, seq_len), np.int64), np.zeros((0, seq_len), np.int64)
+        return np.stack(xs), np.stack(ys)
+
+    tx, ty = windows(train_units)
+    if len(tx) == 0:
+        raise DataError("the text is too short for even one window", help="use a longer text or a smaller `split`")
+    vx, vy = windows(val_units)
+    train = Split(tx, ty)
+    val = Split(vx, vy) if len(vx) else None
+    return Dataset(
+        name=name, type="text", train=train, val=val, batch=batch, shuffle=shuffle, seed=seed,
+        n_features=seq_len, n_classes=vocab, sha256=dataset_sha256(train, val), vocab=vocab,
+    )
 
 
 def _load_text_rows(

@@ -67,7 +67,7 @@ def evaluate_split(model: ModelHandle, split: Split, batch: int) -> tuple[float,
     if n == 0:
         return float("nan"), None
     total = 0.0
-    correct = 0
+    correct = 0.0
     for start in range(0, n, batch):
         x, y = split.x[start : start + batch], split.y[start : start + batch]
         loss, logits = net.loss_on(x, y)
@@ -132,14 +132,16 @@ def train(
             life_epoch = model.epochs  # 0-based epoch number over the model's life
             loss_sum = 0.0
             seen = 0
-            correct = 0
+            correct = 0.0
             for x, y in _batches(dataset, life_epoch, batch, seed if isinstance(seed, int) else None):
                 if steps_limit is not None and taken >= total_steps:
                     break
                 if interrupted():
                     report.stopped = "interrupted"
                     raise Interrupted(report)
-                loss, logits, grads = net.train_step(x, y)
+                loss, logits, grads = net.train_step(  # gradients used (and clipped) in place, then dropped
+                    x, y, model.steps + 1, seed if isinstance(seed, int) else model.seed, copy_grads=False
+                )
                 if not math.isfinite(loss):
                     report.stopped = "nan"
                     raise NonFiniteLoss(report, model.steps + 1, model.epochs + 1, loss)

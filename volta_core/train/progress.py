@@ -53,6 +53,10 @@ class Progress:
         now = self.clock()
         if now - self._last_draw < _BAR_INTERVAL_S:
             return
+        self._draw(now, epoch, step, loss)
+
+    def _draw(self, now: float, epoch: int, step: int, loss: float) -> None:
+        assert self.bar is not None
         self._last_draw = now
         rate = self._steps / max(now - self._start, 1e-9)
         text = f"{self._epoch_label(epoch)}  step {step}  loss {loss:.4f}{self._epoch_text}  {rate:.1f} steps/s"
@@ -63,6 +67,11 @@ class Progress:
         extra = format_metrics(stats.loss, stats.accuracy, stats.val_loss, stats.val_accuracy)
         if self.bar is not None:
             self._epoch_text = "  (last epoch: " + extra + ")"
+            # Redraw at the end of an epoch (throttled), always after the last one,
+            # so a sink that keeps the final line (a notebook display) shows it.
+            now = self.clock()
+            if last or now - self._last_draw >= _BAR_INTERVAL_S:
+                self._draw(now, stats.epoch, stats.steps, stats.loss)
             return
         if stats.epoch % self.log_every == 0 or last:
             self.write(f"{self._epoch_label(stats.epoch)}  {extra}\n")

@@ -27,6 +27,10 @@ class CpuExecutor:
 
     Every value lives in a view of a planned buffer (or an executor-owned
     buffer for inputs, parameters and constants), built at preparation time.
+    ``bind`` names caller-owned arrays (a network's live weights) used as the
+    storage of those inputs/parameters directly: feeding the same array again
+    copies nothing, and in-place updates by the caller are seen by the next
+    run. :meth:`stale` tells when the caller replaced a bound array.
     Views (transpose, broadcast_to, and reshapes of contiguous values; see
     the memory plan's ``views``) are NumPy views of their input made once
     here, with no kernel step and no buffer. The hot loop walks a flat list of ``(kernel, input arrays, output array)``
@@ -34,7 +38,7 @@ class CpuExecutor:
     themselves allocate only where NumPy has no ``out=``).
     """
 
-    def __init__(self, plan: ExecutionPlan) -> None:
+    def __init__(self, plan: ExecutionPlan, bind: Mapping[str, np.ndarray] | None = None) -> None:
         if plan.backend != "cpu":
             raise IRError(f"CpuExecutor cannot run a plan for backend {plan.backend!r}")
         from volta_core.backends.cpu.kernels import register
@@ -45,14 +49,21 @@ class CpuExecutor:
         arenas = [np.empty(size, np.uint8) for size in plan.memory.buffer_sizes]
         values: dict[int, np.ndarray] = {}
         self._feeds: list[tuple[str, np.ndarray]] = []
+        self._bound: list[tuple[str, np.ndarray]] = []
         for nid in plan.order:
             node = graph.node(nid)
             dt = numpy_dtype(node.dtype)
             if node.op == "constant":
                 values[nid] = constant_array(node)
             elif node.op in ("input", "parameter"):
-                values[nid] = np.empty(node.shape, dt)
-                self._feeds.append((str(node.attr("name")), values[nid]))
+                name = str(node.attr("name"))
+                given = bind.get(name) if bind is not None else None
+                if given is not None and _bindable(given, node.shape, dt):
+                    values[nid] = given  # zero-copy: the executor reads the caller's array
+                    self._bound.append((name, given))
+                else:
+                    values[nid] = np.empty(node.shape, dt)
+                self._feeds.append((name, values[nid]))
             elif nid in plan.memory.views:
                 values[nid] = _view(node, values[plan.memory.views[nid]])
             else:
@@ -69,11 +80,18 @@ class CpuExecutor:
             self.steps.append((kernel, tuple(values[i] for i in node.inputs), values[nid]))
         self._outputs = [values[o] for o in graph.outputs]
 
+    def stale(self, bind: Mapping[str, np.ndarray]) -> bool:
+        """Whether some array bound at construction is no longer ``bind[name]`` (rebuild then)."""
+        return any(bind.get(name) is not arr for name, arr in self._bound)
+
     def feed(self, feeds: Mapping[str, np.ndarray]) -> None:
         for name, buf in self._feeds:
             if name not in feeds:
                 raise IRError(f"missing value for input/parameter {name!r}")
-            value = np.asarray(feeds[name])
+            value = feeds[name]
+            if value is buf:
+                continue  # bound at construction: already in place
+            value = np.asarray(value)
             if value.shape != buf.shape:
                 raise IRError(f"{name!r}: expected shape {list(buf.shape)}, got {list(value.shape)}")
             np.copyto(buf, value, casting="same_kind")
@@ -83,8 +101,22 @@ class CpuExecutor:
         for kernel, ins, out in self.steps:
             kernel(ins, out)  # type: ignore[operator]
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        """Feed, execute, and return copies of the graph outputs (buffers are reused by the next run)."""
+    def run(self, feeds: Mapping[str, np.ndarray], copy: bool = True) -> list[np.ndarray]:
+        """Feed, execute, and return the graph outputs: copies, or with ``copy=False``
+        the executor's own buffers (valid until the next run, which overwrites them)."""
         self.feed(feeds)
         self.execute()
+        if not copy:
+            return list(self._outputs)
         return [o.copy() for o in self._outputs]
+
+
+def _bindable(arr: object, shape: tuple[int, ...], dt: type) -> bool:
+    return (
+        isinstance(arr, np.ndarray)
+        and arr.shape == tuple(shape)
+        and arr.dtype == dt
+        and arr.flags.c_contiguous
+        and arr.flags.writeable
+        and arr.flags.aligned
+    )

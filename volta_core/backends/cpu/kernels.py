@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from volta_core.ir.graph import Node
+from volta_core.ir.graph import Node, constant_array
 from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
 
 Kernel = Callable[[tuple[np.ndarray, ...], np.ndarray], None]
@@ -191,7 +191,33 @@ def _softmax(log: bool) -> Factory:
     return factory
 
 
+def _zero_const(n: Node) -> bool:
+    """A constant whose every element is +0.0 (all bits clear)."""
+    return n.op == "constant" and not constant_array(n).reshape(-1).view(np.uint8).any()
+
+
 def _where(node: Node, ins: Sequence[Node]) -> Kernel:
+    dt = np.dtype(numpy_dtype(node.dtype))
+    if (
+        dt.kind == "f"
+        and ins[0].dtype == "bool"
+        and ins[0].shape == node.shape
+        and (ins[1].shape, ins[1].dtype) == (node.shape, node.dtype)
+        and _zero_const(ins[2])
+    ):
+        # where(cond, a, +0.0) -- ReLU's backward. A masked copyto runs ~20x slower than
+        # three vectorised passes: mask -> 0 / all-ones integers, then AND with a's bits.
+        # Exactly where()'s result, bit for bit (NaNs and -0.0 in `a` included).
+        ints = np.dtype(f"i{dt.itemsize}")
+        mask = np.empty(node.shape, ints)
+
+        def masked(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.copyto(mask, i[0], casting="unsafe")
+            np.negative(mask, out=mask)
+            np.bitwise_and(i[1].view(ints), mask, out=out.view(ints))
+
+        return masked
+
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         np.copyto(out, i[2])
         np.copyto(out, i[1], where=i[0])
@@ -351,6 +377,21 @@ def _dropout(node: Node, ins: Sequence[Node]) -> Kernel:
     return seeded
 
 
+def _matmul(node: Node, ins: Sequence[Node]) -> Kernel:
+    a, b = ins
+    if len(a.shape) == 2 and len(b.shape) == 2 and a.shape[1] == 1 and node.dtype in ("f32", "f64"):
+        # An outer product (inner dimension 1, e.g. the backward of a 1-wide output
+        # layer): one product per element, so a broadcast multiply gives GEMM's
+        # numbers (k = 1) at a fraction of its call overhead. GEMM accumulates from
+        # +0.0, so adding +0.0 reproduces its zero signs (-0.0 products become +0.0).
+        def outer(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.multiply(i[0], i[1], out=out)
+            np.add(out, 0.0, out=out)
+
+        return outer
+    return _ufunc2(np.matmul)(node, ins)
+
+
 def _gemm(node: Node, ins: Sequence[Node]) -> Kernel:
     alpha, beta = node.attr("alpha"), node.attr("beta")
     ta, tb = node.attr("transA"), node.attr("transB")
@@ -442,7 +483,7 @@ KERNELS: dict[str, Factory] = {
     "abs": _ufunc1(np.abs),
     "sign": _ufunc1(np.sign),
     "erf": _erf_kernel,
-    "matmul": _ufunc2(np.matmul),
+    "matmul": _matmul,
     "transpose": _transpose,
     "reshape": _reshape,
     "broadcast_to": _broadcast_to,
