@@ -91,7 +91,9 @@ def test_quickstart_guide_in_a_fresh_virtualenv(tmp_path: Path) -> None:
         wheels = tmp_path / "wheels"
         _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-index",
               "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(src)])
-        _run([*pip, "--no-index", "--no-deps", *map(str, wheels.glob("volta-*.whl"))])
+        # --ignore-installed: the borrowed test environment may hold a non-editable volta
+        # already (as CI's does), and pip would then call the requirement satisfied.
+        _run([*pip, "--no-index", "--no-deps", "--ignore-installed", *map(str, wheels.glob("volta-*.whl"))])
 
     # 2. The guide's runnable blocks, in order, in one fresh directory.
     work = tmp_path / "work"
