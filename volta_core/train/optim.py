@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -97,7 +97,10 @@ class Optimizer:
             done += blk[0].size
         pool = _pool(workers - 1)
         futures = [pool.submit(self._run, grp, k, lr) for k, grp in enumerate(groups[1:], start=1)]
-        self._run(groups[0], 0, lr)
+        try:
+            self._run(groups[0], 0, lr)
+        finally:
+            wait(futures)  # never return (or raise) with a worker still writing the weights
         for f in futures:
             f.result()
 

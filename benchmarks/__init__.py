@@ -1,0 +1,1 @@
+"""Volta's benchmark suite: side by side with PyTorch eager, plus the perf gate (docs/performance.md)."""
