@@ -425,19 +425,22 @@ class Checker:
     def resolve(self, name: A.Name, scope: Scope) -> Symbol | None:
         sym = self.lookup(name.id, scope)
         if sym is None and name.id in self.top_decls:
-            later = self.top_decls[name.id]
             if self.fn_stack:
                 return None  # resolved later in pass; bodies may use later globals
-            self.diag(
-                "E0314",
-                f"`{name.id}` is used before its declaration",
-                name.span,
-                label="used here",
-                labels=(Label(later.span, "declared later here"),),
-                helps=("move the declaration above this line",),
-            )
+            self.before_declaration(name, "used", "move the declaration above this line")
             return None
         return sym
+
+    def before_declaration(self, name: A.Name, verb: str, help_: str) -> None:
+        """E0314: a top-level use of a name declared further down."""
+        self.diag(
+            "E0314",
+            f"`{name.id}` is {verb} before its declaration",
+            name.span,
+            label=f"{verb} here",
+            labels=(Label(self.top_decls[name.id].span, "declared later here"),),
+            helps=(help_,),
+        )
 
     def name_ref(self, e: A.Name, scope: Scope) -> str:
         sym = self.lookup(e.id, scope)
@@ -577,15 +580,7 @@ class Checker:
             if self.fn_stack:
                 self._late_calls.append((e, self.fn_stack[-1]))
                 return UNKNOWN
-            later = self.top_decls[name.id]
-            self.diag(
-                "E0314",
-                f"`{name.id}` is called before its declaration",
-                name.span,
-                label="called here",
-                labels=(Label(later.span, "declared later here"),),
-                helps=("move the `fn` above this line",),
-            )
+            self.before_declaration(name, "called", "move the `fn` above this line")
             return UNKNOWN
         if sym is None:
             fns = [n for n, s in self.globals.names.items() if s.kind is SymbolKind.FUNCTION]

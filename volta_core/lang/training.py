@@ -248,13 +248,7 @@ def exec_train(interp: Interpreter, stmt: A.Train, scope: Scope) -> None:
     for key in _TRAIN_KEYS_INT:
         if key in given:
             given[key] = int(given[key])  # type: ignore[call-overload]
-    try:
-        model.net.check_supported()
-        model.net.build(1, training=True)
-    except UnsupportedLayer as err:
-        raise _unsupported(interp, err, stmt.span) from None
-    data = _load_data(interp, data_handle, model, stmt.span)
-    _check_widths(interp, model, data, stmt.span)
+    data = _ready_data(interp, model, data_handle, stmt.span)
     try:
         cfg = autopilot.resolve(
             given, widths=width_values(model.net.info), model_optimizer=model.optimizer_default,
@@ -297,17 +291,23 @@ def exec_train(interp: Interpreter, stmt: A.Train, scope: Scope) -> None:
     interp.write(summary + "\n")
 
 
-def exec_evaluate(interp: Interpreter, stmt: A.Evaluate, scope: Scope) -> None:
-    model: ModelHandle = _handle(interp, stmt.model, scope, ModelHandle)
-    assert stmt.dataset is not None
-    handle: DatasetHandle = _handle(interp, stmt.dataset, scope, DatasetHandle)
+def _ready_data(interp: Interpreter, model: ModelHandle, handle: DatasetHandle, span: Span) -> Dataset:
+    """The model's graph can be built and the dataset is loaded and fits it."""
     try:
         model.net.check_supported()
         model.net.build(1, training=True)
     except UnsupportedLayer as err:
-        raise _unsupported(interp, err, stmt.span) from None
-    data = _load_data(interp, handle, model, stmt.span)
-    _check_widths(interp, model, data, stmt.span)
+        raise _unsupported(interp, err, span) from None
+    data = _load_data(interp, handle, model, span)
+    _check_widths(interp, model, data, span)
+    return data
+
+
+def exec_evaluate(interp: Interpreter, stmt: A.Evaluate, scope: Scope) -> None:
+    model: ModelHandle = _handle(interp, stmt.model, scope, ModelHandle)
+    assert stmt.dataset is not None
+    handle: DatasetHandle = _handle(interp, stmt.dataset, scope, DatasetHandle)
+    data = _ready_data(interp, model, handle, stmt.span)
     on_val = data.val is not None and len(data.val) > 0
     split = data.val if on_val else data.train
     assert split is not None
