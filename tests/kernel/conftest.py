@@ -83,7 +83,9 @@ class Kernel:
                 out.errors += 1
                 out.stderr += strip_ansi("\n".join(content["traceback"])) + "\n"
 
-        reply = self.client.execute_interactive(code, output_hook=hook, timeout=timeout)
+        # stop_on_error=False: tests run failing cells on purpose; with Jupyter's default
+        # the kernel would abort the next cells that arrive while it flushes its queue.
+        reply = self.client.execute_interactive(code, output_hook=hook, timeout=timeout, stop_on_error=False)
         out.reply = reply["content"]
         return out
 
