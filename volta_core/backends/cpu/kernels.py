@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from volta_core.backends.cpu.erf import erf as _erf
 from volta_core.ir.graph import Node, constant_array
 from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
 
 Kernel = Callable[[tuple[np.ndarray, ...], np.ndarray], None]
 Factory = Callable[[Node, Sequence[Node]], Kernel]
 
-_erf = np.frompyfunc(math.erf, 1, 1)
 _GELU_K = math.sqrt(2.0 / math.pi)
 
 
@@ -54,7 +54,7 @@ def _pow(node: Node, ins: Sequence[Node]) -> Kernel:
 
 
 def _erf_kernel(node: Node, ins: Sequence[Node]) -> Kernel:
-    # NumPy has no erf ufunc; math.erf per element is exact but slow (fine for this backend's scope).
+    # NumPy has no erf ufunc: vectorised fdlibm erf in float64, then cast to the op's dtype.
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         out[...] = _erf(i[0])
 
