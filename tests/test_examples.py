@@ -7,10 +7,10 @@ change of output (then review the diff).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from golden_files import check_golden
 
 from volta_core import cli
 from volta_core.analysis import analyze
@@ -40,9 +40,7 @@ def test_example_runs_with_golden_stdout(path: Path, capsys: pytest.CaptureFixtu
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
     golden = GOLDEN / f"{path.stem}.out"
-    if os.environ.get("VOLTA_UPDATE_GOLDEN"):
-        golden.write_text(out, encoding="utf-8")
-    assert out == golden.read_text(encoding="utf-8")
+    check_golden(golden, out)
 
 
 def test_every_golden_file_has_an_example() -> None:

@@ -12,17 +12,16 @@ and review the diff: each case names the code it is about (``e0203_…``), and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from golden_files import check_golden
 
 from volta_core.analysis import analyze
 from volta_core.diagnostics import render_text
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "diagnostics"
 CASES = sorted(p.stem for p in GOLDEN_DIR.glob("*.vt"))
-UPDATE = os.environ.get("VOLTA_UPDATE_GOLDEN") == "1"
 
 
 def render_case(name: str) -> str:
@@ -39,11 +38,7 @@ def test_there_are_enough_cases() -> None:
 def test_golden(name: str) -> None:
     actual = render_case(name)
     expected_path = GOLDEN_DIR / f"{name}.txt"
-    if UPDATE:
-        expected_path.write_text(actual, encoding="utf-8")
-        return
-    assert expected_path.exists(), f"missing {expected_path.name}; run with VOLTA_UPDATE_GOLDEN=1"
-    assert actual == expected_path.read_text(encoding="utf-8")
+    check_golden(expected_path, actual)
 
 
 @pytest.mark.parametrize("name", CASES)

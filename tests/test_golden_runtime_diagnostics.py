@@ -16,10 +16,10 @@ and review the diff: each case names the code it is about (``e0803_…``), and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from golden_files import check_golden
 
 from volta_core.diagnostics import Diagnostic, render_text
 from volta_core.lang import Session
@@ -27,7 +27,6 @@ from volta_core.train import autopilot
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "diagnostics_runtime"
 CASES = sorted(p.stem for p in GOLDEN_DIR.glob("*.vt"))
-UPDATE = os.environ.get("VOLTA_UPDATE_GOLDEN") == "1"
 
 
 def run_case(name: str, monkeypatch: pytest.MonkeyPatch) -> list[Diagnostic]:
@@ -53,11 +52,7 @@ def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     actual = render_case(name, monkeypatch)
     assert "Traceback" not in actual
     expected_path = GOLDEN_DIR / f"{name}.txt"
-    if UPDATE:
-        expected_path.write_text(actual, encoding="utf-8")
-        return
-    assert expected_path.exists(), f"missing {expected_path.name}; run with VOLTA_UPDATE_GOLDEN=1"
-    assert actual == expected_path.read_text(encoding="utf-8")
+    check_golden(expected_path, actual)
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -7,27 +7,19 @@ Set ``VOLTA_UPDATE_GOLDEN=1`` to rewrite the expected files (then review them).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from golden_files import check_golden
 
 from volta_core.diagnostics import render_text
 
 from .helpers import GOLDEN_DIR, Recorder
 
-UPDATE = os.environ.get("VOLTA_UPDATE_GOLDEN") == "1"
-
 CASES = sorted(GOLDEN_DIR.glob("*.vt"))
 ERROR_CASES = sorted((GOLDEN_DIR / "errors").glob("*.vt"))
 
 
-def _check(path: Path, actual: str) -> None:
-    if UPDATE:
-        path.write_text(actual, encoding="utf-8")
-        return
-    assert path.exists(), f"missing golden file {path} (run with VOLTA_UPDATE_GOLDEN=1)"
-    assert actual == path.read_text(encoding="utf-8")
 
 
 def test_matrix_is_complete() -> None:
@@ -42,7 +34,7 @@ def test_golden_program(case: Path) -> None:
     rendered = "".join(render_text(d) for d in result.diagnostics if d.is_error)
     assert result.ok, rendered
     assert result.executed
-    _check(case.with_suffix(".out"), rec.out)
+    check_golden(case.with_suffix(".out"), rec.out)
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=[c.stem for c in ERROR_CASES])
@@ -52,5 +44,5 @@ def test_golden_runtime_error(case: Path) -> None:
     assert result.executed, "the analysis must accept the program: the error is a runtime one"
     errors = [d for d in result.diagnostics if d.is_error]
     assert len(errors) == 1
-    _check(case.with_suffix(".out"), rec.out)
-    _check(case.with_suffix(".err"), render_text(errors[0]))
+    check_golden(case.with_suffix(".out"), rec.out)
+    check_golden(case.with_suffix(".err"), render_text(errors[0]))
