@@ -145,6 +145,28 @@ async def test_tab_quick_fix(client: LanguageClient) -> None:
     assert _apply(text, list(fix.edit.changes[uri])) == "fn f(x)\n    return x\n"
 
 
+async def _apply_fix(client: LanguageClient, text: str, code: str, title_start: str) -> str:
+    uri, diags = await _open(client, text)
+    diag = next(d for d in diags if d.code == code)
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(text_document=_doc(uri), range=diag.range, context=lsp.CodeActionContext(diagnostics=[diag]))
+    )
+    fix = next(
+        a for a in actions or []
+        if isinstance(a, lsp.CodeAction) and a.kind == lsp.CodeActionKind.QuickFix and a.title.startswith(title_start)
+    )
+    assert fix.edit is not None and fix.edit.changes is not None
+    return _apply(text, list(fix.edit.changes[uri]))
+
+
+async def test_declare_variable_and_missing_on_quick_fixes(client: LanguageClient) -> None:
+    fixed = await _apply_fix(client, "flag true\nif flag\n    print total + 1\n", "E0301", "Declare")
+    assert fixed == "flag true\nif flag\n    total 0\n    print total + 1\n"
+    program = "model m\n    layers 2 4 2\n    loss cross_entropy\ndataset xs\n    type xor\n"
+    assert await _apply_fix(client, program + "train m\n", "E0105", "Add `on") == program + "train m on xs\n"
+    assert await _apply_fix(client, program + "train m xs\n", "E0105", "Insert `on`") == program + "train m on xs\n"
+
+
 async def test_partial_documents_while_typing(client: LanguageClient) -> None:
     uri, diags = await _open(client, "model m\n    layers 2 ")
     assert all(d.range.start.line <= 1 for d in diags)
