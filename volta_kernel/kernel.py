@@ -72,7 +72,10 @@ class VoltaKernel(Kernel):
         "version": volta_version,
         "mimetype": "text/x-volta",
         "file_extension": ".vt",
-        "pygments_lexer": "python",
+        # Pygments (nbconvert, exports) has a real Volta lexer; JupyterLab's
+        # CodeMirror cannot load a new mode without a lab extension, so the
+        # editor falls back to Python's mode, which covers most keywords.
+        "pygments_lexer": "volta",
         "codemirror_mode": "python",
     }
     banner = f"Volta {volta_version} — cells of .vt source; %history %replay %reset %who %step %plot %ir"
