@@ -67,6 +67,11 @@ class Optimizer:
         self.steps = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._flat: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # scratch per worker, not state
+        # the last step's blocks, reused while the same arrays come back (see _plan_for)
+        self._plan: tuple[object, float, list[tuple[str, np.ndarray, np.ndarray]],
+                          list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], int] | None = None
+        self._serial_cache: tuple[object, object, list[tuple[np.ndarray, np.ndarray, list[np.ndarray],
+                                                             np.ndarray, np.ndarray, bool]]] | None = None
 
     def hyper(self) -> tuple[object, ...]:
         """What must match for state to carry over between `train` statements."""
@@ -82,13 +87,11 @@ class Optimizer:
         result is bitwise the same for any thread count.
         """
         self.steps += 1
-        blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]] = []
-        for name in sorted(params):
-            self._blocks(name, params[name], grads[name], blocks)
-        total = sum(blk[0].size for blk in blocks)
+        blocks, total = self._plan_for(params, grads)
         workers = min(update_threads(), len(blocks)) if total >= _PARALLEL_MIN else 1
         if workers <= 1:
-            self._run(blocks, 0, lr)
+            for p, g, slots, a, b, first in self._serial(blocks):
+                self._apply(p, g, slots, a, b, lr, first)
             return
         groups: list[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]]] = [[] for _ in range(workers)]
         done = 0
@@ -104,6 +107,28 @@ class Optimizer:
         for f in futures:
             f.result()
 
+    def _plan_for(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
+                  ) -> tuple[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], int]:
+        """The blocks of this step and their element count.
+
+        The block list is reused while the same parameter, gradient and state
+        arrays come back (the training loop passes the live weights and the
+        executor's gradient buffers every step), which saves rebuilding the views.
+        """
+        plan = self._plan
+        if (plan is not None and plan[0] is self.state and plan[1] == self.momentum
+                and len(params) == len(plan[2]) == len(grads)
+                and all(params.get(n) is p and grads.get(n) is g for n, p, g in plan[2])):
+            return plan[3], plan[4]
+        blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]] = []
+        keys = [(name, params[name], grads[name]) for name in sorted(params)]
+        for name, p, g in keys:
+            self._blocks(name, p, g, blocks)
+        total = sum(blk[0].size for blk in blocks)
+        # A momentum buffer's first step differs (a copy): reuse only plans without one.
+        self._plan = None if any(blk[3] for blk in blocks) else (self.state, self.momentum, keys, blocks, total)
+        return blocks, total
+
     def _run(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], slot: int, lr: float) -> None:
         if not blocks:
             return
@@ -111,6 +136,22 @@ class Optimizer:
         for p, g, slots, first in blocks:
             n = p.size
             self._apply(p, g, slots, a[:n].reshape(p.shape), b[:n].reshape(p.shape), lr, first)
+
+    def _serial(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]],
+                ) -> list[tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, bool]]:
+        """``blocks`` with worker 0's scratch views, as :meth:`_run` makes them, kept while
+        the same block list and scratch come back (one-thread steps)."""
+        if not blocks:
+            return []
+        scratch = self._scratch(0, max(blk[0].size for blk in blocks), blocks[0][0].dtype)
+        have = self._serial_cache
+        if have is not None and have[0] is blocks and have[1] is scratch:
+            return have[2]
+        a, b = scratch
+        out = [(p, g, slots, a[: p.size].reshape(p.shape), b[: p.size].reshape(p.shape), first)
+               for p, g, slots, first in blocks]
+        self._serial_cache = (blocks, scratch, out)
+        return out
 
     def _scratch(self, slot: int, size: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Two flat work arrays of at least ``size`` elements for worker ``slot``, reused every step."""
@@ -228,6 +269,7 @@ class Optimizer:
 
     def load_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.state = {}
+        self._plan = None
         for key, value in arrays.items():
             name, _, slot = key.rpartition(_STATE_SEP)
             if not name:
