@@ -85,10 +85,26 @@ def _broadcast_to(node: Node, ins: Sequence[Node]) -> Kernel:
     return _copy_from(lambda a: a)(node, ins)  # copyto broadcasts
 
 
+def _mean_into(x: np.ndarray, axes: int | tuple[int, ...], keep: bool, out: np.ndarray, count: np.intp) -> None:
+    # np.mean of a float array, minus its Python-level bookkeeping: the same sum
+    # (np.add.reduce) divided by the same np.intp count, so bit for bit np.mean's result.
+    np.add.reduce(x, axis=axes, keepdims=keep, out=out)
+    np.true_divide(out, count, out=out, casting="unsafe")
+
+
 def _reduce(fn: Callable[..., np.ndarray]) -> Factory:
     def factory(node: Node, ins: Sequence[Node]) -> Kernel:
         axes = node.attr("axes")
         keep = node.attr("keepdims")
+        if fn is np.mean and ins[0].dtype in ("f32", "f64") and node.dtype == ins[0].dtype:
+            rank = len(ins[0].shape)
+            reduced = range(rank) if axes is None else (axes if isinstance(axes, tuple) else (axes,))
+            count = np.intp(math.prod(ins[0].shape[a % rank] for a in reduced)) if rank else np.intp(1)
+
+            def mean(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+                _mean_into(i[0], axes, keep, out, count)
+
+            return mean
 
         def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
             fn(i[0], axis=axes, keepdims=keep, out=out)
@@ -172,7 +188,28 @@ def _softmax(log: bool) -> Factory:
     def factory(node: Node, ins: Sequence[Node]) -> Kernel:
         axis = node.attr("axis") % len(node.shape)
         kept = tuple(1 if a == axis else d for a, d in enumerate(node.shape))
-        scratch = np.empty(kept, numpy_dtype(node.dtype))
+        dt = numpy_dtype(node.dtype)
+        scratch = np.empty(kept, dt)
+        n = node.shape[axis]
+        others = tuple(d for a, d in enumerate(node.shape) if a != axis)
+        if not log and 0 < n <= 64 and math.prod(others) >= 256:
+            # NumPy reduces a short last axis one row at a time (slow); the row maxima
+            # of the axis moved to the front are n - 1 vectorised np.maximum passes.
+            # The maximum is exact; only a +0.0/-0.0 tie may pick the other zero, and
+            # x - (+0.0) and x - (-0.0) have the same exp, so the softmax is unchanged.
+            front = np.empty((n, *others), dt)
+            row_max = scratch.reshape(others)
+            perm = (axis, *(a for a in range(len(node.shape)) if a != axis))
+
+            def fast(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+                np.copyto(front, i[0].transpose(perm))
+                np.maximum.reduce(front, axis=0, out=row_max)
+                np.subtract(i[0], scratch, out=out)
+                np.exp(out, out=out)
+                np.add.reduce(out, axis=axis, keepdims=True, out=scratch)
+                np.divide(out, scratch, out=out)
+
+            return fast
 
         def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
             np.max(i[0], axis=axis, keepdims=True, out=scratch)
@@ -316,11 +353,28 @@ def _gather(node: Node, ins: Sequence[Node]) -> Kernel:
 def _scatter_add(node: Node, ins: Sequence[Node]) -> Kernel:
     axis = node.attr("axis") % len(node.shape)
     lead = (slice(None),) * axis
+    size = node.shape[axis]
+    n_lead = math.prod(node.shape[:axis])
+    n_trail = math.prod(node.shape[axis + 1 :])
+    n_idx = math.prod(ins[1].shape)
+    # np.add.at on the flat output with flat element indices is NumPy's fast 1-D path.
+    # It visits values in C order, so every output element receives its values in
+    # increasing index position, exactly as the row-wise np.add.at below does.
+    flat_idx = np.empty((n_lead, n_idx, n_trail), np.intp)
+    lead_base = (np.arange(n_lead, dtype=np.intp) * (size * n_trail)).reshape(n_lead, 1, 1)
+    trail = np.arange(n_trail, dtype=np.intp)
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         out.fill(0)
-        # np.add.at is unbuffered and sequential: repeated indices accumulate in a fixed order.
-        np.add.at(out, (*lead, i[1]), i[0])
+        idx = i[1]
+        if idx.size and (idx.min() < 0 or idx.max() >= size):
+            # np.add.at is unbuffered and sequential: repeated indices accumulate in a fixed order.
+            np.add.at(out, (*lead, idx), i[0])
+            return
+        np.multiply(idx.reshape(1, n_idx, 1), n_trail, out=flat_idx)
+        np.add(flat_idx, lead_base, out=flat_idx)
+        np.add(flat_idx, trail, out=flat_idx)
+        np.add.at(out.reshape(-1), flat_idx.reshape(-1), i[0].reshape(-1))
 
     return k
 
@@ -339,13 +393,14 @@ def _layernorm(node: Node, ins: Sequence[Node]) -> Kernel:
     var = np.empty(kept, dt)
     sq = np.empty(node.shape, dt)
     eps = node.attr("eps")
+    count = np.intp(node.shape[-1])
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         x, scale, shift = i
-        np.mean(x, axis=-1, keepdims=True, out=mean)
+        _mean_into(x, -1, True, mean, count)
         np.subtract(x, mean, out=out)
         np.square(out, out=sq)
-        np.mean(sq, axis=-1, keepdims=True, out=var)
+        _mean_into(sq, -1, True, var, count)
         np.add(var, eps, out=var)
         np.sqrt(var, out=var)
         np.divide(out, var, out=out)
@@ -487,9 +542,10 @@ KERNELS: dict[str, Factory] = {
     "transpose": _transpose,
     "reshape": _reshape,
     "broadcast_to": _broadcast_to,
-    "reduce_sum": _reduce(np.sum),
+    # np.sum / np.max on an ndarray are these ufunc reductions behind a Python wrapper.
+    "reduce_sum": _reduce(np.add.reduce),
     "reduce_mean": _reduce(np.mean),
-    "reduce_max": _reduce(np.max),
+    "reduce_max": _reduce(np.maximum.reduce),
     "relu": _relu,
     "leaky_relu": _leaky_relu,
     "sigmoid": _sigmoid,
