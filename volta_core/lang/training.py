@@ -460,7 +460,7 @@ def exec_load(interp: Interpreter, stmt: A.Load, scope: Scope) -> None:
 
 
 def exec_inspect(interp: Interpreter, stmt: A.Inspect, scope: Scope) -> None:
-    from volta_core.ir import compile_plan
+    from volta_core.nn.summary import summary_lines
 
     model: ModelHandle = _handle(interp, stmt.model, scope, ModelHandle)
     from volta_core.lang.onnx_models import inspect_imported
@@ -481,14 +481,7 @@ def exec_inspect(interp: Interpreter, stmt: A.Inspect, scope: Scope) -> None:
     lines = [f"model {model.name} (loss {net.loss})"]
     for r in rows:
         lines.append(f"    {r[0]:<{w0}}  {r[1]:<{w1}}  {r[2]:>{w2}}".rstrip())
-    try:
-        graph, _, _ = net.build(1, training=False)
-        plan = compile_plan(graph)
-        lines.append(f"    IR nodes: {len(graph)} (inference, batch 1)")
-        lines.append(f"    peak planned memory: {plan.memory.peak_bytes:,} bytes")
-        lines.append(f"    graph fingerprint: {plan.fingerprint[:16]}")
-    except UnsupportedLayer as err:
-        lines.append(f"    IR: not available ({err})")
+    lines += summary_lines(info, net.loss, indent="    ")
     if model.metrics:
         parts = [f"{k} {model.metrics[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in model.metrics]
         lines.append(f"    last metrics: {'  '.join(parts)} after {model.steps} steps")
