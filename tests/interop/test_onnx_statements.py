@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from .corpus import CASES
 from .helpers import onnx, run_ort
 
 torch = pytest.importorskip("torch")
+
+from .torch_models import Encoder  # noqa: E402 - needs torch, checked just above
 
 
 def _session(tmp_path: Path) -> tuple[Session, list[str]]:
@@ -58,33 +61,6 @@ class _Mlp(torch.nn.Module):
         return self.net(x)
 
 
-class _Encoder(torch.nn.Module):
-    """A hand-written encoder block: nn.TransformerEncoderLayer's legacy (dynamo=False) export
-    crashes in torch 2.13, so attention is spelled out."""
-
-    def __init__(self, d: int = 16, heads: int = 2) -> None:
-        super().__init__()
-        self.heads = heads
-        self.emb = torch.nn.Embedding(20, d)
-        self.pos = torch.nn.Parameter(torch.randn(1, 5, d))
-        self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
-        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
-        self.ff = torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.GELU(), torch.nn.Linear(32, d))
-        self.head = torch.nn.Linear(d, 3)
-
-    def forward(self, ids):
-        x = self.emb(ids) + self.pos[:, : ids.shape[1]]
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
-
-        def split(z):
-            return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
-
-        q, k, v = split(q), split(k), split(v)
-        att = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1)
-        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
-        x = x + self.ff(self.ln2(x))
-        return self.head(x.mean(dim=1))
 
 
 class _Shapes(torch.nn.Module):
@@ -108,7 +84,7 @@ class _Shapes(torch.nn.Module):
     [
         (_Mlp, lambda: torch.randn(10, 6), " with batch 4"),
         (_Mlp, lambda: torch.randn(10, 6), ""),
-        (_Encoder, lambda: torch.randint(0, 20, (10, 5)), " with batch 4"),
+        (partial(Encoder, classes=3), lambda: torch.randint(0, 20, (10, 5)), " with batch 4"),
         (_Shapes, lambda: torch.randn(10, 12), " with batch 3"),
     ],
     ids=["mlp-fixed-batch", "mlp-any-batch", "encoder", "reshape-concat-gather-slice"],
