@@ -29,21 +29,18 @@ def curves_png(model: str, epochs: Sequence[EpochStats]) -> bytes:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker=marker, markersize=3, label=label)  # type: ignore[attr-defined]
 
-    loss_ax = axes[0]
-    line(loss_ax, [e.loss for e in epochs], "train loss")
-    line(loss_ax, [e.val_loss for e in epochs], "val loss")
-    loss_ax.set_title(f"{model}: loss")
-    loss_ax.set_xlabel("optimizer step")
-    loss_ax.legend()
-    loss_ax.grid(alpha=0.3)
+    panels: list[tuple[str, list[float | None], list[float | None]]] = [
+        ("loss", [e.loss for e in epochs], [e.val_loss for e in epochs])
+    ]
     if has_acc:
-        acc_ax = axes[1]
-        line(acc_ax, [e.accuracy for e in epochs], "train accuracy")
-        line(acc_ax, [e.val_accuracy for e in epochs], "val accuracy")
-        acc_ax.set_title(f"{model}: accuracy")
-        acc_ax.set_xlabel("optimizer step")
-        acc_ax.legend()
-        acc_ax.grid(alpha=0.3)
+        panels.append(("accuracy", [e.accuracy for e in epochs], [e.val_accuracy for e in epochs]))
+    for ax, (what, train, val) in zip(axes, panels, strict=False):
+        line(ax, train, f"train {what}")
+        line(ax, val, f"val {what}")
+        ax.set_title(f"{model}: {what}")
+        ax.set_xlabel("optimizer step")
+        ax.legend()
+        ax.grid(alpha=0.3)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
