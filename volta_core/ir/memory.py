@@ -44,9 +44,12 @@ def nbytes(shape: tuple[int, ...], dtype: str) -> int:
 
 VIEW_OPS = ("transpose", "broadcast_to", "reshape", "squeeze", "unsqueeze")
 _RESHAPES = ("reshape", "squeeze", "unsqueeze")
+# Which ops a backend runs as views: NumPy has strided views; the CUDA backend keeps every
+# value contiguous, so only reshapes (same bytes, new shape) are views there.
+VIEW_POLICY = {"cpu": VIEW_OPS, "cuda": _RESHAPES}
 
 
-def view_nodes(graph: Graph, order: list[int]) -> dict[int, int]:
+def view_nodes(graph: Graph, order: list[int], ops: tuple[str, ...] = VIEW_OPS) -> dict[int, int]:
     """Nodes the CPU executor runs as NumPy views of their input (no kernel, no buffer).
 
     ``transpose`` and ``broadcast_to`` are always views (strided / zero-stride);
@@ -58,9 +61,9 @@ def view_nodes(graph: Graph, order: list[int]) -> dict[int, int]:
     contiguous: set[int] = set()
     for nid in order:
         node = graph.node(nid)
-        if node.op in ("transpose", "broadcast_to"):
+        if node.op in ("transpose", "broadcast_to") and node.op in ops:
             views[nid] = node.inputs[0]
-        elif node.op in _RESHAPES and node.inputs[0] in contiguous:
+        elif node.op in _RESHAPES and node.op in ops and node.inputs[0] in contiguous:
             views[nid] = node.inputs[0]
             contiguous.add(nid)
         else:
@@ -68,10 +71,11 @@ def view_nodes(graph: Graph, order: list[int]) -> dict[int, int]:
     return views
 
 
-def plan_memory(graph: Graph, order: list[int], views: bool = True) -> MemoryPlan:
-    """Plan buffers for ``order``; with ``views``, :func:`view_nodes` get no buffer and
-    extend the lifetime of the buffer they alias to their own last use."""
-    aliases = view_nodes(graph, order) if views else {}
+def plan_memory(graph: Graph, order: list[int], views: bool = True, backend: str = "cpu") -> MemoryPlan:
+    """Plan buffers for ``order``; with ``views``, :func:`view_nodes` (of ``backend``'s
+    :data:`VIEW_POLICY`) get no buffer and extend the lifetime of the buffer they alias
+    to their own last use."""
+    aliases = view_nodes(graph, order, VIEW_POLICY[backend]) if views else {}
     position = {nid: step for step, nid in enumerate(order)}
     last_use: dict[int, int] = {nid: step for nid, step in position.items()}
     for step, nid in enumerate(order):

@@ -16,6 +16,7 @@ from volta_core.ir.schedule import schedule
 from volta_core.ir.verify import verify
 
 DETERMINISM = ("strict", "balanced")
+BACKENDS = ("cpu", "cuda")
 
 PlanKey = tuple[str, tuple[tuple[str, tuple[int, ...]], ...], str, str]
 
@@ -46,10 +47,12 @@ def compile_plan(graph: Graph, backend: str = "cpu", determinism: str = "strict"
     """Verify, schedule and memory-plan ``graph``."""
     if determinism not in DETERMINISM:
         raise IRError(f"determinism must be one of {', '.join(DETERMINISM)}, got {determinism!r}")
+    if backend not in BACKENDS:
+        raise IRError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     verify(graph)
     order = schedule(graph)
     return ExecutionPlan(
-        graph, graph_fingerprint(graph), tuple(order), plan_memory(graph, order), backend, determinism
+        graph, graph_fingerprint(graph), tuple(order), plan_memory(graph, order, backend=backend), backend, determinism
     )
 
 

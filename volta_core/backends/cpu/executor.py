@@ -17,9 +17,12 @@ def _view(node: Node, src: np.ndarray) -> np.ndarray:
         return src.transpose(node.attr("perm"))
     if node.op == "broadcast_to":
         return np.broadcast_to(src, node.shape)
-    out = src.view()
-    out.shape = node.shape  # raises rather than copies if the layout would need a copy
-    return out
+    try:
+        return np.reshape(src, node.shape, copy=False)  # raises rather than copies if a copy were needed
+    except TypeError:  # NumPy < 2.1 has no copy=; setting the shape raises the same way
+        out = src.view()
+        out.shape = node.shape
+        return out
 
 
 class CpuExecutor:
