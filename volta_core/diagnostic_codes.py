@@ -340,9 +340,17 @@ only when the dataset has a validation split (`split 0.8`).
 """),
     ("E0622", "training device not available", """
 `device gpu` was requested but no usable GPU is available; the message says
-what is missing (PyCUDA not installed, no CUDA device, or no CUDA backend in
-this build). Volta never falls back to the CPU silently: use `device cpu`,
-or `device auto` to let autopilot choose and print its reason.
+what is missing (PyCUDA not installed, the NVIDIA driver not loadable, or no
+CUDA device). Volta never falls back to the CPU silently: use `device cpu`,
+or `device auto` to let autopilot choose and print its reason. `volta doctor`
+reports the CUDA state.
+"""),
+    ("E0624", "GPU failure during training", """
+The GPU backend failed while training: its kernels did not compile, cuBLAS
+could not be loaded, the device ran out of memory, or a kernel found an index
+out of range (a class label or token id outside the model's range). The
+message names which. The weights are those after the last completed step;
+the session stays usable, and `device cpu` trains the same program on the CPU.
 """),
     ("E0623", "invalid inference input file", """
 `infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row

@@ -71,9 +71,10 @@ def _numpy() -> dict[str, Any]:
 
 def _cuda() -> dict[str, Any]:
     pkg = _package("pycuda")
-    result: dict[str, Any] = {"pycuda": pkg, "gpu": None, "devices": []}
+    result: dict[str, Any] = {"pycuda": pkg, "gpu": None, "devices": [], "cublas": None, "backend": None}
     if not pkg["installed"]:
-        result["gpu"] = "unknown (PyCUDA not installed)"
+        result["gpu"] = "unknown (PyCUDA not installed: pip install 'volta[cuda]')"
+        result["backend"] = "unavailable (PyCUDA not installed)"
         return result
     try:
         driver: Any = importlib.import_module("pycuda.driver")
@@ -83,6 +84,13 @@ def _cuda() -> dict[str, Any]:
         result["gpu"] = f"{count} CUDA device{'s' if count != 1 else ''}" if count else "no CUDA device"
     except Exception as exc:
         result["gpu"] = f"unavailable ({type(exc).__name__}: {exc})"
+    from volta_core.backends.cuda import cublas
+    from volta_core.backends.cuda.driver import cuda_status
+
+    found = cublas.candidates()
+    result["cublas"] = found[0] if found else "not found (install the CUDA toolkit or nvidia-cublas)"
+    missing = cuda_status()
+    result["backend"] = "ready (`device auto` trains on the GPU)" if missing is None else f"unavailable ({missing})"
     return result
 
 
@@ -171,6 +179,8 @@ def render(report: dict[str, Any]) -> str:
         ("thread env", env),
         ("pycuda", _version(cuda["pycuda"])),
         ("gpu", str(cuda["gpu"]) + (f": {', '.join(cuda['devices'])}" if cuda["devices"] else "")),
+        *([("cublas", str(cuda["cublas"]))] if cuda["cublas"] else []),
+        ("cuda backend", str(cuda["backend"])),
         ("onnx", _version(report["onnx"])),
         ("onnxruntime", _version(report["onnxruntime"])),
         ("ipykernel", _version(kernel["ipykernel"])),

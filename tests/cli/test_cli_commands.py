@@ -222,7 +222,7 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["volta"]["version"] == __version__
     assert report["numpy"]["installed"] is True
     assert "OMP_NUM_THREADS" in report["threads"]["env"]
-    assert set(report["cuda"]) == {"pycuda", "gpu", "devices"}
+    assert set(report["cuda"]) == {"pycuda", "gpu", "devices", "cublas", "backend"}
     assert report["lsp"]["volta_lsp"] is True
     assert set(report["onnx"]) == {"installed", "version"}
 

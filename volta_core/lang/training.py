@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from volta_core.backends.cuda.driver import gpu_failure as _gpu_failure
 from volta_core.diagnostic_codes import CODES
 from volta_core.diagnostics import DiagnosticError
 from volta_core.nn.network import Network, UnsupportedLayer, architecture_json, init_params, width_values
@@ -260,6 +261,9 @@ def exec_train(interp: Interpreter, stmt: A.Train, scope: Scope) -> None:
     interp.write(cfg.table())
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
     progress = Progress(interp.write, rt.progress, int(cfg.get("log_every", 1)), epochs)  # type: ignore[call-overload]
+    if cfg.get("device") == "gpu" and cfg.get("determinism") == "balanced":
+        interp.write("note: determinism balanced on the GPU uses TF32 matmuls and atomic scatter-adds: "
+                     "results are not bit-reproducible from run to run\n")
     try:
         with _deferred_sigint(interp):
             report = train(
@@ -281,6 +285,15 @@ def exec_train(interp: Interpreter, stmt: A.Train, scope: Scope) -> None:
             "E0607", f"training interrupted after step {model.steps} (epoch {model.epochs} complete)",
             stmt.span, label="stopped at a step boundary",
             notes=("the weights and optimizer state are those after the last completed step",),
+        ) from None
+    except Exception as exc:
+        failure = _gpu_failure(exc) if cfg.get("device") == "gpu" else None
+        if failure is None:
+            raise
+        raise interp.fail(
+            "E0624", f"the GPU failed while training {model.name}: {failure}", stmt.span, label="GPU failure",
+            notes=(f"the weights are those after step {model.steps}",),
+            helps=("`volta doctor` reports the CUDA state; `device cpu` trains on the CPU",),
         ) from None
     rt.train_reports.append(report)
     last = report.epochs[-1] if report.epochs else None

@@ -234,25 +234,36 @@ class Network:
         return any(layer.kind == "dropout" and layer.args and float(layer.args[0] or 0.0) > 0.0  # type: ignore[arg-type]
                    for layer in self.info.layers)
 
+    def mode(self, training: bool, dropout: bool = True) -> str:
+        """``infer``, ``train`` (loss and gradients, dropout on) or ``eval`` (the same, dropout off)."""
+        return "infer" if not training else ("train" if dropout or not self.has_dropout else "eval")
+
+    def plan(self, batch: int, mode: str, backend: str = "cpu") -> ExecutionPlan:
+        """The compiled plan of one mode and batch size on ``backend`` (from the plan cache)."""
+        graph, _, loss = self.build(batch, mode != "infer", dropout=mode == "train")
+        if mode != "infer":
+            assert loss is not None
+            graph, _ = training_graph(graph, loss, list(graph.params))
+        return self._cache.get(graph, backend, self.determinism)
+
     def executor(self, batch: int, training: bool, dropout: bool = True) -> tuple[CpuExecutor, ExecutionPlan]:
         """The (cached) executor for this batch size; each batch size gets its own plan.
 
         ``dropout=False`` with ``training``: the loss graph with dropout as identity
         (evaluation); the same graph as training when the model has no active dropout.
         """
-        mode = "infer" if not training else ("train" if dropout or not self.has_dropout else "eval")
-        key = (mode, batch)
+        key = (self.mode(training, dropout), batch)
         hit = self._executors.get(key)
         if hit is None:
-            graph, _, loss = self.build(batch, training, dropout=mode != "eval")
-            if training:
-                assert loss is not None
-                graph, _ = training_graph(graph, loss, list(graph.params))
-            plan = self._cache.get(graph, "cpu", self.determinism)
+            plan = self.plan(batch, key[0])
             hit = self._executors[key] = (CpuExecutor(plan, bind=self.params), plan)
         elif hit[0].stale(self.params):  # a weight array was replaced: bind the new ones
             hit = self._executors[key] = (CpuExecutor(hit[1], bind=self.params), hit[1])
         return hit
+
+    def feeds(self, x: np.ndarray, y: np.ndarray, step: int = 0, seed: int = 0) -> dict[str, np.ndarray]:
+        """The non-weight inputs of a training/eval graph for one batch."""
+        return {"x": x, "y": self.prepare_targets(y), "dropout_step": np.asarray(dropout_key(seed, step), np.int64)}
 
     def prepare_targets(self, y: np.ndarray) -> np.ndarray:
         """Dataset targets in the dtype/shape the loss takes."""
@@ -276,9 +287,7 @@ class Network:
         """
         ex, plan = self.executor(len(x), training=True, dropout=dropout)
         feeds: dict[str, np.ndarray] = dict(self.params)  # bound to the executor: no copy
-        feeds["x"] = x
-        feeds["y"] = self.prepare_targets(y)
-        feeds["dropout_step"] = np.asarray(dropout_key(seed, step), np.int64)
+        feeds.update(self.feeds(x, y, step, seed))
         # Overflow is reported by the loop (E0620 names the step), not as a NumPy warning.
         with np.errstate(over="ignore", invalid="ignore"):
             outs = ex.run(feeds, copy=copy_grads)

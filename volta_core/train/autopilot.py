@@ -14,7 +14,6 @@ adamw 0.0003 (large).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,10 +76,10 @@ def _size_rule(widths: int) -> tuple[str, float, str]:
 
 
 def cuda_status() -> str | None:
-    """None when a CUDA device is usable, else what is missing."""
-    if importlib.util.find_spec("pycuda") is None:
-        return "PyCUDA is not installed"
-    return "the CUDA backend is not part of this build of Volta"
+    """None when a CUDA device is usable, else what is missing (PyCUDA, the driver, a GPU)."""
+    from volta_core.backends.cuda.driver import cuda_status as status
+
+    return status()
 
 
 def resolve(
@@ -129,20 +128,21 @@ def resolve(
                 f"`device gpu` is not available: {missing}",
                 "use `device cpu` or `device auto` (no silent fallback to the CPU)",
             )
+    missing = cuda_status() if device == "auto" else None
+    auto = ("cpu", "auto: no CUDA device") if missing else ("gpu", "auto: CUDA device found")
     if "device" in given:
-        resolved_device = "cpu" if device == "auto" else str(device)
-        reason = "explicit" if device != "auto" else f"auto: {cuda_status() or 'CUDA device'}"
         if device == "auto":
-            reason = "auto: no CUDA device" if cuda_status() else "auto: CUDA device found"
-        add("device", resolved_device, "explicit" if device != "auto" else "auto", reason)
+            add("device", auto[0], "auto", auto[1])
+        else:
+            add("device", str(device), "explicit", "explicit")
     elif device_default != "auto":
         add("device", device_default, "explicit", "--device")
     else:
-        add("device", "cpu", "auto", "auto: no CUDA device")
+        add("device", auto[0], "auto", auto[1])
     if not explicit("precision") or given.get("precision") == "auto":
         if out[-1].name == "precision":
             out.pop()
-        add("precision", "fp32", "rule", "rule: device=cpu")
+        add("precision", "fp32", "rule", f"rule: device={next(x.value for x in out if x.name == 'device')}")
     if not explicit("determinism"):
         add("determinism", "strict", "default", "default")
     optimizer = next(s.value for s in out if s.name == "optimizer")

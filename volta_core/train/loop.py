@@ -118,7 +118,12 @@ def train(
         opt = model.optimizer  # training again continues the optimizer state
     model.optimizer = opt
 
-    _, plan = net.executor(batch, training=True)
+    _, plan = net.executor(batch, training=True)  # the CPU plan names the graph on every device
+    gpu = None
+    if cfg.get("device") == "gpu":
+        from volta_core.train.gpu import GpuRunner
+
+        gpu = GpuRunner(net, opt, str(cfg.get("determinism", "strict")))
     report = TrainReport(
         model=model.name, dataset=dataset_name, settings=list(cfg.settings),
         dataset_sha256=dataset.sha256, graph_fingerprint=plan.fingerprint,
@@ -139,15 +144,21 @@ def train(
                 if interrupted():
                     report.stopped = "interrupted"
                     raise Interrupted(report)
-                loss, logits, grads = net.train_step(  # gradients used (and clipped) in place, then dropped
-                    x, y, model.steps + 1, seed if isinstance(seed, int) else model.seed, copy_grads=False
-                )
+                key = seed if isinstance(seed, int) else model.seed
+                lr = lr_at(base_lr, schedule, taken, total_steps, warmup)
+                if gpu is not None:
+                    loss, logits = gpu.forward_backward(x, y, model.steps + 1, key)
+                else:  # gradients used (and clipped) in place, then dropped
+                    loss, logits, grads = net.train_step(x, y, model.steps + 1, key, copy_grads=False)
                 if not math.isfinite(loss):
                     report.stopped = "nan"
                     raise NonFiniteLoss(report, model.steps + 1, model.epochs + 1, loss)
-                if clip is not None:
-                    clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
-                opt.step(net.params, grads, lr_at(base_lr, schedule, taken, total_steps, warmup))
+                if gpu is not None:
+                    gpu.update(lr, None if clip is None else float(clip))  # type: ignore[arg-type]
+                else:
+                    if clip is not None:
+                        clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
+                    opt.step(net.params, grads, lr)
                 taken += 1
                 model.steps += 1
                 loss_sum += loss * len(x)
@@ -164,7 +175,8 @@ def train(
                 accuracy=(correct / seen) if net.classification else None,
             )
             if dataset.val is not None and len(dataset.val):
-                val_loss, val_acc = evaluate_split(model, dataset.val, batch)
+                val_loss, val_acc = (gpu.evaluate_split(dataset.val, batch) if gpu is not None
+                                     else evaluate_split(model, dataset.val, batch))
                 stats = EpochStats(stats.epoch, stats.steps, stats.loss, stats.accuracy, val_loss, val_acc)
             report.epochs.append(stats)
             _set_metrics(model, stats)
@@ -185,6 +197,8 @@ def train(
         if report.stopped is None and steps_limit is not None:
             report.stopped = "steps"
     finally:
+        if gpu is not None:
+            gpu.finish()  # weights and optimizer state back on the host, also after a stop
         progress.close()
         report.steps = model.steps
         report.weights_sha256 = weights_sha256(net.params)
