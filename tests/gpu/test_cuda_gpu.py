@@ -80,6 +80,27 @@ def test_larger_shapes_match():
         np.testing.assert_allclose(d, c, rtol=1e-5, atol=1e-5)
 
 
+def test_balanced_mode_runs_atomic_scatter_add_and_tf32_matmuls_close_to_strict():
+    from volta_core.backends.cuda.executor import CudaExecutor
+    from volta_core.ir import Graph
+
+    rng = np.random.default_rng(3)
+    g = Graph()
+    src = g.input("s", (4096, 64))
+    idx = g.input("i", (4096,), "i64")
+    w = g.input("w", (64, 256))
+    g.set_outputs([g.op("scatter_add", src, idx, axis=0, shape=(100, 64)), g.op("matmul", src, w)])
+    feeds = {"s": rng.standard_normal((4096, 64)).astype(np.float32), "i": rng.integers(0, 100, 4096),
+             "w": rng.standard_normal((64, 256)).astype(np.float32)}
+    strict = CudaExecutor(compile_plan(g, "cuda", "strict")).run(feeds)
+    balanced = CudaExecutor(compile_plan(g, "cuda", "balanced")).run(feeds)
+    np.testing.assert_allclose(balanced[0], strict[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(balanced[1], strict[1], rtol=1e-2, atol=5e-2)  # TF32: 10-bit mantissa inputs
+    assert not np.array_equal(balanced[1], strict[1])  # TF32 really is in use
+    again = CudaExecutor(compile_plan(g, "cuda", "strict")).run(feeds)
+    assert all(np.array_equal(a, b) for a, b in zip(strict, again, strict=True))
+
+
 def test_out_of_range_index_is_an_error_not_garbage():
     from volta_core.backends.cuda.driver import KernelError
     from volta_core.backends.cuda.executor import CudaExecutor

@@ -178,3 +178,59 @@ def test_no_gpu_means_tests_skip_with_a_reason():
         assert cuda_status() is None
     else:
         assert cuda_status() is None or "PyCUDA" in cuda_status() or "CUDA" in cuda_status()  # type: ignore[operator]
+
+
+XOR_GPU = "model m\n    layers 2 4 2\n    loss cross_entropy\n    seed 1\ndataset d\n    type xor\ntrain m on d\n    epochs 2\n"
+
+
+def test_device_auto_picks_the_gpu_when_one_is_usable(monkeypatch):
+    from volta_core.train import autopilot
+
+    monkeypatch.setattr(autopilot, "cuda_status", lambda: None)
+    cfg = autopilot.resolve({}, widths=3, model_optimizer=None, dataset_batch=None)
+    assert (cfg["device"], cfg.get("precision")) == ("gpu", "fp32")
+    assert "device = gpu (auto: CUDA device found)" in cfg.table()
+    monkeypatch.setattr(autopilot, "cuda_status", lambda: "CUDA found no GPU")
+    cfg = autopilot.resolve({"device": "auto"}, widths=3, model_optimizer=None, dataset_batch=None)
+    assert "device = cpu (auto: no CUDA device)" in cfg.table()
+    with pytest.raises(autopilot.DeviceError, match="CUDA found no GPU"):
+        autopilot.resolve({"device": "gpu"}, widths=3, model_optimizer=None, dataset_batch=None)
+
+
+def test_a_gpu_failure_during_training_is_e0624_and_the_session_stays_usable(monkeypatch, tmp_path):
+    from volta_core.backends.cuda.cublas import CublasError
+    from volta_core.lang import Session
+    from volta_core.train import autopilot, gpu
+
+    def broken(*args, **kwargs):
+        raise CublasError("cuBLAS could not be loaded (no libcublas.so found)")
+
+    monkeypatch.setattr(autopilot, "cuda_status", lambda: None)
+    monkeypatch.setattr(gpu.GpuRunner, "__init__", broken)
+    out: list[str] = []
+    s = Session(stdout=out.append, base_dir=tmp_path)
+    result = s.run(XOR_GPU + "    device gpu\n", "t.vt")
+    codes = [d.code for d in result.diagnostics]
+    assert codes == ["E0624"], codes
+    assert "cuBLAS could not be loaded" in result.diagnostics[0].message
+    assert s.run("print 1 + 1", "u.vt").diagnostics == []
+    assert "2" in "".join(out)
+
+
+def test_balanced_on_the_gpu_says_it_is_not_reproducible(monkeypatch, tmp_path):
+    from volta_core.lang import Session
+    from volta_core.train import autopilot, gpu
+
+    seen: list[str] = []
+
+    def fake_init(self, net, opt, determinism="strict"):  # type: ignore[no-untyped-def]
+        seen.append(determinism)
+        raise gpu.CudaUnavailable("stop here")
+
+    monkeypatch.setattr(autopilot, "cuda_status", lambda: None)
+    monkeypatch.setattr(gpu.GpuRunner, "__init__", fake_init)
+    out: list[str] = []
+    result = Session(stdout=out.append, base_dir=tmp_path).run(XOR_GPU + "    determinism balanced\n", "t.vt")
+    assert seen == ["balanced"]
+    assert "not bit-reproducible" in "".join(out)
+    assert [d.code for d in result.diagnostics] == ["E0624"]

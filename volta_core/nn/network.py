@@ -238,13 +238,14 @@ class Network:
         """``infer``, ``train`` (loss and gradients, dropout on) or ``eval`` (the same, dropout off)."""
         return "infer" if not training else ("train" if dropout or not self.has_dropout else "eval")
 
-    def plan(self, batch: int, mode: str, backend: str = "cpu") -> ExecutionPlan:
-        """The compiled plan of one mode and batch size on ``backend`` (from the plan cache)."""
+    def plan(self, batch: int, mode: str, backend: str = "cpu", determinism: str | None = None) -> ExecutionPlan:
+        """The compiled plan of one mode and batch size on ``backend`` (from the plan cache)
+        with ``determinism`` (default: the network's)."""
         graph, _, loss = self.build(batch, mode != "infer", dropout=mode == "train")
         if mode != "infer":
             assert loss is not None
             graph, _ = training_graph(graph, loss, list(graph.params))
-        return self._cache.get(graph, backend, self.determinism)
+        return self._cache.get(graph, backend, determinism or self.determinism)
 
     def executor(self, batch: int, training: bool, dropout: bool = True) -> tuple[CpuExecutor, ExecutionPlan]:
         """The (cached) executor for this batch size; each batch size gets its own plan.

@@ -15,7 +15,7 @@ import struct
 import numpy as np
 
 from volta_core.backends.cuda import launch as L
-from volta_core.backends.cuda.driver import Device, device
+from volta_core.backends.cuda.driver import CudaUnavailable, Device, device
 from volta_core.backends.cuda.executor import CudaExecutor, DeviceTensors
 from volta_core.backends.cuda.kernels import signature
 from volta_core.nn.network import Network
@@ -28,6 +28,9 @@ _SLOTS = {"sgd": (), "momentum": ("momentum_buffer",), "adam": ("exp_avg", "exp_
 
 def _f32(x: float) -> float:
     return float(np.float32(x))
+
+
+__all__ = ["CudaUnavailable", "DeviceOptimizer", "GpuRunner"]
 
 
 class DeviceOptimizer:
@@ -127,7 +130,7 @@ class GpuRunner:
 
     def __init__(self, net: Network, opt: Optimizer, determinism: str = "strict") -> None:
         self.dev = device()
-        self.dev.set_tf32(determinism == "balanced")
+        self.determinism = determinism
         self.net = net
         self.params = DeviceTensors({n: a.shape for n, a in net.params.items()}, self.dev)
         self.params.upload(net.params)
@@ -137,7 +140,7 @@ class GpuRunner:
     def _executor(self, mode: str, batch: int) -> tuple[CudaExecutor, list[str]]:
         hit = self._executors.get((mode, batch))
         if hit is None:
-            plan = self.net.plan(batch, mode, "cuda")
+            plan = self.net.plan(batch, mode, "cuda", self.determinism)
             ex = CudaExecutor(plan, bind=self.params.address, dev=self.dev)
             hit = self._executors[(mode, batch)] = (ex, [plan.graph.name_of(p) for p in plan.graph.params])
         return hit

@@ -125,6 +125,7 @@ class CudaExecutor:
 
     def execute(self) -> None:
         """Launch every step (asynchronous: returns before the GPU is done)."""
+        self.dev.set_tf32(self.plan.determinism == "balanced")  # cuBLAS' math mode is per handle
         for step in self.steps:
             step()
 
