@@ -333,19 +333,29 @@ __device__ void layernorm_body(i64 rows, i64 d, T eps, const T* __restrict__ x, 
 }
 
 // ---------------------------------------------------------- index ops
+// Element i of a [lead, nidx, trail] layout: its lead, index position and trailing column.
+struct IndexPos { i64 l, p, t; };
+__device__ __forceinline__ IndexPos index_pos(i64 i, i64 nidx, i64 trail) {
+  const i64 q = i / trail;
+  return {q / nidx, q % nidx, i - q * trail};
+}
+
+// idx[p] as a row in [0, size) (negative counts from the end, as in NumPy), or -1 when out of range.
+template <typename I> __device__ __forceinline__ i64 row_of(const I* __restrict__ idx, i64 p, i64 size) {
+  i64 j = (i64)idx[p];
+  if (j < 0) j += size;
+  return (j < 0 || j >= size) ? -1 : j;
+}
+
 // gather: data [lead, size, trail], idx flat [nidx], out [lead, nidx, trail]
 template <typename E, typename I>
 __device__ void gather_body(i64 n, i64 nidx, i64 size, i64 trail, const E* __restrict__ data, const I* __restrict__ idx,
                             E* __restrict__ out, int* err) {
   GRID_STRIDE(i, n) {
-    const i64 t = i % trail;
-    const i64 q = i / trail;
-    const i64 p = q % nidx;
-    const i64 l = q / nidx;
-    i64 j = (i64)idx[p];
-    if (j < 0) j += size;
-    if (j < 0 || j >= size) { *err = 2; out[i] = E(0); continue; }
-    out[i] = data[(l * size + j) * trail + t];
+    const IndexPos at = index_pos(i, nidx, trail);
+    const i64 j = row_of(idx, at.p, size);
+    if (j < 0) { *err = 2; out[i] = E(0); continue; }
+    out[i] = data[(at.l * size + j) * trail + at.t];
   }
 }
 
@@ -361,9 +371,8 @@ __device__ void scatter_add_body(i64 lead, i64 nidx, i64 size, i64 trail, i64 jb
     const i64 l = q / jblocks;
     const i64 jlo = jb * size / jblocks, jhi = (jb + 1) * size / jblocks;
     for (i64 p = 0; p < nidx; ++p) {
-      i64 j = (i64)idx[p];
-      if (j < 0) j += size;
-      if (j < 0 || j >= size) { if (jb == 0) *err = 3; continue; }
+      const i64 j = row_of(idx, p, size);
+      if (j < 0) { if (jb == 0) *err = 3; continue; }
       if (j >= jlo && j < jhi) {
         T* o = out + (l * size + j) * trail + t;
         *o = *o + src[(l * nidx + p) * trail + t];
@@ -377,14 +386,10 @@ template <typename T, typename I>
 __device__ void scatter_add_atomic_body(i64 n, i64 nidx, i64 size, i64 trail, const T* __restrict__ src,
                                         const I* __restrict__ idx, T* __restrict__ out, int* err) {
   GRID_STRIDE(i, n) {
-    const i64 t = i % trail;
-    const i64 q = i / trail;
-    const i64 p = q % nidx;
-    const i64 l = q / nidx;
-    i64 j = (i64)idx[p];
-    if (j < 0) j += size;
-    if (j < 0 || j >= size) { *err = 3; continue; }
-    atomicAdd(out + (l * size + j) * trail + t, src[i]);
+    const IndexPos at = index_pos(i, nidx, trail);
+    const i64 j = row_of(idx, at.p, size);
+    if (j < 0) { *err = 3; continue; }
+    atomicAdd(out + (at.l * size + j) * trail + at.t, src[i]);
   }
 }
 
