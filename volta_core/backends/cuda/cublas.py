@@ -13,7 +13,6 @@ import ctypes.util
 import glob
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 OP_N, OP_T = 0, 1
@@ -106,7 +105,3 @@ class Handle:
         if self.handle:
             self.lib.cublasDestroy_v2(self.handle)
             self.handle = ctypes.c_void_p()
-
-
-def library_path(lib: ctypes.CDLL) -> Path:
-    return Path(lib._name)

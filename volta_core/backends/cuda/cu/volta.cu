@@ -17,21 +17,7 @@ typedef unsigned char u8;  // numpy bool: one byte, 0 or 1
 #define GRID_STRIDE(i, n) \
   for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
-template <int NIN>
-__device__ __forceinline__ void bcast_offsets(i64 i, const i64* __restrict__ meta, i64* off) {
-  const int rank = (int)meta[0];
-#pragma unroll
-  for (int k = 0; k < NIN; ++k) off[k] = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    const i64 s = meta[1 + d];
-    const i64 q = i / s;
-    const i64 r = i - q * s;
-    i = q;
-#pragma unroll
-    for (int k = 0; k < NIN; ++k) off[k] += r * meta[1 + rank * (k + 1) + d];
-  }
-}
-
+// off[k] = offset in input k of output element i (meta: [rank, shape, strides_0, ..., strides_{nin-1}])
 __device__ __forceinline__ void bcast_offsets_n(i64 i, const i64* __restrict__ meta, int nin, i64* off) {
   const int rank = (int)meta[0];
   for (int k = 0; k < nin; ++k) off[k] = 0;
@@ -42,6 +28,12 @@ __device__ __forceinline__ void bcast_offsets_n(i64 i, const i64* __restrict__ m
     i = q;
     for (int k = 0; k < nin; ++k) off[k] += r * meta[1 + rank * (k + 1) + d];
   }
+}
+
+// the same with the input count known at compile time (inlined, so the inner loops unroll)
+template <int NIN>
+__device__ __forceinline__ void bcast_offsets(i64 i, const i64* __restrict__ meta, i64* off) {
+  bcast_offsets_n(i, meta, NIN, off);
 }
 
 template <typename T> __device__ __forceinline__ bool is_nan(T x) {
