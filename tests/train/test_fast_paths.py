@@ -154,6 +154,30 @@ def test_relu_backward_where_is_bitwise_numpy_where(dtype: str) -> None:
         assert _run(g, {"c": cv, "a": av}).tobytes() == np.where(cv > 0, av, npdt(0.0)).tobytes()
 
 
+_SPECIALS = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 3.0, -3.0]
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 1000])
+def test_relu_is_bitwise_numpy_maximum_with_zero(dtype: str, n: int) -> None:
+    # The kernel takes max against an array of zeros (NumPy's SIMD loop) instead of the
+    # scalar 0: the same bits at every SIMD tail length, NaN payloads and -0.0 included.
+    npdt = np.float32 if dtype == "f32" else np.float64
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(npdt)
+    x[rng.integers(0, n, min(n, 12))] = rng.choice(np.array(_SPECIALS, npdt), min(n, 12))
+    x[: min(n, 2)] = np.array([0x7FC00001, 0xFFC00001], np.uint32).view(np.float32).astype(npdt)[: min(n, 2)]
+    expected = np.maximum(x, 0)
+    ints = f"u{np.dtype(npdt).itemsize}"
+    g = Graph()
+    g.set_outputs([g.op("relu", g.input("x", (n,), dtype))])
+    assert _run(g, {"x": x}).view(ints).tolist() == expected.view(ints).tolist()
+    for program in ("relu:$0", "neg:$0;neg:@;relu:@"):  # the fused step, on an input and on its running value
+        fused = Graph()
+        fused.set_outputs([fused.op("fused_elementwise", fused.input("x", (n,), dtype), program=program)])
+        assert _run(fused, {"x": x}).view(ints).tolist() == expected.view(ints).tolist(), program
+
+
 def test_outer_product_matmul_is_bitwise_gemm() -> None:
     g = Graph()
     a = g.input("a", (17, 1))
