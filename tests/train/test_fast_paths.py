@@ -41,9 +41,11 @@ def _reference_step(name: str, p: np.ndarray, g: np.ndarray, st: dict[str, np.nd
         v = st.setdefault("v", np.zeros_like(p))
         m += f32(0.1) * (g - m)
         v *= f32(0.999)
-        v += f32(1.0 - 0.999) * (g * g)
-        denom = np.sqrt(v) / f32(math.sqrt(1.0 - 0.999**t)) + f32(1e-8)
-        p += f32(-(lr / (1.0 - 0.9**t))) * (m / denom)
+        v += (f32(1.0 - 0.999) * g) * g  # PyTorch's addcmul order
+        # PyTorch's p -= step_size * m / (sqrt(v) / bc2_sqrt + eps), multiplied through by bc2_sqrt
+        bc2_sqrt = math.sqrt(1.0 - 0.999**t)
+        denom = np.sqrt(v) + f32(1e-8 * bc2_sqrt)
+        p += f32(-(lr / (1.0 - 0.9**t)) * bc2_sqrt) * (m / denom)
     else:
         sq = st.setdefault("sq", np.zeros_like(p))
         sq *= f32(0.99)

@@ -9,7 +9,6 @@ arrays in place (checkpoints, `inspect` and CPU inference see them).
 
 from __future__ import annotations
 
-import math
 import struct
 
 import numpy as np
@@ -91,12 +90,10 @@ class DeviceOptimizer:
                 self.first[name] = False
             elif opt.name in ("adam", "adamw"):
                 b1, b2 = opt.betas
-                t = opt.steps
-                step_size = lr / (1.0 - b1**t)
+                eps_c, neg_step_c = opt.adam_scalars(lr)
                 decay = opt.name == "adamw" and bool(wd)
                 kind, args = "opt_adam", (n, p, g, st[0], st[1], _f32(wd), has_wd, _f32(1.0 - lr * wd), int(decay),
-                                          _f32(1.0 - b1), _f32(b2), _f32(1.0 - b2), _f32(math.sqrt(1.0 - b2**t)),
-                                          _f32(opt.eps), _f32(-step_size))
+                                          _f32(1.0 - b1), _f32(b2), _f32(1.0 - b2), _f32(eps_c), _f32(neg_step_c))
             else:
                 buf = st[1] if len(st) > 1 else 0
                 kind, args = "opt_rmsprop", (n, p, g, st[0], buf, _f32(wd), has_wd, _f32(opt.alpha),

@@ -228,19 +228,15 @@ class Optimizer:
             np.subtract(g, m, out=b)  # m += (1 - b1) * (g - m)   (torch: exp_avg.lerp_(grad, 1 - beta1))
             np.multiply(b, f32(1.0 - b1), out=b)
             m += b
-            v *= f32(b2)  # v = b2 * v + (1 - b2) * (g * g)
-            np.multiply(g, g, out=b)
-            np.multiply(b, f32(1.0 - b2), out=b)
+            v *= f32(b2)  # v = b2 * v + (1 - b2) * g * g   (torch: exp_avg_sq.mul_(b2).addcmul_(g, g, 1 - b2))
+            np.multiply(g, f32(1.0 - b2), out=b)
+            np.multiply(b, g, out=b)
             v += b
-            t = self.steps
-            bc1 = 1.0 - b1**t
-            bc2_sqrt = math.sqrt(1.0 - b2**t)
-            step_size = lr / bc1
-            np.sqrt(v, out=b)  # denom = sqrt(v) / bc2_sqrt + eps
-            np.divide(b, f32(bc2_sqrt), out=b)
-            np.add(b, f32(self.eps), out=b)
-            np.divide(m, b, out=b)  # p += -step_size * (m / denom)
-            np.multiply(b, f32(-step_size), out=b)
+            eps_c, neg_step_c = self.adam_scalars(lr)
+            np.sqrt(v, out=b)  # p += -step_size * m / (sqrt(v) / bc2_sqrt + eps), multiplied through
+            np.add(b, f32(eps_c), out=b)  # by bc2_sqrt to save a pass (see adam_scalars)
+            np.divide(m, b, out=b)
+            np.multiply(b, f32(neg_step_c), out=b)
             p += b
         else:  # rmsprop
             sq = slots[0]
@@ -259,6 +255,21 @@ class Optimizer:
             else:
                 np.multiply(b, f32(-lr), out=b)  # p += -lr * (g / avg)
             p += b
+
+    def adam_scalars(self, lr: float) -> tuple[float, float]:
+        """Adam's two per-step constants at the current step count: ``eps * bc2_sqrt`` and
+        ``-step_size * bc2_sqrt``.
+
+        PyTorch's ``p += -step_size * m / (sqrt(v) / bc2_sqrt + eps)`` (``step_size =
+        lr / (1 - b1^t)``, ``bc2_sqrt = sqrt(1 - b2^t)``) is computed as ``p +=
+        (-step_size * bc2_sqrt) * m / (sqrt(v) + eps * bc2_sqrt)``: the same quantity,
+        one elementwise pass fewer, different only by float32 rounding. The CPU and GPU
+        updates both take these constants from here.
+        """
+        b1, b2 = self.betas
+        t = self.steps
+        bc2_sqrt = math.sqrt(1.0 - b2**t)
+        return self.eps * bc2_sqrt, -(lr / (1.0 - b1**t)) * bc2_sqrt
 
     # ------------------------------------------------------- persistence
     def state_arrays(self) -> dict[str, np.ndarray]:

@@ -29,7 +29,7 @@ SIGNATURES = {
     "unary": "idqPP", "binary": "idqPPPP", "compare": "iqPPPP", "where": "qPPPPP", "copy": "qPPP", "cast": "qPP",
     "reduce": "iqqPPP", "softmax": "iqqqPP", "layernorm": "qq{T}PPPP", "dropout": "qPP{T}P", "fused": "iPPiPqPP",
     "sce_rows": "qqPPPP", "scatter_add": "qqqqqPPPP", "scatter_add_atomic": "qqqqPPPP", "gather": "qqqqPPPP",
-    "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififfffff",
+    "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififffff",
     "opt_rmsprop": "qPPPPfiffffif", "clip_sumsq": "qPP", "clip_coef": "iPf", "clip_scale": "qPP",
 }
 UNARY = {"copy": 0, "neg": 1, "sqrt": 2, "exp": 3, "log": 4, "abs": 5, "sign": 6, "erf": 7, "relu": 8,

@@ -456,7 +456,7 @@ extern "C" __global__ void opt_momentum(i64 n, float* p, const float* __restrict
 
 extern "C" __global__ void opt_adam(i64 n, float* p, const float* __restrict__ g, float* m, float* v, float wd,
                                     int has_wd, float decay, int has_decay, float omb1, float b2, float omb2,
-                                    float bc2_sqrt, float eps, float neg_step) {
+                                    float eps_c, float neg_step_c) {
   GRID_STRIDE(i, n) {
     float pi = p[i];
     if (has_decay) pi = pi * decay;
@@ -466,15 +466,14 @@ extern "C" __global__ void opt_adam(i64 n, float* p, const float* __restrict__ g
     const float mi = m[i] + b;
     m[i] = mi;
     float vi = v[i] * b2;
-    b = gg * gg;
-    b = b * omb2;
+    b = gg * omb2;
+    b = b * gg;
     vi = vi + b;
     v[i] = vi;
-    b = sqrt(vi);
-    b = b / bc2_sqrt;
-    b = b + eps;
+    b = sqrt(vi);  // constants from Optimizer.adam_scalars
+    b = b + eps_c;
     b = mi / b;
-    b = b * neg_step;
+    b = b * neg_step_c;
     p[i] = pi + b;
   }
 }
