@@ -556,6 +556,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"note: recorded on {expected.platform} with numpy {expected.numpy}; "
             f"now {actual.platform} with numpy {actual.numpy}\n"
         )
+    if expected.blas and expected.blas != actual.blas:
+        sys.stdout.write(
+            f"note: recorded with BLAS kernels {expected.blas}; now {actual.blas} "
+            "(kernel sets round matrix products differently; see `volta doctor`)\n"
+        )
     return EXIT_ERRORS
 
 

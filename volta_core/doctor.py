@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from volta_core import __version__
+from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
 
 NOT_INSTALLED = "not installed"
 
@@ -134,6 +135,7 @@ def collect() -> dict[str, Any]:
         },
         "volta": {"version": __version__, "location": os.path.dirname(volta_core.__file__)},
         "numpy": _numpy(),
+        "blas_kernels": openblas_kernels(),
         "threads": {
             "cpu_count": os.cpu_count(),
             "env": {name: os.environ.get(name) for name in THREAD_VARIABLES},
@@ -174,6 +176,7 @@ def render(report: dict[str, Any]) -> str:
         ("volta", f"{report['volta']['version']} ({report['volta']['location']})"),
         ("numpy", np_["version"] if np_["installed"] else f"{NOT_INSTALLED}: {np_.get('error')}"),
         ("blas", _dep(np_["blas"])),
+        ("blas kernels", describe_kernels(report["blas_kernels"])),
         ("lapack", _dep(np_["lapack"])),
         ("cpu count", str(threads["cpu_count"])),
         ("thread env", env),

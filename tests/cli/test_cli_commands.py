@@ -167,6 +167,13 @@ def test_verify_bit_identical_and_divergence(tmp_path: Path, capsys: pytest.Capt
     rec.write_text(json.dumps(data))
     r = volta(capsys, "verify", str(rec))
     assert r.code == 1 and "epoch 2: loss differs" in r.out
+    assert "BLAS kernels" not in r.out  # same kernels: no note
+    # a record from other BLAS kernels: the divergence comes with a note naming both
+    data["blas"] = "Prescott (forced: OPENBLAS_CORETYPE=Prescott)"
+    rec.write_text(json.dumps(data))
+    r = volta(capsys, "verify", str(rec))
+    assert r.code == 1
+    assert "note: recorded with BLAS kernels Prescott (forced: OPENBLAS_CORETYPE=Prescott); now " in r.out
 
 
 def test_verify_bad_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,7 +224,8 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert r.code == 0
     report = json.loads(r.out)
     assert set(report) == {
-        "python", "platform", "volta", "numpy", "threads", "cuda", "onnx", "onnxruntime", "kernel", "lsp",
+        "python", "platform", "volta", "numpy", "blas_kernels", "threads", "cuda", "onnx", "onnxruntime", "kernel",
+        "lsp",
     }
     assert report["volta"]["version"] == __version__
     assert report["numpy"]["installed"] is True

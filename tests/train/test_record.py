@@ -65,6 +65,20 @@ def test_round_trip_exact(tmp_path: Path) -> None:
     assert json.loads(path.read_text(encoding="utf-8").replace("NaN", "null"))["format"] == FORMAT_VERSION
 
 
+def test_blas_kernels_recorded_and_optional(tmp_path: Path) -> None:
+    from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
+
+    rec = record(tmp_path)
+    assert rec.blas == describe_kernels(openblas_kernels()) != ""
+    path = tmp_path / "r.json"
+    write_record(path, rec)
+    assert load_record(path).blas == rec.blas
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["blas"]  # records written before the field load with it empty
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert load_record(path).blas == ""
+
+
 def test_program_path_outside_and_absolute(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     rec = make_record(tmp_path / "prog.vt", "", [], tmp_path / "sub" / "r.json")

@@ -1,7 +1,7 @@
 """Run records: what ``volta run FILE --record R`` writes and ``volta verify R`` checks.
 
 A record is JSON: the format version, the Volta, Python, numpy and platform
-versions, the program (path relative to the record file, or absolute, and
+versions, the BLAS kernel set (matrix products round differently under another), the program (path relative to the record file, or absolute, and
 the SHA-256 of its text), the determinism mode, and one entry per executed
 ``train`` statement (a :class:`~volta_core.train.report.TrainReport`:
 resolved settings, dataset hash, graph fingerprint, per-epoch statistics,
@@ -28,6 +28,7 @@ from typing import Any, Final
 import numpy as np
 
 from volta_core import __version__
+from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
 from volta_core.train.atomic import atomic_write_text
 from volta_core.train.report import EpochStats, Setting, TrainReport
 
@@ -68,6 +69,7 @@ class RunRecord:
     python: str = field(default_factory=platform.python_version)
     numpy: str = np.__version__
     platform: str = field(default_factory=platform.platform)
+    blas: str = field(default_factory=lambda: describe_kernels(openblas_kernels()))
     format: str = FORMAT_VERSION
 
     @property
@@ -179,6 +181,7 @@ def record_to_json(record: RunRecord) -> str:
         "python": record.python,
         "numpy": record.numpy,
         "platform": record.platform,
+        "blas": record.blas,
         "determinism": record.determinism,
         "trains": [_report_dict(t) for t in record.trains],
     }
@@ -298,6 +301,7 @@ def load_record(path: Path) -> RunRecord:
         python=r.get(data, "python", "", (str,)),
         numpy=r.get(data, "numpy", "", (str,)),
         platform=r.get(data, "platform", "", (str,)),
+        blas=r.get(data, "blas", "", (str,), optional=True) or "",  # absent in records before it
         format=fmt,
     )
 

@@ -1,0 +1,53 @@
+"""Which kernels NumPy's BLAS runs: asked of OpenBLAS itself, for ``volta doctor``,
+run records and the benchmarks.
+
+NumPy's wheels bundle OpenBLAS built with ``DYNAMIC_ARCH``: one library with
+kernel sets for many CPUs, one of which it picks at load time, unless
+``OPENBLAS_CORETYPE`` forces one. The choice matters for speed (AVX2 ``Haswell``
+against AVX-512 ``SkylakeX`` kernels: see ``docs/performance.md``) and for bits
+(kernel sets round matrix products differently), so it is reported, never changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Any
+
+#: Variables that make OpenBLAS run a kernel set other than the one it detects.
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def openblas_kernels() -> dict[str, Any]:
+    """The kernel set NumPy's bundled OpenBLAS runs (``gotoblas_corename``) and the
+    variables that forced it, if any. ``kernels`` is None where NumPy's BLAS is not a
+    bundled ``DYNAMIC_ARCH`` OpenBLAS or cannot be asked. The kernel set matters twice:
+    for speed (AVX2 ``Haswell`` against AVX-512 ``SkylakeX``) and for bits (different
+    kernels round matrix products differently)."""
+    forced = {name: os.environ[name] for name in BLAS_OVERRIDES if os.environ.get(name)}
+    result: dict[str, Any] = {"kernels": None, "forced": forced}
+    try:
+        import numpy
+
+        root = Path(numpy.__file__).resolve().parent
+        for folder in (root.parent / "numpy.libs", root / ".dylibs"):
+            for lib_path in sorted(folder.glob("lib*openblas*")) if folder.is_dir() else ():
+                lib = ctypes.CDLL(str(lib_path))  # NumPy loaded it already: the same handle
+                corename = getattr(lib, "gotoblas_corename", None)
+                if corename is not None:
+                    corename.restype = ctypes.c_char_p
+                    corename.argtypes = []
+                    name = corename()
+                    result["kernels"] = name.decode(errors="replace") if name else None
+                    return result
+    except Exception as exc:  # a probe: report, never raise
+        result["error"] = str(exc)
+    return result
+
+
+def describe_kernels(info: dict[str, Any]) -> str:
+    """``SkylakeX``, ``Haswell (forced: OPENBLAS_CORETYPE=Haswell)`` or why it is unknown."""
+    forced = ", ".join(f"{k}={v}" for k, v in info.get("forced", {}).items())
+    name = info.get("kernels") or "unknown (not NumPy's bundled OpenBLAS)"
+    return f"{name} (forced: {forced})" if forced else f"{name} (detected by OpenBLAS)" if info.get("kernels") else name
