@@ -10,6 +10,13 @@ are gated only where the baseline gives an absolute ``max_ms`` for them
 results lack, or that did not run, is reported as missing. Each regression
 writes ``incident-<name>.md`` naming the benchmark, the baseline ratio and
 the measured ratio.
+
+Ratios carry over between machines, not between BLAS kernel sets: NumPy's
+OpenBLAS runs AVX2 (``Haswell``) or AVX-512 (``SkylakeX``) kernels depending on
+the CPU and ``OPENBLAS_CORETYPE``, which moves Volta's side by a third while
+PyTorch (MKL) stays put. When the baseline and the results name different
+kernel sets the gate fails as *not comparable* (and writes
+``incident-blas-kernels.md``) instead of judging the ratios.
 """
 
 from __future__ import annotations
@@ -27,9 +34,16 @@ class GateReport:
     missing: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     incidents: list[Path] = field(default_factory=list)
+    not_comparable: str | None = None  # why the ratios were not judged
 
     def ok(self, allow_missing: bool = False) -> bool:
-        return not self.regressions and (allow_missing or not self.missing)
+        return self.not_comparable is None and not self.regressions and (allow_missing or not self.missing)
+
+
+def kernels_of(doc: dict[str, object]) -> str | None:
+    """The OpenBLAS kernel set a run used (None: not recorded, e.g. older results)."""
+    info = doc.get("blas_kernels")
+    return str(info["kernels"]) if isinstance(info, dict) and info.get("kernels") else None
 
 
 def _ms(res: dict[str, object], key: str = "volta") -> float | None:
@@ -40,6 +54,19 @@ def _ms(res: dict[str, object], key: str = "volta") -> float | None:
 def compare(baseline: dict[str, object], results: dict[str, object], threshold: float = DEFAULT_THRESHOLD,
             incident_dir: Path | None = None) -> GateReport:
     report = GateReport()
+    base_k, run_k = kernels_of(baseline), kernels_of(results)
+    if base_k and run_k and base_k != run_k:
+        report.not_comparable = (
+            f"the baseline was measured with OpenBLAS kernels {base_k}, this run with {run_k}: "
+            "rerun with the baseline's kernel set (see OPENBLAS_CORETYPE in docs/performance.md) "
+            "or make a baseline for this one"
+        )
+        if incident_dir is not None:
+            incident_dir.mkdir(parents=True, exist_ok=True)
+            path = incident_dir / "incident-blas-kernels.md"
+            path.write_text(f"# Performance gate: results not comparable\n\n- {report.not_comparable}\n")
+            report.incidents.append(path)
+        return report
     measured: dict[str, dict[str, object]] = results.get("benchmarks", {})  # type: ignore[assignment]
     for name, base in baseline.get("benchmarks", {}).items():  # type: ignore[union-attr]
         base_ratio = base.get("ratio")
@@ -128,6 +155,9 @@ def load(path: Path) -> dict[str, object]:
 
 
 def format_report(report: GateReport, threshold: float) -> str:
+    if report.not_comparable:
+        return "\n".join([f"perf gate: NOT COMPARABLE: {report.not_comparable}",
+                          *(f"  incident written: {p}" for p in report.incidents)])
     out = [f"perf gate (threshold {threshold:.0%}): {len(report.passed)} passed, "
            f"{len(report.regressions)} regressed, {len(report.missing)} missing"]
     for r in report.regressions:

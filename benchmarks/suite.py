@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.workloads import SPECS
+from volta_core.backends.cpu.blas import describe_kernels
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -126,6 +127,7 @@ def run(only: list[str] | None = None, quick: bool = False, threads: int | None 
         "machine": machine(),
         "threads": {"volta_blas": threads, "torch": threads, "env": list(THREAD_VARS)},
         "matmul_peak_gflops": peak_gflops,
+        "blas_kernels": peak.get("blas_kernels"),
         "load_average": {"start": load_start, "end": _loadavg()},
         "benchmarks": results,
     }
@@ -167,8 +169,10 @@ def _cell(s: dict[str, float] | None) -> str:
 
 def markdown(doc: dict[str, object]) -> str:
     m = doc["machine"]  # type: ignore[index]
+    kernels = doc.get("blas_kernels")
+    blas = f", kernels {describe_kernels(kernels)}" if isinstance(kernels, dict) else ""
     lines = [
-        f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}), "  # type: ignore[index]
+        f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}{blas}), "  # type: ignore[index]
         f"PyTorch {m['torch']}; threads: Volta BLAS {doc['threads']['volta_blas']}, "  # type: ignore[index]
         f"PyTorch {doc['threads']['torch']}; float32 matmul peak "  # type: ignore[index]
         f"{doc['matmul_peak_gflops'] or 0:.1f} GFLOP/s; run {doc['created']}"

@@ -112,6 +112,28 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert run(bad, "--threshold", "1.0").returncode == 0
 
 
+def _with_kernels(doc: dict[str, object], kernels: str | None, **forced: str) -> dict[str, object]:
+    return {**doc, "blas_kernels": {"kernels": kernels, "forced": forced}}
+
+
+def test_other_blas_kernels_are_not_comparable(tmp_path: Path) -> None:
+    # Same ratios, different OpenBLAS kernel sets: the gate refuses to judge, and says why.
+    base = _with_kernels(BASE, "SkylakeX")
+    results = _with_kernels(_results({"train_a": 0.80, "train_b": 1.00}), "Haswell", OPENBLAS_CORETYPE="Haswell")
+    report = gate.compare(base, results, 0.10, tmp_path)
+    assert not report.ok() and report.regressions == [] and report.passed == []
+    assert report.not_comparable is not None and "SkylakeX" in report.not_comparable
+    assert report.incidents == [tmp_path / "incident-blas-kernels.md"]
+    text = gate.format_report(report, 0.10)
+    assert text.startswith("perf gate: NOT COMPARABLE: the baseline was measured with OpenBLAS kernels SkylakeX, "
+                           "this run with Haswell")
+    # the same kernels on both sides, or results that do not record them, are judged as usual
+    assert gate.compare(base, _with_kernels(_results({"train_a": 0.8, "train_b": 1.0}), "SkylakeX"), 0.10).ok()
+    assert gate.compare(base, _results({"train_a": 0.8, "train_b": 1.0}), 0.10).ok()
+    table = markdown(results)
+    assert "kernels Haswell (forced: OPENBLAS_CORETYPE=Haswell)" in table.splitlines()[0]
+
+
 def test_committed_baseline_is_well_formed() -> None:
     base = json.loads((ROOT / "benchmarks" / "baseline.json").read_text())
     benches = base["benchmarks"]
