@@ -13,8 +13,8 @@ the measured ratio.
 
 Ratios carry over between machines, not between BLAS kernel sets: NumPy's
 OpenBLAS runs AVX2 (``Haswell``) or AVX-512 (``SkylakeX``) kernels depending on
-the CPU and ``OPENBLAS_CORETYPE``, which moves Volta's side by a third while
-PyTorch (MKL) stays put. When the baseline and the results name different
+the CPU and ``OPENBLAS_CORETYPE``, which changes Volta's step times by 20-40 %
+on the development machine while PyTorch (MKL) stays put. When the baseline and the results name different
 kernel sets the gate fails as *not comparable* (and writes
 ``incident-blas-kernels.md``) instead of judging the ratios.
 """

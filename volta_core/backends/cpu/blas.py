@@ -48,6 +48,7 @@ def openblas_kernels() -> dict[str, Any]:
 
 def describe_kernels(info: dict[str, Any]) -> str:
     """``SkylakeX``, ``Haswell (forced: OPENBLAS_CORETYPE=Haswell)`` or why it is unknown."""
+    if not info.get("kernels"):
+        return "unknown (not NumPy's bundled OpenBLAS)"
     forced = ", ".join(f"{k}={v}" for k, v in info.get("forced", {}).items())
-    name = info.get("kernels") or "unknown (not NumPy's bundled OpenBLAS)"
-    return f"{name} (forced: {forced})" if forced else f"{name} (detected by OpenBLAS)" if info.get("kernels") else name
+    return f"{info['kernels']} ({f'forced: {forced}' if forced else 'detected by OpenBLAS'})"
