@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from volta_core.check.semantic import check_program
+from volta_core.check.semantic import ImportProblem, check_program
 from volta_core.check.symbols import Symbol, SymbolTable
 from volta_core.diagnostics import Diagnostic
 from volta_core.syntax.ast import Program
@@ -39,6 +40,18 @@ class Analysis:
         return self.lex.comments
 
 
+def validate_onnx_import(path: Path, batch: int | None, loss: str | None) -> ImportProblem | None:
+    """The checker's hook for ``import "file.onnx"``: import the file as the
+    statement would (:func:`volta_core.nn.imported.validate_file`). ``onnx``
+    and the compiler are loaded only when a program imports an existing file."""
+    from volta_core.nn.imported import validate_file
+
+    verdict = validate_file(path, batch, loss)
+    if verdict is None or verdict.code is None:
+        return None
+    return ImportProblem(verdict.code, verdict.message)
+
+
 def analyze(
     text: str | Source,
     path: str = "<input>",
@@ -57,7 +70,7 @@ def analyze(
     try:
         parsed = parse(source)
         diags = list(parsed.diagnostics)
-        symbols = check_program(source, parsed.program, diags, predeclared or {})
+        symbols = check_program(source, parsed.program, diags, predeclared or {}, validate_onnx_import)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -35,6 +35,7 @@ from volta_core.diagnostics import (
     to_dict,
     use_colour,
 )
+from volta_core.present import format_count, format_shape, input_shape_text, layer_table, plural
 from volta_core.suggest import closest
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span, normalise_newlines
@@ -89,10 +90,6 @@ def _render_all(diagnostics: Sequence[Diagnostic], stream: IO[str]) -> None:
     for d in diagnostics:
         stream.write(render_text(d, colour=colour))
         stream.write("\n")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # --------------------------------------------------------------------------
@@ -215,8 +212,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except RecordError as exc:
             raise CommandError(exc.message, *([exc.help] if exc.help else []))
         sys.stderr.write(
-            f"run: wrote run record `{args.record}` ({_plural(len(record.trains), 'train statement')}, "
-            f"{_plural(record.epoch_count, 'epoch')})\n"
+            f"run: wrote run record `{args.record}` ({plural(len(record.trains), 'train statement')}, "
+            f"{plural(record.epoch_count, 'epoch')})\n"
         )
     return EXIT_OK
 
@@ -264,7 +261,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         _render_all(all_diags, sys.stdout)
         counts = summary_line(all_diags) or "no problems"
-        sys.stdout.write(f"check: {_plural(len(reports), 'file')}, {counts}\n")
+        sys.stdout.write(f"check: {plural(len(reports), 'file')}, {counts}\n")
     return EXIT_ERRORS if errors else EXIT_OK
 
 
@@ -323,17 +320,13 @@ def _prop(props: Sequence[A.Property], key: str) -> str | None:
     return None
 
 
-def _format_shape(shape: Sequence[object]) -> str:
-    return "[" + ", ".join(str(s) for s in shape) + "]"
-
-
 def _model_summary(info: ModelInfo | None) -> str:
     if info is None:
         return "shape not resolved (see `volta check`)"
     loss = info.loss or "no loss"
     return (
-        f"{_plural(len(info.layers), 'layer')}, {info.total_params:,} params, "
-        f"{_format_shape(info.input_shape)} -> {_format_shape(info.output_shape)}, {loss}"
+        f"{plural(len(info.layers), 'layer')}, {format_count(info.total_params)} params, "
+        f"{input_shape_text(info)} -> {format_shape(info.output_shape)}, {loss}"
     )
 
 
@@ -365,7 +358,8 @@ def _info_onnx(arg: str) -> int:
         OnnxImportError,
         describe_onnx,
     )
-    from volta_core.interop.diagnose import classify, validate_file
+    from volta_core.interop.diagnose import classify
+    from volta_core.nn.imported import validate_file
 
     try:
         sys.stdout.write(describe_onnx(arg))
@@ -442,32 +436,6 @@ def _declared_models(analysis: Analysis) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _layer_table(info: ModelInfo) -> list[str]:
-    rows = [("layer", "kind", "output shape", "params")]
-    for layer in info.layers:
-        kind = " ".join([layer.kind, *(_fmt_arg(a) for a in layer.args)])
-        rows.append((str(layer.index), kind, _format_shape(layer.output_shape), f"{layer.params:,}"))
-    total = ("total", _plural(len(info.layers), "layer"), _format_shape(info.output_shape), f"{info.total_params:,}")
-    widths = [max(len(r[i]) for r in [*rows, total]) for i in range(4)]
-
-    def fmt(r: tuple[str, str, str, str]) -> str:
-        return (
-            f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
-        ).rstrip()
-
-    lines = [fmt(rows[0]), "  " + "-" * (sum(widths) + 6)]
-    lines += [fmt(r) for r in rows[1:]]
-    lines.append("  " + "-" * (sum(widths) + 6))
-    lines.append(fmt(total))
-    return lines
-
-
-def _fmt_arg(arg: object) -> str:
-    if isinstance(arg, bool):
-        return str(arg).lower()
-    return str(arg)
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     analysis = _analyze_file(args.file, "inspect")
     declared = _declared_models(analysis)
@@ -489,13 +457,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             f"the layers of model `{args.model}` could not be resolved",
             f"fix the errors reported by `volta check {args.file}` first",
         )
-    out = sys.stdout
-    token = "tokens " if info.token_input else ""
-    out.write(f"model {info.name}: input {token}{_format_shape(info.input_shape)}, loss {info.loss or 'none'}\n\n")
-    out.write("\n".join(_layer_table(info)) + "\n\n")
-    from volta_core.nn.summary import summary_lines  # the compiler is only needed here
+    from volta_core.nn.summary import ir_facts  # the compiler is only needed here
 
-    out.write("\n".join(summary_lines(info)) + "\n")
+    sys.stdout.write(layer_table(info, facts=ir_facts(info)).text() + "\n")
     return EXIT_ERRORS if analysis.errors else EXIT_OK
 
 
@@ -546,8 +510,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     divergence = compare(expected, actual)
     if divergence is None:
         sys.stdout.write(
-            f"bit-identical: {_plural(len(actual.trains), 'train statement')}, "
-            f"{_plural(actual.epoch_count, 'epoch')}\n"
+            f"bit-identical: {plural(len(actual.trains), 'train statement')}, "
+            f"{plural(actual.epoch_count, 'epoch')}\n"
         )
         return EXIT_OK
     sys.stdout.write(f"diverged: {divergence.describe()}\n")

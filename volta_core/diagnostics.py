@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import IO, Any
 
 from volta_core.diagnostic_codes import CODES, CodeInfo
+from volta_core.suggest import closest
 from volta_core.syntax.source import Source, Span
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "render_json",
     "render_text",
     "summary_line",
+    "unknown_name",
     "use_colour",
 ]
 
@@ -120,6 +122,39 @@ class DiagnosticError(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+
+
+def unknown_name(
+    code: str,
+    message: str,
+    word: str,
+    span: Span,
+    candidates: Iterable[str],
+    *,
+    label: str,
+    listing: str = "",
+    otherwise: str = "",
+    labels: tuple[Label, ...] = (),
+    helps: tuple[str, ...] = (),
+    fixes: tuple[Fix, ...] = (),
+) -> Diagnostic:
+    """The one "unknown name / did you mean" diagnostic, for every kind of name.
+
+    When a candidate is close to ``word`` (:func:`~volta_core.suggest.closest`),
+    the first help is ``did you mean `x`?`` followed on the same line by
+    ``listing`` (``allowed: a, b``), and the first fix replaces ``span`` with
+    it. Otherwise the first help is ``listing``, or ``otherwise`` when there is
+    no listing. ``helps`` and ``fixes`` follow.
+    """
+    near = closest(word, candidates)
+    first = listing or otherwise
+    if near is not None:
+        first = f"did you mean `{near}`?" + (f" {listing}" if listing else "")
+        fixes = (Fix.replace(f"Change to `{near}`", span, near), *fixes)
+    return Diagnostic(
+        code, message, span, label=label, labels=labels,
+        helps=(*([first] if first else []), *helps), fixes=fixes,
+    )
 
 
 def explain(code: str) -> str | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from volta_core.check.describe import html_table, text_table
 from volta_core.check.symbols import SymbolKind
 from volta_core.lang.values import Function, format_value, type_name
+from volta_core.present import simple_table
 
 Rich = tuple[str, str]
 
@@ -54,5 +54,5 @@ def who_table(globals_: dict[str, object]) -> Rich:
             rows.append([name, SymbolKind.VARIABLE.value, type_name(value), preview(value)])
     if not rows:
         return "no globals", "<p>no globals</p>"
-    headers = ("name", "kind", "type", "value")
-    return text_table(headers, rows), html_table(headers, rows)
+    table = simple_table(("name", "kind", "type", "value"), rows)
+    return table.text(indent=""), table.html()

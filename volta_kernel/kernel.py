@@ -18,10 +18,11 @@ from ipykernel.kernelbase import Kernel
 
 from volta_core import __version__ as volta_version
 from volta_core.analysis import analyze
-from volta_core.check import describe
 from volta_core.check.complete import describe_at, token_at
 from volta_core.diagnostics import Diagnostic, render_text
+from volta_core.lang.model_statements import model_table
 from volta_core.lang.session import RunResult, Session
+from volta_core.present import layer_table
 from volta_core.suggest import closest
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 from volta_kernel import docs
@@ -412,14 +413,13 @@ class VoltaKernel(Kernel):
         word = tok.text if tok is not None else ""
         model = analysis.symbols.models.get(word)
         if model is not None:
-            return {
-                "text/plain": describe.layer_table_text(model),
-                "text/html": describe.layer_table_html(model),
-                "text/markdown": describe.layer_table_markdown(model),
-            }
+            return layer_table(model).mime_bundle()
         declared = analysis.symbols.at(tok.start) if tok is not None else None
         if word in self.volta.globals and (declared is None or declared.span is None):
-            plain, markup = docs.value_doc(word, self.volta.globals[word])
+            value = self.volta.globals[word]
+            if isinstance(value, ModelHandle):  # a model from an earlier cell: its layer table
+                return model_table(value, compiled=False).mime_bundle()
+            plain, markup = docs.value_doc(word, value)
             return {"text/plain": plain, "text/html": markup}
         found = describe_at(analysis, cursor, predeclared)
         if found is None:

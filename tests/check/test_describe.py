@@ -5,6 +5,7 @@ from __future__ import annotations
 from volta_core.analysis import analyze
 from volta_core.check import describe, schema
 from volta_core.check.symbols import Symbol, SymbolKind
+from volta_core.present import layer_table
 from volta_core.syntax.tokens import KEYWORDS
 
 MODEL = "model net\n    layers 4 8 3\n    activation relu\n    output softmax\n    loss cross_entropy\n"
@@ -39,22 +40,6 @@ def test_every_schema_entry_renders() -> None:
     assert describe.describe_member(SymbolKind.DATASET, "size") == schema.DATASET_MEMBERS["size"]
 
 
-def test_layer_table_rows_and_renderings() -> None:
-    info = _info()
-    rows = describe.layer_table_rows(info)
-    assert rows[0] == ("input", "features", "[4]", "0")
-    assert rows[1] == ("0", "dense 8", "[8]", "40")
-    assert len(rows) == len(info.layers) + 1
-    md = describe.layer_table_markdown(info)
-    assert md.startswith("**model** `net` — input [4] → output [3]")
-    assert "| # | layer | output shape | params |" in md and "| | **total** | | **67** |" in md
-    assert "loss: `cross_entropy`" in md
-    text = describe.layer_table_text(info)
-    assert "0      dense 8" in text and text.endswith("model net: 4 layers, 67 parameters, loss cross_entropy")
-    html = describe.layer_table_html(info)
-    assert html.startswith("<table><thead><tr><th>#</th>") and "<td><code>dense 8</code></td>" in html
-
-
 def test_describe_symbol() -> None:
     var = Symbol("rate", SymbolKind.VARIABLE, None, type="float", constant=0.5)
     assert describe.describe_symbol(var) == "```volta\nvariable rate: float\n```\n\nvalue: `0.5`"
@@ -64,9 +49,5 @@ def test_describe_symbol() -> None:
     assert describe.symbol_signature(fn) == "fn f(a, b)"
     model = Symbol("net", SymbolKind.MODEL, None, type="model")
     assert describe.describe_symbol(model) == "```volta\nmodel net\n```"
-    assert "| # | layer |" in describe.describe_symbol(model, _info())
-
-
-def test_tables() -> None:
-    assert describe.text_table(("a", "bb"), [("xyz", "1")], "end") == "a    bb\n---  --\nxyz  1\nend"
-    assert "<th>a</th>" in describe.html_table(("a",), [("<",)]) and "&lt;" in describe.html_table(("a",), [("<",)])
+    # A model with known shapes shows the one layer table (volta_core.present) as Markdown.
+    assert describe.describe_symbol(model, _info()) == layer_table(_info()).markdown()

@@ -88,14 +88,15 @@ def test_inspect_prints_the_layer_table(capsys: pytest.CaptureFixture[str], monk
     r = volta(capsys, "inspect", str(EXAMPLES / "models.vt"), "xor_net")
     assert r.code == 0, r.err
     lines = r.out.splitlines()
-    assert lines[0] == "model xor_net: input [2], loss cross_entropy"
-    assert lines[2].split() == ["layer", "kind", "output", "shape", "params"]
-    assert lines[4].split() == ["0", "dense", "8", "[8]", "24"]
-    assert lines[5].split() == ["1", "tanh", "[8]", "0"]
+    assert lines[0] == "model xor_net: input [2] -> output [2], loss cross_entropy"
+    assert lines[2].split() == ["#", "layer", "output", "shape", "params"]
+    assert lines[4].split() == ["input", "2", "[2]"]
+    assert lines[5].split() == ["0", "dense", "8", "[8]", "24"]
+    assert lines[6].split() == ["1", "tanh", "[8]", "0"]
     assert lines[-5].split() == ["total", "4", "layers", "[2]", "42"]
-    assert lines[-3] == "IR nodes: 11 (inference, batch 1)"
-    assert re.fullmatch(r"peak planned memory: [\d,]+ bytes", lines[-2])
-    assert re.fullmatch(r"graph fingerprint: [0-9a-f]{16}", lines[-1])
+    assert lines[-3] == "  IR nodes: 11 (inference, batch 1)"
+    assert re.fullmatch(r"  peak planned memory: [\d,]+ bytes", lines[-2])
+    assert re.fullmatch(r"  graph fingerprint: [0-9a-f]{16}", lines[-1])
 
 
 def test_inspect_unknown_model_suggests(capsys: pytest.CaptureFixture[str]) -> None:

@@ -206,8 +206,8 @@ def test_describe_onnx_summary(tmp_path) -> None:
     model = make_model(nodes, {"x": X}, initializers={"w": np.ones((3, 5), np.float32)}, input_shapes={"x": ["N", 3]})
     text = describe_onnx(_save(model, tmp_path))
     assert "opset 17" in text
-    assert "x: f32[N,3]" in text
-    assert "y: f32[N,5]" in text
+    assert "x: f32[N, 3]" in text
+    assert "y: f32[N, 5]" in text
     assert "nodes: 3 (Hardmax 1, MatMul 1, Relu 1)" in text
     assert "parameters: 15 in 1 initializer(s)" in text
     assert "supported: no (unsupported ops: Hardmax)" in text
@@ -218,7 +218,7 @@ def test_cli_info_onnx(tmp_path, capsys) -> None:
     path = _save(model, tmp_path)
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "supported: yes" in out and "x: f32[2,3]" in out
+    assert "supported: yes" in out and "x: f32[2, 3]" in out
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"garbage")
     assert main(["info", str(bad)]) == 1

@@ -113,7 +113,7 @@ def test_inspect_imported_model(tmp_path) -> None:
     _ok(s, 'import "m.onnx" as m with batch 8\ninspect m\n')
     text = "".join(out)
     assert "fixed batch 8" in text and "loss cross_entropy" in text
-    assert "input  x: [B, 6] f32" in text and "output: [B, 4] (softmax, folded into cross_entropy" in text
+    assert "input: x [B, 6] f32" in text and "output: [B, 4] (softmax, folded into cross_entropy" in text
     assert "ONNX nodes:" in text and "Gemm 2" in text and "LayerNormalization 1" in text
     assert "parameters: 212 in 6 trainable initializer(s)" in text
     assert "parameter fingerprint: " + param_fingerprint(s.globals["m"].net.params)[:16] in text

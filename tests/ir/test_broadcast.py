@@ -32,7 +32,7 @@ BAD = [
     ((0,), (2,), "axis -1 has sizes 0 and 2"),
     ((2, 2, 3), (4, 3), "axis -2 has sizes 2 and 4"),
     ((5, 2), (3, 5, 3), "axis -1 has sizes 2 and 3"),
-    ((-1, 2), (2,), "invalid shape [-1,2]"),
+    ((-1, 2), (2,), "invalid shape [-1, 2]"),
 ]
 
 
@@ -51,34 +51,34 @@ def test_broadcast_errors_name_both_shapes(a, b, fragment):
     msg = str(err.value)
     assert fragment in msg
     if "invalid" not in fragment:
-        assert f"[{','.join(map(str, a))}]" in msg and f"[{','.join(map(str, b))}]" in msg
+        assert f"[{', '.join(map(str, a))}]" in msg and f"[{', '.join(map(str, b))}]" in msg
         with pytest.raises(ValueError):
             np.broadcast_shapes(a, b)
 
 
 def test_error_through_graph_names_op_and_shapes():
     g = Graph()
-    with pytest.raises(ShapeError, match=r"mul: cannot broadcast shapes \[2,3\] and \[4\]"):
+    with pytest.raises(ShapeError, match=r"mul: cannot broadcast shapes \[2, 3\] and \[4\]"):
         g.op("mul", g.input("a", (2, 3)), g.input("b", (4,)))
 
 
 def test_three_way_broadcast_in_where_names_all_shapes():
     g = Graph()
     c = g.input("c", (2, 1), "bool")
-    with pytest.raises(ShapeError, match=r"\[2,1\] and \[3\] and \[4\]"):
+    with pytest.raises(ShapeError, match=r"\[2, 1\] and \[3\] and \[4\]"):
         g.op("where", c, g.input("a", (3,)), g.input("b", (4,)))
 
 
 @pytest.mark.parametrize(
     ("op", "shape", "attrs", "fragment"),
     [
-        ("reshape", (2, 6), {"shape": (5, -1)}, "reshape [2,6] to [5,-1]"),
+        ("reshape", (2, 6), {"shape": (5, -1)}, "reshape [2, 6] to [5, -1]"),
         ("reshape", (2, 6), {"shape": (-1, -1)}, "at most one -1"),
         ("reshape", (2, 6), {"shape": (4, 4)}, "element counts differ (12 vs 16)"),
-        ("broadcast_to", (3, 2), {"shape": (3, 4)}, "cannot broadcast [3,2] to [3,4]"),
-        ("broadcast_to", (2, 3), {"shape": (3,)}, "cannot broadcast [2,3] to [3]"),
-        ("transpose", (2, 3), {"perm": (0, 0)}, "not a permutation of the axes of [2,3]"),
-        ("reduce_sum", (2, 3), {"axes": (2,)}, "axis 2 is out of range for shape [2,3]"),
+        ("broadcast_to", (3, 2), {"shape": (3, 4)}, "cannot broadcast [3, 2] to [3, 4]"),
+        ("broadcast_to", (2, 3), {"shape": (3,)}, "cannot broadcast [2, 3] to [3]"),
+        ("transpose", (2, 3), {"perm": (0, 0)}, "not a permutation of the axes of [2, 3]"),
+        ("reduce_sum", (2, 3), {"axes": (2,)}, "axis 2 is out of range for shape [2, 3]"),
         ("reduce_sum", (2, 3), {"axes": (0, -2)}, "repeated axis"),
         ("reduce_max", (0, 3), {"axes": (0,)}, "empty axis 0"),
         ("softmax", (), {}, "out of range for shape []"),
@@ -96,7 +96,7 @@ def test_reshape_infers_minus_one_and_matmul_batches():
     assert g.node(g.op("reshape", g.input("x", (2, 3, 4)), shape=(-1, 4))).shape == (6, 4)
     m = g.op("matmul", g.input("a", (5, 1, 2, 3)), g.input("b", (4, 3, 7)))
     assert g.node(m).shape == (5, 4, 2, 7)
-    with pytest.raises(ShapeError, match=r"matmul: inner dimensions differ: \[2,3\] @ \[2,3\]"):
+    with pytest.raises(ShapeError, match=r"matmul: inner dimensions differ: \[2, 3\] @ \[2, 3\]"):
         g.op("matmul", g.input("c", (2, 3)), g.input("d", (2, 3)))
-    with pytest.raises(ShapeError, match=r"rank >= 2, got \[3\] and \[3,2\]"):
+    with pytest.raises(ShapeError, match=r"rank >= 2, got \[3\] and \[3, 2\]"):
         g.op("matmul", g.input("e", (3,)), g.input("f", (3, 2)))

@@ -28,7 +28,7 @@ def test_valid_graph_passes():
 def test_duplicate_id_is_ssa_violation():
     g = _base()
     g.nodes.append(Node(2, "neg", (0,), (), (2, 3), "f32"))
-    with pytest.raises(VerifyError, match=r"defined twice\n  at: %2 = neg %0 : f32\[2,3\]"):
+    with pytest.raises(VerifyError, match=r"defined twice\n  at: %2 = neg %0 : f32\[2, 3\]"):
         verify(g)
 
 
@@ -86,7 +86,7 @@ def test_shape_rule_failure():
     g = _base()
     g.append(Node(3, "input", (), (("dtype", "f32"), ("name", "c"), ("shape", (4,))), (4,), "f32"))
     g.append(Node(4, "add", (2, 3), (), (2, 4), "f32"))
-    with pytest.raises(VerifyError, match=r"shape rule failed: add: cannot broadcast shapes \[2,3\] and \[4\]"):
+    with pytest.raises(VerifyError, match=r"shape rule failed: add: cannot broadcast shapes \[2, 3\] and \[4\]"):
         verify(g)
 
 

@@ -6,6 +6,9 @@ import sys
 import time
 from pathlib import Path
 
+from volta_core.analysis import analyze
+from volta_core.present import layer_table
+
 from .conftest import Kernel, kernelspec
 
 
@@ -83,7 +86,7 @@ def test_history_who_replay_and_reset(kernel: Kernel) -> None:
     plain, markup = who.displays[0]["text/plain"], who.displays[0]["text/html"]
     assert "greeting  variable  str   \"hi\"" in plain
     assert "fn sq(x)" in plain and "total" in plain and "14" in plain
-    assert markup.startswith("<table>") and "<td><code>sq</code></td>" in markup
+    assert markup.startswith('<table class="volta-table">') and "<td>sq</td>" in markup
 
     replay = kernel.run("%replay")
     assert replay.status == "ok"
@@ -170,11 +173,16 @@ def test_inspect(kernel: Kernel) -> None:
     data = inspect(code, 8)
     plain = data["text/plain"]
     assert "layer" in plain and "output shape" in plain and "params" in plain
-    assert "0      dense 8" in plain and "[8]" in plain and "67 parameters" in plain
-    assert "<table>" in data["text/html"]
+    assert plain == layer_table(analyze(code).symbols.models["net"]).text()
+    assert "0      dense 8" in plain and "[8]" in plain and "total  4 layers" in plain and "67" in plain
+    assert '<table class="volta-table">' in data["text/html"] and "**model net:" in data["text/markdown"]
     assert "Activation between the dense layers" in inspect(code, code.index("activation") + 3)["text/plain"]
     assert "str" in inspect("print label", 8)["text/plain"] and '"abc"' in inspect("print label", 8)["text/plain"]
     assert "runs the indented block N times" in inspect("loop 3", 2)["text/plain"]
+    # A model defined in an earlier cell shows its layer table, not `= <model net>`.
+    assert kernel.run(code).status == "ok"
+    earlier = inspect("print net", 7)
+    assert earlier["text/plain"] == plain and "<model" not in earlier["text/plain"]
     assert not kernel.request("inspect", "print nothing_here", 10)["found"]
 
 

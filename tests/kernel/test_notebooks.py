@@ -55,7 +55,7 @@ def test_notebook_is_clean_and_runs(path: Path, kernel_prefix: Path) -> None:
         progress = _data(code[2])
         assert len(progress) == 1 and progress[0]["text/plain"].startswith("epoch ")  # updated in place
         inspect = _data(code[3])
-        assert "<table>" in inspect[0]["text/html"] and "model classifier" in inspect[0]["text/plain"]
+        assert '<table class="volta-table">' in inspect[0]["text/html"] and "model classifier" in inspect[0]["text/plain"]
         assert out[4].endswith("validation accuracy is at least 90%\n")
         assert out[5].count("class ") == 2
         assert _is_png(code[6])

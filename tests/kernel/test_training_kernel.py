@@ -50,8 +50,9 @@ def test_inspect_statement_is_an_html_table_with_a_text_fallback(kernel: Kernel)
     assert len(res.displays) == 1
     data = res.displays[0]
     plain, markup = data["text/plain"], data["text/html"]
-    assert plain.startswith("model m (loss cross_entropy)\n") and "0 dense  [8]         24" in plain
-    assert "<table>" in markup and "<td><code>0 dense</code></td>" in markup and "graph fingerprint" in markup
+    assert plain.startswith("model m: input [2] -> output [3], loss cross_entropy\n")
+    assert "  0      dense 8   [8]               24" in plain and "  IR nodes: 11 (inference, batch 1)" in plain
+    assert '<table class="volta-table">' in markup and "<td>dense 8</td>" in markup and "graph fingerprint" in markup
     # what `inspect` displays is what it prints in a fresh session: %replay agrees
     assert kernel.run("%replay").stdout.startswith("bit-identical: 2 cells replayed")
 
@@ -120,7 +121,7 @@ def test_ir_prints_graphs_and_summaries(kernel: Kernel) -> None:
     res = kernel.run("%ir m")
     assert res.status == "ok"
     assert "# forward graph of m (inference, batch 1)\n%0 = input" in res.stdout
-    assert "%3 = matmul %0 %1 : f32[1,8]" in res.stdout
+    assert "%3 = matmul %0 %1 : f32[1, 8]" in res.stdout
     assert "# training graph of m (loss and gradients, batch 1)" in res.stdout
     assert re.search(r"# 11 nodes, 4 parameter tensors \(51 values\), peak [\d,]+ bytes, fingerprint [0-9a-f]{16}", res.stdout)
 

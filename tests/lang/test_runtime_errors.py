@@ -273,7 +273,7 @@ def test_internal_errors_become_e9999_with_traceback(rec: Recorder, monkeypatch:
     from volta_core.lang import interpreter
     from volta_core.syntax import ast
 
-    monkeypatch.setitem(interpreter._EXEC, ast.Print, broken)
+    monkeypatch.setitem(interpreter._DISPATCH, ast.Print, broken)
     result = rec.run("x 1\nprint x\n")
     err = only_error(result)
     assert err.code == "E9999"

@@ -6,6 +6,7 @@ import json
 
 from volta_core.analysis import analyze
 from volta_core.diagnostics import render_json, render_text
+from volta_core.syntax.source import Span
 
 
 def _underline_column(rendered: str, marker: str) -> int:
@@ -48,3 +49,21 @@ def test_colour_rendering_wraps_in_ansi_and_plain_does_not() -> None:
     d = analyze("x 1 $\n").diagnostics[-1]
     assert "\x1b[" in render_text(d, colour=True)
     assert "\x1b[" not in render_text(d)
+
+
+def test_unknown_name_is_the_one_did_you_mean() -> None:
+    from volta_core.diagnostics import Fix, TextEdit, unknown_name
+
+    span = Span(4, 9)
+    near = unknown_name("E0203", "unknown activation `reluu`", "reluu", span, ["relu", "tanh"],
+                        label="not a known activation", listing="allowed: relu, tanh")  # fmt: skip
+    assert near.helps == ("did you mean `relu`? allowed: relu, tanh",)
+    assert near.fixes == (Fix("Change to `relu`", (TextEdit(span, "relu"),)),)
+    assert near.label == "not a known activation" and near.code == "E0203"
+    far = unknown_name("E0203", "m", "zzzzz", span, ["relu"], label="l", listing="allowed: relu", otherwise="x")
+    assert far.helps == ("allowed: relu",) and far.fixes == ()
+    extra = Fix("Declare", (TextEdit(Span(0, 0), "x 0\n"),))
+    none = unknown_name("E0301", "m", "zzzzz", span, [], label="l", otherwise="declare it", helps=("h",), fixes=(extra,))
+    assert none.helps == ("declare it", "h") and none.fixes == (extra,)
+    both = unknown_name("E0301", "m", "valeu", span, ["value"], label="l", otherwise="declare it", fixes=(extra,))
+    assert both.helps == ("did you mean `value`?",) and [f.title for f in both.fixes] == ["Change to `value`", "Declare"]

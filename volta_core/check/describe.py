@@ -1,20 +1,18 @@
-"""Documentation text for every front door: keywords, block keys, layer kinds,
-symbols and a model's layer table — rendered from the schemas and the
-analysis, written once.
+"""Documentation text for every front door: keywords, block keys, layer kinds
+and symbols — rendered from the schemas and the analysis, written once.
 
-The LSP shows the Markdown (hover, completion docs); the kernel shows the
-Markdown or the plain-text/HTML tables (inspection, ``%who``). Nothing here
-imports an editor or notebook protocol.
+The LSP shows the Markdown (hover, completion docs); the kernel shows it in
+inspection. A model's layer table comes from :mod:`volta_core.present`.
+Nothing here imports an editor or notebook protocol.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
 from typing import Final
 
 from volta_core.check import schema
 from volta_core.check.symbols import ModelInfo, Symbol, SymbolKind
+from volta_core.present import layer_table
 
 #: One line per keyword: hover, completion docs and kernel inspection.
 KEYWORD_DOCS: Final[dict[str, str]] = {
@@ -122,7 +120,7 @@ def _constant(value: object) -> str:
 def describe_symbol(sym: Symbol, model: ModelInfo | None = None) -> str:
     """Markdown for a declared name; a model with known shapes gets its layer table."""
     if sym.kind == SymbolKind.MODEL and model is not None:
-        return layer_table_markdown(model)
+        return layer_table(model).markdown()
     text = f"```volta\n{symbol_signature(sym)}\n```"
     variable = (SymbolKind.VARIABLE, SymbolKind.LOOP_VARIABLE, SymbolKind.PARAMETER)
     if sym.kind in variable and sym.constant is not None:
@@ -130,74 +128,3 @@ def describe_symbol(sym: Symbol, model: ModelInfo | None = None) -> str:
     if sym.detail:
         text += f"\n\n{sym.detail}"
     return text
-
-
-# ---------------------------------------------------------------- tables
-
-
-def shape_text(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-LAYER_TABLE_HEADERS: Final = ("#", "layer", "output shape", "params")
-
-
-def layer_table_rows(info: ModelInfo) -> list[tuple[str, ...]]:
-    """The input row then one row per layer: index, kind and args, output shape (batch excluded), params."""
-    rows: list[tuple[str, ...]] = [
-        ("input", "tokens" if info.token_input else "features", shape_text(info.input_shape), "0")
-    ]
-    for layer in info.layers:
-        args = " ".join(str(a) for a in layer.args)
-        rows.append((str(layer.index), f"{layer.kind} {args}".strip(), shape_text(layer.output_shape), f"{layer.params:,}"))
-    return rows
-
-
-def layer_table_summary(info: ModelInfo) -> str:
-    text = f"model {info.name}: {len(info.layers)} layers, {info.total_params:,} parameters"
-    return text + (f", loss {info.loss}" if info.loss else "")
-
-
-def _io_line(info: ModelInfo) -> str:
-    kind = "tokens " if info.token_input else ""
-    return f"input {kind}{shape_text(info.input_shape)} → output {shape_text(info.output_shape)}"
-
-
-def layer_table_markdown(info: ModelInfo) -> str:
-    lines = [
-        f"**model** `{info.name}` — {_io_line(info)}",
-        "",
-        "| " + " | ".join(LAYER_TABLE_HEADERS) + " |",
-        "|---:|---|---|---:|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in layer_table_rows(info)]
-    lines.append(f"| | **total** | | **{info.total_params:,}** |")
-    if info.loss:
-        lines.append(f"\nloss: `{info.loss}`")
-    return "\n".join(lines)
-
-
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], footer: str = "") -> str:
-    """Left-aligned columns separated by two spaces, a dashed rule under the headers."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    if footer:
-        lines.append(footer)
-    return "\n".join(lines)
-
-
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], footer: str = "") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td><code>{html.escape(c)}</code></td>" for c in r) + "</tr>" for r in rows)
-    foot = f"<p>{html.escape(footer)}</p>" if footer else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}"
-
-
-def layer_table_text(info: ModelInfo) -> str:
-    return text_table(LAYER_TABLE_HEADERS, layer_table_rows(info), layer_table_summary(info))
-
-
-def layer_table_html(info: ModelInfo) -> str:
-    return html_table(LAYER_TABLE_HEADERS, layer_table_rows(info), layer_table_summary(info))

@@ -11,21 +11,38 @@ already exists in an enclosing scope is an error (shadowing).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from volta_core.check import schema as S
-from volta_core.check.shapes import LayerCall, fmt_shape, infer_stack
+from volta_core.check.shapes import LayerCall, LayerStack, infer_stack
 from volta_core.check.symbols import ModelInfo, Symbol, SymbolKind, SymbolTable
-from volta_core.diagnostics import Diagnostic, Fix, Label, Tag, TextEdit
+from volta_core.diagnostics import Diagnostic, Fix, Label, Tag, TextEdit, unknown_name
+from volta_core.present import format_shape
 from volta_core.suggest import closest
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span
 from volta_core.syntax.tokens import STATEMENT_KEYWORDS
+from volta_core.syntax.visitor import dispatch_table
 
 NUMERIC = ("int", "float")
 UNKNOWN = "unknown"
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """Why an ONNX file named by an ``import`` statement cannot be imported."""
+
+    code: str
+    message: str
+
+
+#: The check of an existing ONNX file named by ``import`` (path, batch, loss),
+#: passed in by :func:`volta_core.analysis.analyze`: building the model is the
+#: compiler's job, so this package neither reads ONNX nor imports ``nn``.
+ImportValidator = Callable[[Path, int | None, str | None], ImportProblem | None]
 
 
 class Scope:
@@ -124,9 +141,28 @@ def _fmt(v: object) -> str:
 
 
 class Checker:
-    def __init__(self, source: Source, diags: list[Diagnostic], predeclared: Mapping[str, Symbol]) -> None:
+    """One pass over a program: declares symbols, checks every statement and
+    expression (handlers follow the walker rule, ``visit_<NodeClass>``), then
+    resolves late references and reports unused names.
+
+    ``syntax_errors``: the parser already reported errors (unused-name
+    warnings are then withheld). ``validate_import`` checks ONNX files named
+    by ``import`` (None: not checked).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        diags: list[Diagnostic],
+        predeclared: Mapping[str, Symbol],
+        *,
+        syntax_errors: bool = False,
+        validate_import: ImportValidator | None = None,
+    ) -> None:
         self.source = source
         self.diags = diags
+        self.syntax_errors = syntax_errors
+        self.validate_import = validate_import
         self.table = SymbolTable()
         self.globals = Scope(None)
         self.predeclared = dict(predeclared)
@@ -140,31 +176,18 @@ class Checker:
         self.dataset_types: dict[str, str] = {}
         self.dataset_tasks: dict[str, str] = {}
         self.model_defs: dict[str, A.ModelDef] = {}
-        self.stmt_handlers: dict[type, Callable[[Any, Scope], None]] = {
-            A.VarDecl: self.s_vardecl,
-            A.Assign: self.s_assign,
-            A.ExprStmt: self.s_exprstmt,
-            A.Print: self.s_print,
-            A.FnDef: self.s_fn,
-            A.Return: self.s_return,
-            A.Loop: self.s_loop,
-            A.For: self.s_for,
-            A.If: self.s_if,
-            A.ModelDef: self.s_model,
-            A.DatasetDef: self.s_dataset,
-            A.Train: self.s_train,
-            A.Evaluate: self.s_evaluate,
-            A.Infer: self.s_infer,
-            A.Save: self.s_save,
-            A.Load: self.s_load,
-            A.Import: self.s_import,
-            A.Export: self.s_export,
-            A.Inspect: self.s_inspect,
-        }
+        #: The statement being checked (where an E0301 fix declares a name).
+        self.current_stmt: A.Stmt | None = None
+        #: Names and calls in function bodies resolved after the whole program.
+        self.late_refs: list[tuple[A.Name, Symbol]] = []
+        self.late_calls: list[tuple[A.Call, Symbol]] = []
 
     # ------------------------------------------------------------ helpers
     def diag(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diags.append(Diagnostic(code, message, span, **kw))
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        self.diags.append(diagnostic)
 
     def lookup(self, name: str, scope: Scope) -> Symbol | None:
         s: Scope | None = scope
@@ -254,43 +277,35 @@ class Checker:
                     labels=(Label(returned.span, "any code after this `return` is unreachable"),),
                     tags=(Tag.UNNECESSARY,),
                 )
-            handler = self.stmt_handlers.get(type(stmt))
-            if handler is not None:
+            handler = _VISIT.get(type(stmt))
+            if handler is not None:  # property lines, infer rows and error lines belong to their block
                 outer, self.current_stmt = self.current_stmt, stmt
-                handler(stmt, scope)
+                handler(self, stmt, scope)
                 self.current_stmt = outer
             if isinstance(stmt, A.Return) and self.fn_stack:
                 returned = stmt
 
     # --------------------------------------------------------- statements
-    def s_vardecl(self, st: A.VarDecl, scope: Scope) -> None:
+    def visit_VarDecl(self, st: A.VarDecl, scope: Scope) -> None:
         t = self.expr(st.value, scope)
         const = const_value(st.value) if _literal_only(st.value) else None
         if scope is self.globals and self.top_decls.get(st.name.id) == st.name:
             del self.top_decls[st.name.id]
         self.declare(st.name, SymbolKind.VARIABLE, scope, t, constant=const)
 
-    def s_assign(self, st: A.Assign, scope: Scope) -> None:
+    def visit_Assign(self, st: A.Assign, scope: Scope) -> None:
         t = self.expr(st.value, scope)
         sym = self.lookup(st.name.id, scope)
         if sym is None and self.fn_stack and st.name.id in self.top_decls:
             sym = self.lookup(st.name.id, self.globals)
         if sym is None:
-            value_start = st.value.span.start
-            helps = [f"declare it with `{st.name.id} {self.source.snippet(st.value.span)}`"]
-            fixes = [Fix(f"Declare `{st.name.id}`", (TextEdit(Span(st.name.span.end, value_start), " "),))]
-            near = closest(st.name.id, self.visible(scope, (SymbolKind.VARIABLE, SymbolKind.PARAMETER)))
-            if near:
-                helps.insert(0, f"did you mean `{near}`?")
-                fixes.insert(0, Fix.replace(f"Change to `{near}`", st.name.span, near))
-            self.diag(
-                "E0304",
-                f"assignment to undeclared variable `{st.name.id}`",
-                st.name.span,
-                label="not declared",
-                helps=tuple(helps),
-                fixes=tuple(fixes),
-            )
+            name = st.name
+            self.report(unknown_name(
+                "E0304", f"assignment to undeclared variable `{name.id}`", name.id, name.span,
+                self.visible(scope, (SymbolKind.VARIABLE, SymbolKind.PARAMETER)), label="not declared",
+                helps=(f"declare it with `{name.id} {self.source.snippet(st.value.span)}`",),
+                fixes=(Fix(f"Declare `{name.id}`", (TextEdit(Span(name.span.end, st.value.span.start), " "),)),),
+            ))
             return
         if sym.kind not in (SymbolKind.VARIABLE, SymbolKind.PARAMETER):
             self.diag(
@@ -306,14 +321,14 @@ class Checker:
         if sym.type != t:
             sym.type = "float" if {sym.type, t} == {"int", "float"} else UNKNOWN
 
-    def s_exprstmt(self, st: A.ExprStmt, scope: Scope) -> None:
+    def visit_ExprStmt(self, st: A.ExprStmt, scope: Scope) -> None:
         self.expr(st.expr, scope)
 
-    def s_print(self, st: A.Print, scope: Scope) -> None:
+    def visit_Print(self, st: A.Print, scope: Scope) -> None:
         for a in st.args:
             self.expr(a, scope)
 
-    def s_fn(self, st: A.FnDef, scope: Scope) -> None:
+    def visit_FnDef(self, st: A.FnDef, scope: Scope) -> None:
         params = tuple(p.id for p in st.params)
         sym = self.declare(
             st.name, SymbolKind.FUNCTION, scope, "fn", params=params,
@@ -339,7 +354,7 @@ class Checker:
         self.block(st.body, inner)
         self.fn_stack.pop()
 
-    def s_return(self, st: A.Return, scope: Scope) -> None:
+    def visit_Return(self, st: A.Return, scope: Scope) -> None:
         if st.value is not None:
             self.expr(st.value, scope)
         if not self.fn_stack:
@@ -351,7 +366,7 @@ class Checker:
                 helps=("`return` ends a function; at top level there is nothing to return from",),
             )
 
-    def s_loop(self, st: A.Loop, scope: Scope) -> None:
+    def visit_Loop(self, st: A.Loop, scope: Scope) -> None:
         t = self.expr(st.count, scope)
         self.require_int(st.count, t, "`loop` count")
         v = const_value(st.count)
@@ -359,7 +374,7 @@ class Checker:
             self.diag("E0605", f"`loop` count is negative ({v})", st.count.span, label="must be ≥ 0")
         self.block(st.body, Scope(scope))
 
-    def s_for(self, st: A.For, scope: Scope) -> None:
+    def visit_For(self, st: A.For, scope: Scope) -> None:
         for bound in (st.start, st.end):
             if bound is not None:
                 self.require_int(bound, self.expr(bound, scope), "range bound")
@@ -377,7 +392,7 @@ class Checker:
         self.declare(st.var, SymbolKind.LOOP_VARIABLE, inner, "int")
         self.block(st.body, inner)
 
-    def s_if(self, st: A.If, scope: Scope) -> None:
+    def visit_If(self, st: A.If, scope: Scope) -> None:
         for br in st.branches:
             t = self.expr(br.cond, scope)
             if t not in ("bool", UNKNOWN):
@@ -403,23 +418,19 @@ class Checker:
 
     # --------------------------------------------------------- expressions
     def expr(self, e: A.Expr, scope: Scope) -> str:
-        t = type(e)
-        if t is A.Number:
-            return "float" if type(e.value) is float else "int"  # type: ignore[union-attr]
-        if t is A.String:
-            return "str"
-        if t is A.Bool:
-            return "bool"
-        if t is A.Name:
-            return self.name_ref(e, scope)  # type: ignore[arg-type]
-        if t is A.Binary:
-            return self.binary(e, scope)  # type: ignore[arg-type]
-        if t is A.Unary:
-            return self.unary(e, scope)  # type: ignore[arg-type]
-        if t is A.Call:
-            return self.call(e, scope)  # type: ignore[arg-type]
-        if t is A.Member:
-            return self.member(e, scope)  # type: ignore[arg-type]
+        """Check ``e``; returns its static type (``unknown`` when it cannot be known)."""
+        return _VISIT[type(e)](self, e, scope)
+
+    def visit_Number(self, e: A.Number, scope: Scope) -> str:
+        return "float" if type(e.value) is float else "int"
+
+    def visit_String(self, e: A.String, scope: Scope) -> str:
+        return "str"
+
+    def visit_Bool(self, e: A.Bool, scope: Scope) -> str:
+        return "bool"
+
+    def visit_ErrorExpr(self, e: A.ErrorExpr, scope: Scope) -> str:
         return UNKNOWN
 
     def resolve(self, name: A.Name, scope: Scope) -> Symbol | None:
@@ -442,11 +453,11 @@ class Checker:
             helps=(help_,),
         )
 
-    def name_ref(self, e: A.Name, scope: Scope) -> str:
+    def visit_Name(self, e: A.Name, scope: Scope) -> str:
         sym = self.lookup(e.id, scope)
         if sym is None and e.id in self.top_decls:
             if self.fn_stack:
-                self._late_refs.append((e, self.fn_stack[-1]))
+                self.late_refs.append((e, self.fn_stack[-1]))
                 return UNKNOWN
             self.resolve(e, scope)
             return UNKNOWN
@@ -470,39 +481,31 @@ class Checker:
         return sym.type
 
     def undefined(self, e: A.Name, scope: Scope) -> None:
-        helps: list[str] = []
         fixes: tuple[Fix, ...] = ()
-        near = closest(e.id, self.visible(scope, (SymbolKind.VARIABLE, SymbolKind.PARAMETER, SymbolKind.LOOP_VARIABLE, SymbolKind.MODEL, SymbolKind.DATASET)))
-        if near:
-            helps.append(f"did you mean `{near}`?")
-            fixes = (Fix.replace(f"Change to `{near}`", e.span, near),)
         labels: tuple[Label, ...] = ()
+        helps: tuple[str, ...] = ()
+        otherwise = f"declare it first: `{e.id} VALUE`"
         if self.current_stmt is not None and not isinstance(self.current_stmt, (A.ModelDef, A.DatasetDef, A.Train)):
             # Declare it on a new line just above the statement that uses it.
             line = self.source.position(self.current_stmt.span.start).line
             at = self.source.line_start(line)
             indent = self.source.text[at : self.current_stmt.span.start]
-            fixes = (*fixes, Fix(f"Declare `{e.id}` above", (TextEdit(Span(at, at), f"{indent}{e.id} 0\n"),)))
+            fixes = (Fix(f"Declare `{e.id}` above", (TextEdit(Span(at, at), f"{indent}{e.id} 0\n"),)),)
         if e.id in self.inner_decls:
+            otherwise = ""
             span, owner = self.inner_decls[e.id]
             if owner is not None:
                 labels = (Label(span, f"a parameter of `{owner}`, only visible inside it"),)
             else:
                 labels = (Label(span, "a variable of this name is declared here, in an inner block"),)
-                helps.append("names declared inside a block are only visible in that block; declare it before the block")
-        elif not near:
-            helps.append(f"declare it first: `{e.id} VALUE`")
-        self.diag(
-            "E0301",
-            f"undefined variable `{e.id}`",
-            e.span,
-            label="not found in this scope",
-            labels=labels,
-            helps=tuple(helps),
-            fixes=fixes,
-        )
+                helps = ("names declared inside a block are only visible in that block; declare it before the block",)
+        kinds = (SymbolKind.VARIABLE, SymbolKind.PARAMETER, SymbolKind.LOOP_VARIABLE, SymbolKind.MODEL, SymbolKind.DATASET)
+        self.report(unknown_name(
+            "E0301", f"undefined variable `{e.id}`", e.id, e.span, self.visible(scope, kinds),
+            label="not found in this scope", otherwise=otherwise, labels=labels, helps=helps, fixes=fixes,
+        ))
 
-    def binary(self, e: A.Binary, scope: Scope) -> str:
+    def visit_Binary(self, e: A.Binary, scope: Scope) -> str:
         lt = self.expr(e.left, scope)
         rt = self.expr(e.right, scope)
         op = e.op
@@ -553,7 +556,7 @@ class Checker:
             return UNKNOWN
         return result
 
-    def unary(self, e: A.Unary, scope: Scope) -> str:
+    def visit_Unary(self, e: A.Unary, scope: Scope) -> str:
         t = self.expr(e.operand, scope)
         if e.op == "-":
             if t not in NUMERIC and t != UNKNOWN:
@@ -571,29 +574,24 @@ class Checker:
             )
         return "bool"
 
-    def call(self, e: A.Call, scope: Scope) -> str:
+    def visit_Call(self, e: A.Call, scope: Scope) -> str:
         for a in e.args:
             self.expr(a, scope)
         name = e.callee
         sym = self.lookup(name.id, scope)
         if sym is None and name.id in self.top_decls:
             if self.fn_stack:
-                self._late_calls.append((e, self.fn_stack[-1]))
+                self.late_calls.append((e, self.fn_stack[-1]))
                 return UNKNOWN
             self.before_declaration(name, "called", "move the `fn` above this line")
             return UNKNOWN
         if sym is None:
             fns = [n for n, s in self.globals.names.items() if s.kind is SymbolKind.FUNCTION]
             fns += [n for n, d in self.top_decls.items() if n not in fns]
-            near = closest(name.id, fns)
-            self.diag(
-                "E0305",
-                f"undefined function `{name.id}`",
-                name.span,
-                label="no function of this name",
-                helps=(f"did you mean `{near}`?",) if near else (f"declare it with `fn {name.id}(…)`",),
-                fixes=(Fix.replace(f"Change to `{near}`", name.span, near),) if near else (),
-            )
+            self.report(unknown_name(
+                "E0305", f"undefined function `{name.id}`", name.id, name.span, fns,
+                label="no function of this name", otherwise=f"declare it with `fn {name.id}(…)`",
+            ))
             return UNKNOWN
         sym.references.append(name.span)
         if sym.kind is not SymbolKind.FUNCTION:
@@ -619,7 +617,7 @@ class Checker:
                 labels=(Label(sym.span, f"defined as `{sym.detail}`"),) if sym.span else (),
             )
 
-    def member(self, e: A.Member, scope: Scope) -> str:
+    def visit_Member(self, e: A.Member, scope: Scope) -> str:
         t = self.expr(e.obj, scope)
         if t == UNKNOWN:
             return UNKNOWN
@@ -634,15 +632,10 @@ class Checker:
             )
             return UNKNOWN
         if e.name not in members:
-            near = closest(e.name, members)
-            self.diag(
-                "E0312",
-                f"{t} has no member `{e.name}`",
-                e.name_span,
-                label="unknown member",
-                helps=((f"did you mean `{near}`?",) if near else ()) + (f"{t} members: {', '.join(members)}",),
-                fixes=(Fix.replace(f"Change to `{near}`", e.name_span, near),) if near else (),
-            )
+            self.report(unknown_name(
+                "E0312", f"{t} has no member `{e.name}`", e.name, e.name_span, members,
+                label="unknown member", listing=f"{t} members: {', '.join(members)}",
+            ))
             return UNKNOWN
         return S.MEMBER_TYPES[e.name]
 
@@ -659,7 +652,7 @@ class Checker:
         if sym is None and name.id in self.top_decls:
             later = self.lookup(name.id, self.globals)
             if later is None:
-                self._late_refs.append((name, self.fn_stack[-1]))
+                self.late_refs.append((name, self.fn_stack[-1]))
                 return None
             sym = later
         code = "E0308" if kind is SymbolKind.MODEL else "E0309"
@@ -667,18 +660,12 @@ class Checker:
             cands = [n for n, s in self.globals.names.items() if s.kind is kind]
             if kind is SymbolKind.MODEL:
                 cands += [n for n, d in self.top_decls.items() if n in self.model_defs]
-            near = closest(name.id, cands)
-            helps = (f"did you mean `{near}`?",) if near else (
-                (f"declared {kind.value}s: {', '.join(sorted(cands))}",) if cands else (f"declare it with a `{kind.value} {name.id}` block",)
-            )
-            self.diag(
-                code,
-                f"undefined {kind.value} `{name.id}`",
-                name.span,
-                label=f"no {kind.value} of this name",
-                helps=helps,
-                fixes=(Fix.replace(f"Change to `{near}`", name.span, near),) if near else (),
-            )
+            otherwise = (f"declared {kind.value}s: {', '.join(sorted(cands))}" if cands
+                         else f"declare it with a `{kind.value} {name.id}` block")  # fmt: skip
+            self.report(unknown_name(
+                code, f"undefined {kind.value} `{name.id}`", name.id, name.span, cands,
+                label=f"no {kind.value} of this name", otherwise=otherwise,
+            ))
             return None
         sym.references.append(name.span)
         if sym.kind is not kind:
@@ -692,7 +679,7 @@ class Checker:
             return None
         return sym
 
-    def s_model(self, st: A.ModelDef, scope: Scope) -> None:
+    def visit_ModelDef(self, st: A.ModelDef, scope: Scope) -> None:
         self.top_decls.pop(st.name.id, None)
         self.model_defs[st.name.id] = st
         sym = self.declare(st.name, SymbolKind.MODEL, scope, "model")
@@ -702,7 +689,7 @@ class Checker:
             self.table.models[st.name.id] = info
             sym.detail = f"model {st.name.id}: {len(info.layers)} layers, {info.total_params:,} parameters"
 
-    def s_dataset(self, st: A.DatasetDef, scope: Scope) -> None:
+    def visit_DatasetDef(self, st: A.DatasetDef, scope: Scope) -> None:
         self.top_decls.pop(st.name.id, None)
         sym = self.declare(st.name, SymbolKind.DATASET, scope, "dataset")
         values = self.properties(st.props, S.DATASET, scope)
@@ -758,15 +745,11 @@ class Checker:
             key = prop.key.id
             spec = schema.properties.get(key)
             if spec is None:
-                near = closest(key, schema.properties)
-                self.diag(
-                    "W0201",
-                    f"unknown property `{key}` in {schema.name} block",
-                    prop.key.span,
-                    label="ignored",
-                    helps=(f"did you mean `{near}`?",) if near else (f"{schema.name} properties: {', '.join(schema.properties)}",),
-                    fixes=(Fix.replace(f"Change to `{near}`", prop.key.span, near),) if near else (),
-                )
+                self.report(unknown_name(
+                    "W0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
+                    schema.properties, label="ignored",
+                    otherwise=f"{schema.name} properties: {', '.join(schema.properties)}",
+                ))
                 for v in prop.values:
                     if not isinstance(v, A.Name):
                         self.expr(v, scope)
@@ -860,16 +843,11 @@ class Checker:
         what = {"activation": "activation", "output": "output activation", "loss": "loss", "type": "dataset type"}.get(
             key, f"`{key}` value"
         )
-        near = closest(word, vs.choices)
-        allowed = ", ".join(vs.choices)
-        self.diag(
-            "E0203",
-            f"unknown {what} `{word}`",
-            span,
+        self.report(unknown_name(
+            "E0203", f"unknown {what} `{word}`", word, span, vs.choices,
             label=f"not a known {what.strip('`')}" if key in ("activation", "loss", "type", "output") else "not an allowed value",
-            helps=(f"did you mean `{near}`? allowed: {allowed}" if near else f"allowed: {allowed}",),
-            fixes=(Fix.replace(f"Change to `{near}`", span, near),) if near else (),
-        )
+            listing=f"allowed: {', '.join(vs.choices)}",
+        ))
 
     def wrong_kind(self, v: A.Expr, vs: S.ValueSpec, key: str, t: str) -> None:
         self.diag(
@@ -910,15 +888,10 @@ class Checker:
         head = prop.values[0]
         if not isinstance(head, A.Name) or head.id not in S.LAYERS:
             word = head.id if isinstance(head, A.Name) else self.source.snippet(head.span)
-            near = closest(word, S.LAYERS)
-            self.diag(
-                "E0208",
-                f"unknown layer kind `{word}`",
-                head.span,
-                label="not a layer kind",
-                helps=((f"did you mean `{near}`?",) if near else ()) + (f"layer kinds: {', '.join(S.LAYERS)}",),
-                fixes=(Fix.replace(f"Change to `{near}`", head.span, near),) if near else (),
-            )
+            self.report(unknown_name(
+                "E0208", f"unknown layer kind `{word}`", word, head.span, S.LAYERS,
+                label="not a layer kind", listing=f"layer kinds: {', '.join(S.LAYERS)}",
+            ))
             return []
         spec = S.LAYERS[head.id]
         args = prop.values[1:]
@@ -945,6 +918,27 @@ class Checker:
     def model_shapes(
         self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]]
     ) -> ModelInfo | None:
+        """The checked layer table of a model (None when it cannot be built):
+        expand its layers, infer and check their shapes, resolve its loss."""
+        stack = self.layer_stack(st, values)
+        if stack is None:
+            return None
+        before = len(self.diags)
+        infos, out_shape, _ = infer_stack(stack.input_shape, stack.tokens, stack.calls, self.diags, stack.input_span)
+        if not stack.complete:
+            return None
+        loss_prop = values.get("loss")
+        declared = cast(str | None, loss_prop[1][0] if loss_prop and loss_prop[1] else None)
+        last = stack.calls[-1].kind
+        loss = declared or default_loss(last)
+        if len(self.diags) == before:
+            self.check_loss(st, loss, last, out_shape, loss_prop[0] if loss_prop else None)
+        return ModelInfo(st.name.id, stack.input_shape, stack.tokens, tuple(infos), loss, sum(i.params for i in infos))
+
+    def layer_stack(self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]]) -> LayerStack | None:
+        """The model's layers from the ``layers`` shorthand or its ``input`` + ``layer``
+        lines (E0210 when both are used, E0205 when neither is); None when they
+        cannot be known statically."""
         layers_prop = values.get("layers")
         input_prop = values.get("input")
         layer_lines = values.get("layer")
@@ -959,79 +953,60 @@ class Checker:
                 helps=("keep one form",),
             )
             return None
-        if not layers_prop and not input_prop:
+        if layers_prop:
+            return shorthand_stack(layers_prop, values.get("activation"), values.get("output"))
+        if not input_prop:
             example = "layers 2 4 1" if not layer_lines else "input 2"
             self.missing(st, "layers" if not layer_lines else "input", example, "a model needs `layers` or `input` + `layer` lines")
             return None
+        return self.explicit_stack(st, values, input_prop, layer_lines)
+
+    def explicit_stack(
+        self,
+        st: A.ModelDef,
+        values: dict[str, tuple[A.Property, list[object]]],
+        input_prop: tuple[A.Property, list[object]],
+        layer_lines: tuple[A.Property, list[object]] | None,
+    ) -> LayerStack | None:
+        """``input`` + ``layer`` lines, in order; ``dense N ACT`` becomes the
+        dense layer followed by its activation layer."""
+        for key in ("activation", "output"):
+            if key in values:
+                self.diag(
+                    "E0210",
+                    f"`{key}` only applies to the `layers` shorthand",
+                    values[key][0].key.span,
+                    label="ignored by an explicit stack",
+                    helps=("add the activation as a `layer` line instead",),
+                )
+        ivals = input_prop[1]
+        if ivals and ivals[0] == "tokens":
+            if not isinstance(ivals[1], int):
+                return None
+            input_shape, tokens = (ivals[1],), True
+        elif ivals and isinstance(ivals[0], int):
+            input_shape, tokens = (ivals[0],), False
+        else:
+            return None
         calls: list[LayerCall] = []
         complete = True
-        loss_prop = values.get("loss")
-        loss = cast(str | None, loss_prop[1][0] if loss_prop and loss_prop[1] else None)
-        if layers_prop:
-            widths = layers_prop[1]
-            if not widths or any(not isinstance(w, int) for w in widths):
-                return None
-            act_prop = values.get("activation")
-            act = act_prop[1][0] if act_prop and act_prop[1] else "relu"
-            out_prop = values.get("output")
-            output = out_prop[1][0] if out_prop and out_prop[1] else None
-            span = layers_prop[0].span
-            for i, w in enumerate(widths[1:]):
-                calls.append(LayerCall("dense", (w,), span))
-                if i < len(widths) - 2 and isinstance(act, str):
-                    calls.append(LayerCall(act, (), span))
-            if isinstance(output, str) and output != "none":
-                calls.append(LayerCall(output, (), out_prop[0].span))  # type: ignore[index]
-            input_shape: tuple[int, ...] = (widths[0],)  # type: ignore[assignment]
-            tokens = False
-            input_span = layers_prop[0].values[0].span
-        else:
-            for key in ("activation", "output"):
-                if key in values:
-                    self.diag(
-                        "E0210",
-                        f"`{key}` only applies to the `layers` shorthand",
-                        values[key][0].key.span,
-                        label="ignored by an explicit stack",
-                        helps=("add the activation as a `layer` line instead",),
-                    )
-            ivals = input_prop[1]  # type: ignore[index]
-            if ivals and ivals[0] == "tokens":
-                if not isinstance(ivals[1], int):
-                    return None
-                input_shape, tokens = (ivals[1],), True
-            elif ivals and isinstance(ivals[0], int):
-                input_shape, tokens = (ivals[0],), False
+        layer_props = [p for p in st.props if p.key.id == "layer"]
+        line_values = cast(list[list[object]], layer_lines[1] if layer_lines else [])
+        for prop, vals in zip(layer_props, line_values, strict=False):
+            args = tuple(vals[1:])
+            if not vals or any(a is None for a in args):
+                complete = False  # check the stack up to the first invalid layer
+                break
+            kind = str(vals[0])
+            if kind == "dense" and len(args) > 1 and isinstance(args[1], str):
+                calls += [LayerCall(kind, args[:1], prop.span), LayerCall(args[1], (), prop.span)]
             else:
-                return None
-            input_span = input_prop[0].span  # type: ignore[index]
-            layer_props = [p for p in st.props if p.key.id == "layer"]
-            complete = True
-            line_values = cast(list[list[object]], layer_lines[1] if layer_lines else [])
-            for prop, vals in zip(layer_props, line_values, strict=False):
-                args = tuple(vals[1:])
-                if not vals or any(a is None for a in args):
-                    complete = False  # check the stack up to the first invalid layer
-                    break
-                kind = str(vals[0])
                 calls.append(LayerCall(kind, args, prop.span))
-                if kind == "dense" and len(args) > 1 and isinstance(args[1], str):
-                    calls.append(LayerCall(args[1], (), prop.span))
-            if not calls:
-                if complete:
-                    self.missing(st, "layer", "layer dense 1", "the stack has no layers")
-                return None
-        before = len(self.diags)
-        infos, out_shape, _ = infer_stack(input_shape, tokens, calls, self.diags, input_span)
-        last = calls[-1].kind if calls else None
-        if loss is None:
-            loss = {"softmax": "cross_entropy", "sigmoid": "bce"}.get(last or "", "mse")
-        if not complete:
+        if not calls:
+            if complete:
+                self.missing(st, "layer", "layer dense 1", "the stack has no layers")
             return None
-        if len(self.diags) == before:
-            self.check_loss(st, loss, last, out_shape, loss_prop[0] if loss_prop else None)
-        total = sum(i.params for i in infos)
-        return ModelInfo(st.name.id, input_shape, tokens, tuple(infos), loss, total)
+        return LayerStack(calls, input_shape, tokens, input_prop[0].span, complete)
 
     def check_loss(
         self, st: A.ModelDef, loss: str, last: str | None, out: tuple[int, ...], prop: A.Property | None
@@ -1040,10 +1015,10 @@ class Checker:
         width = out[-1] if out else 0
         problem = help_ = ""
         if loss == "cross_entropy" and width < 2:
-            problem = f"`cross_entropy` needs at least 2 class logits, but the output is {fmt_shape(out)}"
+            problem = f"`cross_entropy` needs at least 2 class logits, but the output is {format_shape(out)}"
             help_ = "use `bce` for one output logit, or widen the last layer to the number of classes"
         elif loss == "bce" and width != 1:
-            problem = f"`bce` needs one logit per example, but the output is {fmt_shape(out)}"
+            problem = f"`bce` needs one logit per example, but the output is {format_shape(out)}"
             help_ = "use `cross_entropy` for several classes, or make the last layer width 1"
         elif last == "softmax" and loss != "cross_entropy":
             problem = f"a final `softmax` goes with `cross_entropy`, not `{loss}`"
@@ -1054,7 +1029,7 @@ class Checker:
         if problem:
             self.diag("E0503", problem, span, label=f"loss `{loss}`", helps=(help_,))
 
-    def s_train(self, st: A.Train, scope: Scope) -> None:
+    def visit_Train(self, st: A.Train, scope: Scope) -> None:
         model = self.ref(st.model, SymbolKind.MODEL, scope)
         data = self.ref(st.dataset, SymbolKind.DATASET, scope) if st.dataset else None
         if st.dataset is None:
@@ -1063,7 +1038,7 @@ class Checker:
         if model is not None and data is not None:
             self.compatible(st.model, st.dataset, st.span)  # type: ignore[arg-type]
 
-    def s_evaluate(self, st: A.Evaluate, scope: Scope) -> None:
+    def visit_Evaluate(self, st: A.Evaluate, scope: Scope) -> None:
         model = self.ref(st.model, SymbolKind.MODEL, scope)
         data = self.ref(st.dataset, SymbolKind.DATASET, scope) if st.dataset else None
         if st.dataset is None:
@@ -1101,32 +1076,32 @@ class Checker:
         if next_token and len(out) != 2:
             self.diag(
                 "E0505",
-                f"`{data.id}` has a target per position but model `{model.id}` predicts {fmt_shape(out)} per example",
+                f"`{data.id}` has a target per position but model `{model.id}` predicts {format_shape(out)} per example",
                 model.span,
-                label=f"output {fmt_shape(out)}",
+                label=f"output {format_shape(out)}",
                 labels=(Label(data.span, "a `next_token` dataset: one target per position"),),
                 helps=("remove `mean_pool` / `last_token` so the model predicts at every position",),
             )
         elif dtype == "text" and not next_token and len(out) == 2:
             self.diag(
                 "E0505",
-                f"model `{model.id}` predicts per position {fmt_shape(out)} but `{data.id}` has one label per example",
+                f"model `{model.id}` predicts per position {format_shape(out)} but `{data.id}` has one label per example",
                 model.span,
-                label=f"output {fmt_shape(out)}",
+                label=f"output {format_shape(out)}",
                 labels=(Label(data.span, "a `text` dataset: one label per row"),),
                 helps=("add `layer mean_pool` or `layer last_token` before the classification head",),
             )
         if dtype in ("xor", "blobs", "spiral") and not info.token_input and info.input_shape != (2,):
             self.diag(
                 "E0506",
-                f"`{data.id}` has 2 features but model `{model.id}` takes {fmt_shape(info.input_shape)}",
+                f"`{data.id}` has 2 features but model `{model.id}` takes {format_shape(info.input_shape)}",
                 model.span,
                 label="input width differs",
                 labels=(Label(data.span, f"a `{dtype}` dataset: 2 features"),),
                 helps=("make the model's input width 2",),
             )
 
-    def s_infer(self, st: A.Infer, scope: Scope) -> None:
+    def visit_Infer(self, st: A.Infer, scope: Scope) -> None:
         self.ref(st.model, SymbolKind.MODEL, scope)
         info = self.table.models.get(st.model.id)
         for row in st.rows:
@@ -1150,39 +1125,39 @@ class Checker:
         if t not in ("str", UNKNOWN):
             self.diag("E0406", f"a path must be a string, found {t}", e.span, label=f"this is {_a(t)}", helps=('write it in quotes: "model.safetensors"',))
 
-    def s_save(self, st: A.Save, scope: Scope) -> None:
+    def visit_Save(self, st: A.Save, scope: Scope) -> None:
         self.ref(st.model, SymbolKind.MODEL, scope)
         self.path(st.path, scope)
 
-    def s_load(self, st: A.Load, scope: Scope) -> None:
+    def visit_Load(self, st: A.Load, scope: Scope) -> None:
         self.ref(st.model, SymbolKind.MODEL, scope)
         self.path(st.path, scope)
 
-    def s_export(self, st: A.Export, scope: Scope) -> None:
+    def visit_Export(self, st: A.Export, scope: Scope) -> None:
         self.ref(st.model, SymbolKind.MODEL, scope)
         self.path(st.path, scope)
 
-    def s_inspect(self, st: A.Inspect, scope: Scope) -> None:
+    def visit_Inspect(self, st: A.Inspect, scope: Scope) -> None:
         self.ref(st.model, SymbolKind.MODEL, scope)
 
-    def s_import(self, st: A.Import, scope: Scope) -> None:
+    def visit_Import(self, st: A.Import, scope: Scope) -> None:
         self.path(st.path, scope)
         self.top_decls.pop(st.name.id, None)
         self.declare(st.name, SymbolKind.MODEL, scope, "model", detail=f"model {st.name.id} (imported)")
         errors = sum(d.is_error for d in self.diags)
         self.properties(st.options, S.IMPORT, scope)
         if sum(d.is_error for d in self.diags) == errors:
-            self.validate_import(st)
+            self.check_import_file(st)
 
-    def validate_import(self, st: A.Import) -> None:
+    def check_import_file(self, st: A.Import) -> None:
         """Import a literal path that exists now, as the statement will (docs/onnx.md, "Checking").
 
         Relative paths resolve against the source file's folder; sources
         without a file (cells, ``<input>``) are checked only for absolute
         paths. A file that does not exist yet (written by an earlier
-        ``export``) is left to the runtime. ``onnx`` is imported lazily.
+        ``export``) is left to the runtime.
         """
-        if type(st.path) is not A.String or not st.path.value.endswith(".onnx"):
+        if self.validate_import is None or type(st.path) is not A.String or not st.path.value.endswith(".onnx"):
             return
         path = Path(st.path.value)
         if not path.is_absolute():
@@ -1195,32 +1170,25 @@ class Checker:
         loss = opts.get("loss")
         if (batch is not None and type(batch) is not A.Number) or (loss is not None and type(loss) is not A.Name):
             return  # a variable: known when the statement runs
-        from volta_core.interop.diagnose import validate_file
-
-        verdict = validate_file(
+        problem = self.validate_import(
             path, int(batch.value) if isinstance(batch, A.Number) else None,
             loss.id if isinstance(loss, A.Name) else None,
         )  # fmt: skip
-        if verdict is not None and verdict.code is not None:
-            self.diag(verdict.code, verdict.message, st.path.span, label="this ONNX file",
+        if problem is not None:
+            self.diag(problem.code, problem.message, st.path.span, label="this ONNX file",
                       notes=("`volta check` imports ONNX files that exist when the program is checked",))
 
     # -------------------------------------------------------------- unused
-    syntax_errors = False
-    current_stmt: A.Stmt | None = None
-    _late_refs: list[tuple[A.Name, Symbol]]
-    _late_calls: list[tuple[A.Call, Symbol]]
-
     def resolve_late(self) -> None:
         """Function bodies may use globals declared later: resolve them now."""
-        for name, _fn in self._late_refs:
+        for name, _fn in self.late_refs:
             sym = self.globals.names.get(name.id)
             if sym is None:
                 continue
             sym.references.append(name.span)
             if sym.kind is SymbolKind.FUNCTION:
                 self.diag("E0310", f"function `{name.id}` used as a value", name.span, label="functions are not values")
-        for call, _fn in self._late_calls:
+        for call, _fn in self.late_calls:
             sym = self.globals.names.get(call.callee.id)
             if sym is None:
                 continue
@@ -1253,6 +1221,36 @@ class Checker:
                 pass  # declared for later cells or editors; not worth a warning
 
 
+def shorthand_stack(
+    layers_prop: tuple[A.Property, list[object]],
+    act_prop: tuple[A.Property, list[object]] | None,
+    out_prop: tuple[A.Property, list[object]] | None,
+) -> LayerStack | None:
+    """``layers IN H… OUT`` expanded: ``dense`` per width, ``activation``
+    between them (default relu), ``output`` after the last; None when a width
+    is not a static int."""
+    widths = layers_prop[1]
+    if len(widths) < 2 or any(not isinstance(w, int) for w in widths):
+        return None
+    act = act_prop[1][0] if act_prop and act_prop[1] else "relu"
+    output = out_prop[1][0] if out_prop and out_prop[1] else None
+    span = layers_prop[0].span
+    calls: list[LayerCall] = []
+    for i, w in enumerate(widths[1:]):
+        calls.append(LayerCall("dense", (w,), span))
+        if i < len(widths) - 2 and isinstance(act, str):
+            calls.append(LayerCall(act, (), span))
+    if out_prop is not None and isinstance(output, str) and output != "none":
+        calls.append(LayerCall(output, (), out_prop[0].span))
+    return LayerStack(calls, (cast(int, widths[0]),), False, layers_prop[0].values[0].span)
+
+
+def default_loss(last_layer: str) -> str:
+    """The loss a model gets when it names none: a trailing ``softmax`` means
+    ``cross_entropy``, a trailing ``sigmoid`` ``bce``, anything else ``mse``."""
+    return {"softmax": "cross_entropy", "sigmoid": "bce"}.get(last_layer, "mse")
+
+
 def _a(t: str) -> str:
     return {"int": "an int", "unknown": "an unknown value"}.get(t, f"a {t}")
 
@@ -1272,12 +1270,24 @@ def _line_span(source: Source, span: Span) -> Span:
     return Span(start, min(end + 1, len(source.text)))
 
 
+#: ``node class → handler`` for every statement and expression the checker visits.
+_VISIT: Final[dict[type, Callable[..., Any]]] = dispatch_table(Checker)
+
+
 def check_program(
-    source: Source, program: A.Program, diags: list[Diagnostic], predeclared: Mapping[str, Symbol]
+    source: Source,
+    program: A.Program,
+    diags: list[Diagnostic],
+    predeclared: Mapping[str, Symbol],
+    validate_import: ImportValidator | None = None,
 ) -> SymbolTable:
-    """Check ``program``; append diagnostics to ``diags``; return the symbols."""
-    checker = Checker(source, diags, predeclared)
-    checker.syntax_errors = any(d.is_error for d in diags)
-    checker._late_refs = []
-    checker._late_calls = []
+    """Check ``program``; append diagnostics to ``diags``; return the symbols.
+
+    ``validate_import`` checks the ONNX files that ``import`` statements name
+    (None: only their syntax and options are checked).
+    """
+    checker = Checker(
+        source, diags, predeclared,
+        syntax_errors=any(d.is_error for d in diags), validate_import=validate_import,
+    )
     return checker.check(program)

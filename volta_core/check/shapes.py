@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from volta_core.check.symbols import LayerInfo
 from volta_core.diagnostics import Diagnostic, Label
+from volta_core.present import format_shape
 from volta_core.syntax.source import Span
 
 ACTIVATION_LAYERS = frozenset({"relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax", "dropout"})
@@ -25,9 +26,19 @@ class LayerCall:
     span: Span
 
 
-def fmt_shape(shape: tuple[int, ...], tokens: bool = False) -> str:
-    inner = ", ".join(str(d) for d in shape)
-    return f"tokens[{inner}]" if tokens else f"[{inner}]"
+@dataclass(frozen=True, slots=True)
+class LayerStack:
+    """A model's expanded layers and its input, before shapes are inferred.
+
+    ``complete`` is False when a layer line was invalid: the layers before it
+    are still checked, but no model is built.
+    """
+
+    calls: list[LayerCall]
+    input_shape: tuple[int, ...]
+    tokens: bool
+    input_span: Span
+    complete: bool = True
 
 
 def infer_stack(
@@ -58,12 +69,12 @@ def infer_stack(
                     message,
                     layer.span,
                     label=label,
-                    labels=(Label(input_span, f"input is {fmt_shape(input_shape, tokens)}"),),
+                    labels=(Label(input_span, f"input is {_shape_text(input_shape, tokens)}"),),
                     helps=(help_,),
                 )
             )
 
-        got = fmt_shape(shape, is_tokens)
+        got = _shape_text(shape, is_tokens)
         if is_tokens and kind != "embedding":
             bad(
                 f"`{kind}` cannot take token ids {got}",
@@ -71,7 +82,7 @@ def infer_stack(
                 "add `layer embedding VOCAB DIM` first to turn token ids into vectors",
             )
             shape, is_tokens = (*shape, 1), False
-            got = fmt_shape(shape)
+            got = format_shape(shape)
         if kind == "dense":
             n = _int(args, 0)
             width = shape[-1]
@@ -174,3 +185,7 @@ def _prod(shape: tuple[int, ...]) -> int:
     for d in shape:
         out *= d
     return out
+
+
+def _shape_text(shape: tuple[int, ...], tokens: bool) -> str:
+    return format_shape(shape, "tokens" if tokens else "")

@@ -35,12 +35,17 @@ class Symbol:
 
 @dataclass(frozen=True, slots=True)
 class LayerInfo:
+    """One layer of a checked stack: its position, kind and arguments as
+    written, output shape and parameters. A block (``residual``, ``repeat``)
+    holds its layers in ``children``, numbered from 0 inside the block."""
+
     index: int
     kind: str
     args: tuple[object, ...]
     output_shape: tuple[int, ...]  # batch excluded: (10,) or (L, D)
     params: int
     param_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    children: tuple[LayerInfo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

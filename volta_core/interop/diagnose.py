@@ -1,17 +1,11 @@
-"""Import failures as diagnostic codes, and the check-time validator of ``import`` statements.
+"""Import failures as diagnostic codes.
 
 ``classify`` maps an :class:`OnnxImportError` to one ``E08xx`` code (docs/onnx.md,
-docs/diagnostics.md). ``validate_file`` is what ``volta check`` calls (lazily, so
-the checker never imports ``onnx`` at module import time): it imports the file
-exactly as the ``import`` statement would and caches the verdict by path, size,
-modification time, batch and loss.
+docs/diagnostics.md). The check-time validator of ``import`` statements, which
+builds the model, is :func:`volta_core.nn.imported.validate_file`.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
 from volta_core.interop.onnx_import import OnnxImportError
 
@@ -44,40 +38,3 @@ def classify(err: OnnxImportError) -> str:
     if any(key in reason for key in _TYPE):
         return UNSUPPORTED_TYPE
     return NOT_LOWERABLE
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """``None`` code: the file imports. Otherwise the code and the user-facing message."""
-
-    code: str | None
-    message: str = ""
-
-
-_CACHE: dict[tuple[str, int, int, int | None, str | None], Verdict] = {}
-
-
-def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | None = None) -> Verdict | None:
-    """Import ``path`` as ``import`` would; ``None`` when the file does not exist (yet)."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError:
-        return None
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, batch, loss)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    from volta_core.nn.imported import ImportFitError, load_imported
-
-    try:
-        load_imported(p, "m", batch, loss)
-        verdict = Verdict(None)
-    except OnnxImportError as err:
-        verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
-    except ImportFitError as err:
-        verdict = Verdict(DOES_NOT_FIT, f"cannot import `{p.name}`: {err}")
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[key] = verdict
-    return verdict

@@ -10,15 +10,16 @@ import onnx
 
 from volta_core.interop.contract import LOWERINGS
 from volta_core.interop.onnx_import import ONNX_DTYPES, dtype_name, model_opset, read_model
+from volta_core.present import format_count, format_shape, tally
 
 
 def _type(v: onnx.ValueInfoProto) -> str:
     tt = v.type.tensor_type
     elem = ONNX_DTYPES.get(tt.elem_type, dtype_name(tt.elem_type))
     if not tt.HasField("shape"):
-        return f"{elem}[?]"
+        return format_shape(["?"], elem)
     dims = [str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim]
-    return f"{elem}[{','.join(dims)}]"
+    return format_shape(dims, elem)
 
 
 def describe_onnx(path: str | os.PathLike[str]) -> str:
@@ -44,9 +45,9 @@ def describe_onnx(path: str | os.PathLike[str]) -> str:
     lines += [f"    {v.name}: {_type(v)}" for v in inputs]
     lines.append(f"  outputs: {len(g.output)}")
     lines += [f"    {v.name}: {_type(v)}" for v in g.output]
-    detail = ", ".join(f"{op} {n}" for op, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    detail = tally(counts)
     lines.append(f"  nodes: {len(g.node)}" + (f" ({detail})" if detail else ""))
-    lines.append(f"  parameters: {params:,} in {len(g.initializer)} initializer(s)")
+    lines.append(f"  parameters: {format_count(params)} in {len(g.initializer)} initializer(s)")
     if unsupported:
         lines.append(f"  supported: no (unsupported ops: {', '.join(unsupported)})")
     else:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from volta_core.ir import ops as _ops
+from volta_core.present import format_shape
 
 Attrs = tuple[tuple[str, object], ...]
 
@@ -46,7 +47,7 @@ class Node:
 
 
 def format_type(shape: Sequence[int], dtype: str) -> str:
-    return f"{dtype}[{','.join(str(d) for d in shape)}]"
+    return format_shape(shape, dtype)
 
 
 def _format_value(value: object) -> str:
@@ -56,13 +57,13 @@ def _format_value(value: object) -> str:
         return f'"{value}"'
     if isinstance(value, tuple):
         if len(value) > 8:
-            return "[" + ",".join(_format_value(v) for v in value[:8]) + f",…({len(value)})]"
-        return "[" + ",".join(_format_value(v) for v in value) + "]"
+            return "[" + ", ".join(_format_value(v) for v in value[:8]) + f", …({len(value)})]"
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
     return repr(value)
 
 
 def format_node(node: Node) -> str:
-    """``%3 = matmul %1 %2 : f32[64,10]`` (attributes in braces before the type)."""
+    """``%3 = matmul %1 %2 : f32[64, 10]`` (attributes in braces before the type)."""
     parts = [f"%{node.id} = {node.op}"]
     parts.extend(f"%{i}" for i in node.inputs)
     if node.attrs:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from volta_core.present import format_shape
+
 if TYPE_CHECKING:
     from volta_core.ir.graph import Node
 
@@ -56,10 +58,6 @@ def numpy_dtype(dtype: str) -> type[np.generic]:
         raise DTypeError(f"unknown dtype {dtype!r} (expected one of {', '.join(DTYPES)})") from None
 
 
-def fmt(shape: Sequence[int]) -> str:
-    return "[" + ",".join(str(d) for d in shape) + "]"
-
-
 def numel(shape: Sequence[int]) -> int:
     return math.prod(shape)
 
@@ -75,14 +73,14 @@ def broadcast_shapes(*shapes: Sequence[int]) -> Shape:
     """
     for s in shapes:
         if any((not isinstance(d, int)) or isinstance(d, bool) or d < 0 for d in s):
-            raise ShapeError(f"invalid shape {fmt(s)}: dimensions must be non-negative integers")
+            raise ShapeError(f"invalid shape {format_shape(s)}: dimensions must be non-negative integers")
     rank = max((len(s) for s in shapes), default=0)
     out: list[int] = []
     for axis in range(-1, -rank - 1, -1):
         sizes = [s[axis] for s in shapes if len(s) >= -axis]
         distinct = sorted(set(sizes) - {1})
         if len(distinct) > 1:
-            listed = " and ".join(fmt(s) for s in shapes)
+            listed = " and ".join(format_shape(s) for s in shapes)
             raise ShapeError(
                 f"cannot broadcast shapes {listed}: axis {axis} has sizes "
                 f"{' and '.join(str(d) for d in distinct)} (sizes must match or one must be 1)"
@@ -101,7 +99,7 @@ def broadcast_axes(from_shape: Sequence[int], to_shape: Sequence[int]) -> tuple[
 
 def normalize_axis(axis: int, rank: int, what: str, shape: Sequence[int]) -> int:
     if rank == 0 or not -rank <= axis < rank:
-        raise ShapeError(f"{what}: axis {axis} is out of range for shape {fmt(shape)}")
+        raise ShapeError(f"{what}: axis {axis} is out of range for shape {format_shape(shape)}")
     return axis % rank
 
 
@@ -309,21 +307,21 @@ def _unary(op: str, floats_only: bool = True) -> ShapeRule:
 def _source_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     shape = attrs["shape"]
     if any(d < 0 for d in shape):
-        raise ShapeError(f"invalid shape {fmt(shape)}: dimensions must be non-negative")
+        raise ShapeError(f"invalid shape {format_shape(shape)}: dimensions must be non-negative")
     return shape, attrs["dtype"]
 
 
 def _constant_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     shape, dtype = _source_rule(ts, attrs)
     if len(attrs["value"]) != numel(shape):
-        raise ShapeError(f"constant: {len(attrs['value'])} values do not fill shape {fmt(shape)}")
+        raise ShapeError(f"constant: {len(attrs['value'])} values do not fill shape {format_shape(shape)}")
     return shape, dtype
 
 
 def _reduce_axes(op: str, shape: Shape, axes: Sequence[int]) -> tuple[int, ...]:
     norm = tuple(sorted(normalize_axis(a, len(shape), op, shape) for a in axes))
     if len(set(norm)) != len(norm):
-        raise ShapeError(f"{op}: repeated axis in {list(axes)} for shape {fmt(shape)}")
+        raise ShapeError(f"{op}: repeated axis in {list(axes)} for shape {format_shape(shape)}")
     return norm
 
 
@@ -338,7 +336,7 @@ def _reduce_rule(op: str) -> ShapeRule:
         if op == "reduce_max":
             empty = [a for a in axes if shape[a] == 0]
             if empty:
-                raise ShapeError(f"reduce_max over empty axis {empty[0]} of shape {fmt(shape)}")
+                raise ShapeError(f"reduce_max over empty axis {empty[0]} of shape {format_shape(shape)}")
         if attrs["keepdims"]:
             return tuple(1 if i in axes else d for i, d in enumerate(shape)), dtype
         return tuple(d for i, d in enumerate(shape) if i not in axes), dtype
@@ -356,15 +354,15 @@ def _matmul_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     dtype = _same_dtype("matmul", ts)
     _need_float("matmul", dtype)
     if len(a) < 2 or len(b) < 2:
-        raise ShapeError(f"matmul needs inputs of rank >= 2, got {fmt(a)} and {fmt(b)}")
+        raise ShapeError(f"matmul needs inputs of rank >= 2, got {format_shape(a)} and {format_shape(b)}")
     if a[-1] != b[-2]:
         raise ShapeError(
-            f"matmul: inner dimensions differ: {fmt(a)} @ {fmt(b)} ({a[-1]} vs {b[-2]})"
+            f"matmul: inner dimensions differ: {format_shape(a)} @ {format_shape(b)} ({a[-1]} vs {b[-2]})"
         )
     try:
         batch = broadcast_shapes(a[:-2], b[:-2])
     except ShapeError:
-        raise ShapeError(f"matmul: batch dimensions of {fmt(a)} and {fmt(b)} do not broadcast") from None
+        raise ShapeError(f"matmul: batch dimensions of {format_shape(a)} and {format_shape(b)} do not broadcast") from None
     return (*batch, a[-2], b[-1]), dtype
 
 
@@ -372,7 +370,7 @@ def _transpose_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     shape, dtype = ts[0]
     perm = attrs["perm"]
     if sorted(perm) != list(range(len(shape))):
-        raise ShapeError(f"transpose: perm {list(perm)} is not a permutation of the axes of {fmt(shape)}")
+        raise ShapeError(f"transpose: perm {list(perm)} is not a permutation of the axes of {format_shape(shape)}")
     return tuple(shape[p] for p in perm), dtype
 
 
@@ -380,16 +378,16 @@ def infer_reshape(shape: Shape, target: Sequence[int]) -> Shape:
     """Resolve one ``-1`` in ``target``; raise ShapeError naming both shapes otherwise."""
     unknown = [i for i, d in enumerate(target) if d == -1]
     if len(unknown) > 1 or any(d < -1 for d in target):
-        raise ShapeError(f"reshape {fmt(shape)} to {fmt(target)}: at most one -1 and no other negative size")
+        raise ShapeError(f"reshape {format_shape(shape)} to {format_shape(target)}: at most one -1 and no other negative size")
     total = numel(shape)
     if unknown:
         known = numel([d for d in target if d != -1])
         if known == 0 or total % known:
-            raise ShapeError(f"reshape {fmt(shape)} to {fmt(target)}: cannot infer -1 ({total} elements)")
+            raise ShapeError(f"reshape {format_shape(shape)} to {format_shape(target)}: cannot infer -1 ({total} elements)")
         return tuple(total // known if d == -1 else d for d in target)
     if numel(target) != total:
         raise ShapeError(
-            f"reshape {fmt(shape)} to {fmt(target)}: element counts differ ({total} vs {numel(target)})"
+            f"reshape {format_shape(shape)} to {format_shape(target)}: element counts differ ({total} vs {numel(target)})"
         )
     return tuple(target)
 
@@ -406,7 +404,7 @@ def _broadcast_to_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     except ShapeError:
         result = None
     if result != tuple(target):
-        raise ShapeError(f"broadcast_to: cannot broadcast {fmt(shape)} to {fmt(target)}")
+        raise ShapeError(f"broadcast_to: cannot broadcast {format_shape(shape)} to {format_shape(target)}")
     return tuple(target), dtype
 
 
@@ -459,7 +457,7 @@ def _sce_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         raise DTypeError(f"softmax_cross_entropy: targets must be integers, got {td}")
     if len(logits) != 2 or len(targets) != 1 or logits[0] != targets[0]:
         raise ShapeError(
-            f"softmax_cross_entropy needs logits [N,C] and targets [N], got {fmt(logits)} and {fmt(targets)}"
+            f"softmax_cross_entropy needs logits [N,C] and targets [N], got {format_shape(logits)} and {format_shape(targets)}"
         )
     return (), ld
 
@@ -468,7 +466,7 @@ def _mse_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     dtype = _same_dtype("mse", ts)
     _need_float("mse", dtype)
     if ts[0][0] != ts[1][0]:
-        raise ShapeError(f"mse needs equal shapes, got {fmt(ts[0][0])} and {fmt(ts[1][0])}")
+        raise ShapeError(f"mse needs equal shapes, got {format_shape(ts[0][0])} and {format_shape(ts[1][0])}")
     return (), dtype
 
 
@@ -713,7 +711,7 @@ def slice_ranges(shape: Shape, attrs: AttrMap) -> dict[int, range]:
         raise AttrError("slice: steps must be non-zero")
     norm = [normalize_axis(a, len(shape), "slice", shape) for a in axes]
     if len(set(norm)) != len(norm):
-        raise ShapeError(f"slice: repeated axis in {list(axes)} for shape {fmt(shape)}")
+        raise ShapeError(f"slice: repeated axis in {list(axes)} for shape {format_shape(shape)}")
     return {
         a: range(*slice(s, e, st).indices(shape[a]))
         for a, s, e, st in zip(norm, starts, ends, steps, strict=True)
@@ -748,10 +746,10 @@ def _slice_scatter_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     gshape, dtype = ts[0]
     target = tuple(attrs["shape"])
     if any(d < 0 for d in target):
-        raise ShapeError(f"slice_scatter: invalid shape {fmt(target)}")
+        raise ShapeError(f"slice_scatter: invalid shape {format_shape(target)}")
     expect = _sliced_shape(target, attrs)
     if gshape != expect:
-        raise ShapeError(f"slice_scatter: source {fmt(gshape)} does not fit slice {fmt(expect)} of {fmt(target)}")
+        raise ShapeError(f"slice_scatter: source {format_shape(gshape)} does not fit slice {format_shape(expect)} of {format_shape(target)}")
     return target, dtype
 
 
@@ -761,7 +759,7 @@ def _concat_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     axis = normalize_axis(attrs["axis"], len(first), "concat", first)
     for shape, _ in ts[1:]:
         if len(shape) != len(first) or any(d != e for i, (d, e) in enumerate(zip(shape, first, strict=True)) if i != axis):
-            listed = " and ".join(fmt(s) for s, _ in ts)
+            listed = " and ".join(format_shape(s) for s, _ in ts)
             raise ShapeError(f"concat along axis {attrs['axis']}: shapes {listed} differ off that axis")
     return tuple(sum(s[axis] for s, _ in ts) if i == axis else d for i, d in enumerate(first)), dtype
 
@@ -776,7 +774,7 @@ def _gather_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     _need_int("gather", "indices", idt)
     axis = normalize_axis(attrs["axis"], len(shape), "gather", shape)
     if shape[axis] == 0 and numel(ishape):
-        raise ShapeError(f"gather: cannot index empty axis {axis} of {fmt(shape)}")
+        raise ShapeError(f"gather: cannot index empty axis {axis} of {format_shape(shape)}")
     return (*shape[:axis], *ishape, *shape[axis + 1:]), dtype
 
 
@@ -788,8 +786,8 @@ def _scatter_add_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     expect = (*target[:axis], *ishape, *target[axis + 1:])
     if gshape != expect:
         raise ShapeError(
-            f"scatter_add: updates {fmt(gshape)} do not match indices {fmt(ishape)} into {fmt(target)} "
-            f"(expected {fmt(expect)})"
+            f"scatter_add: updates {format_shape(gshape)} do not match indices {format_shape(ishape)} into {format_shape(target)} "
+            f"(expected {format_shape(expect)})"
         )
     return target, dtype
 
@@ -799,7 +797,7 @@ def _embedding_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     _need_float("embedding", dtype)
     _need_int("embedding", "ids", idt)
     if len(table) != 2:
-        raise ShapeError(f"embedding needs a table [V,D], got {fmt(table)}")
+        raise ShapeError(f"embedding needs a table [V,D], got {format_shape(table)}")
     return (*ishape, table[1]), dtype
 
 
@@ -811,7 +809,7 @@ def _squeeze_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     norm = _reduce_axes("squeeze", shape, axes)
     bad = [a for a in norm if shape[a] != 1]
     if bad:
-        raise ShapeError(f"squeeze: axis {bad[0]} of {fmt(shape)} has size {shape[bad[0]]}, not 1")
+        raise ShapeError(f"squeeze: axis {bad[0]} of {format_shape(shape)} has size {shape[bad[0]]}, not 1")
     return tuple(d for i, d in enumerate(shape) if i not in norm), dtype
 
 
@@ -833,7 +831,7 @@ def _layernorm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     if not x or s != (x[-1],) or b != (x[-1],):
         raise ShapeError(
             f"layernorm normalises the last axis: needs scale and shift [{x[-1] if x else '?'}], "
-            f"got x {fmt(x)}, scale {fmt(s)}, shift {fmt(b)}"
+            f"got x {format_shape(x)}, scale {format_shape(s)}, shift {format_shape(b)}"
         )
     if attrs["eps"] <= 0:
         raise AttrError(f"layernorm: eps must be > 0, got {attrs['eps']}")
@@ -851,7 +849,7 @@ def _dropout_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         sshape, sdt = ts[1]
         _need_int("dropout", "the seed input", sdt)
         if sshape != ():
-            raise ShapeError(f"dropout: the seed input must be a scalar [], got {fmt(sshape)}")
+            raise ShapeError(f"dropout: the seed input must be a scalar [], got {format_shape(sshape)}")
     return shape, dtype
 
 
@@ -871,13 +869,13 @@ def _gemm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     _need_float("gemm", dtype)
     a, b = ts[0][0], ts[1][0]
     if len(a) != 2 or len(b) != 2:
-        raise ShapeError(f"gemm needs 2-D A and B, got {fmt(a)} and {fmt(b)}")
+        raise ShapeError(f"gemm needs 2-D A and B, got {format_shape(a)} and {format_shape(b)}")
     m, k = (a[1], a[0]) if attrs["transA"] else a
     k2, n = (b[1], b[0]) if attrs["transB"] else b
     if k != k2:
         raise ShapeError(
             f"gemm: inner dimensions differ: op(A) is [{m},{k}], op(B) is [{k2},{n}] "
-            f"(A {fmt(a)}, B {fmt(b)}, transA={attrs['transA']}, transB={attrs['transB']})"
+            f"(A {format_shape(a)}, B {format_shape(b)}, transA={attrs['transA']}, transB={attrs['transB']})"
         )
     if len(ts) == 3:
         c = ts[2][0]
@@ -886,7 +884,7 @@ def _gemm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         except ShapeError:
             out = None
         if out != (m, n):
-            raise ShapeError(f"gemm: C {fmt(c)} does not broadcast to the result [{m},{n}]")
+            raise ShapeError(f"gemm: C {format_shape(c)} does not broadcast to the result [{m},{n}]")
     return (m, n), dtype
 
 

@@ -40,9 +40,13 @@ Runtime semantics, where the specification leaves a choice:
   statements that completed before an error or an interrupt.
 - **Interrupts** are honoured before every statement and every loop
   iteration (E0607).
-- Model, dataset and training statements and member access (``m.loss``) run
-  in :mod:`volta_core.lang.training`; ``import``/``export`` (ONNX) in
-  :mod:`volta_core.lang.onnx_models`.
+- Model statements run in the statement modules, written against
+  :class:`~volta_core.lang.context.Context`: ``model``/``dataset``/``inspect``
+  and member access (``m.loss``) in :mod:`volta_core.lang.model_statements`,
+  ``train``/``evaluate``/``infer`` in :mod:`volta_core.lang.run_statements`,
+  ``save``/``load``/``import``/``export`` in :mod:`volta_core.lang.file_statements`.
+  Every handler, here and there, is ``visit_<NodeClass>``
+  (:mod:`volta_core.syntax.visitor`).
 """
 
 from __future__ import annotations
@@ -50,14 +54,11 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-from volta_core.check.symbols import ModelInfo
 from volta_core.diagnostics import Diagnostic, DiagnosticError, Label
-from volta_core.lang import onnx_models as _onnx_models
-from volta_core.lang import training as _training
+from volta_core.lang import file_statements, model_statements, run_statements
+from volta_core.lang.context import Runtime, Scope
 from volta_core.lang.values import (
     INT_MAX,
     INT_MIN,
@@ -71,7 +72,7 @@ from volta_core.lang.values import (
 from volta_core.suggest import did_you_mean
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span
-from volta_core.train.report import TrainReport
+from volta_core.syntax.visitor import dispatch_table
 
 #: How many caller frames a runtime error lists in its notes.
 _MAX_TRACE_NOTES: Final = 4
@@ -79,49 +80,20 @@ _MAX_TRACE_NOTES: Final = 4
 _NUMBER_TYPES: Final = (int, float)
 
 
-class Scope:
-    """One lexical scope: its own bindings and the enclosing scope."""
-
-    __slots__ = ("parent", "vars")
-
-    def __init__(self, vars: dict[str, Value], parent: Scope | None) -> None:
-        self.vars = vars
-        self.parent = parent
-
-
 class InternalError(Exception):
     """A state the analysis should have made impossible (becomes E9999)."""
 
 
-# Handlers return None to continue, or the value being returned (NO_VALUE for
-# a bare `return`) to unwind to the enclosing call.
-_StmtHandler = Callable[["Interpreter", Any, Scope], object]
-_ExprHandler = Callable[["Interpreter", Any, Scope], object]
+# Statement handlers return None to continue, or the value being returned
+# (NO_VALUE for a bare `return`) to unwind to the enclosing call; expression
+# handlers return the value.
+_Handler = Callable[["Interpreter", Any, Scope], object]
 _BinaryHandler = Callable[["Interpreter", A.Binary, Any, Any], object]
-
-# Statements that check but cannot run in this build (E0901); none today.
-_NOT_YET: Final[dict[type, tuple[str, str]]] = {}
-
-
-@dataclass
-class Runtime:
-    """What model statements need beyond the scopes: where relative paths
-    resolve, the default device, the progress-bar sink (None: epoch lines),
-    the reports of every `train`, and the checked model shapes of the
-    running source. ``display`` (None: print the text) receives rich output
-    (``inspect``'s table) as a mime bundle: ``text/plain`` is exactly what
-    would have been printed, plus ``text/html``."""
-
-    base_dir: Path | None = None
-    device: str = "auto"
-    progress: Callable[[str], None] | None = None
-    display: Callable[[dict[str, str]], None] | None = None
-    train_reports: list[TrainReport] = field(default_factory=list)
-    model_infos: dict[str, ModelInfo] = field(default_factory=dict)
 
 
 class Interpreter:
-    """Executes analysed programs against one persistent global scope.
+    """Executes analysed programs against one persistent global scope; the
+    :class:`~volta_core.lang.context.Context` of the statement modules.
 
     Not thread-safe, except :attr:`interrupted`, which another thread may set
     (a plain attribute store is atomic under the GIL and the interpreter reads
@@ -159,7 +131,7 @@ class Interpreter:
         self.depth = 0
         self.statement = None
         self._frames.clear()
-        self._exec_block(program.body, self.global_scope)
+        self._run_block(program.body, self.global_scope)
 
     # ---------------------------------------------------------- errors
     def fail(
@@ -206,8 +178,8 @@ class Interpreter:
         return self.fail("E0604", message, span, label=label, helps=(help_,) if help_ else ())
 
     # ------------------------------------------------------- statements
-    def _exec_block(self, body: tuple[A.Stmt, ...], scope: Scope) -> object:
-        table = _EXEC
+    def _run_block(self, body: tuple[A.Stmt, ...], scope: Scope) -> object:
+        table = _DISPATCH
         for stmt in body:
             if self.interrupted:
                 raise self._interrupt(stmt.span)
@@ -217,11 +189,11 @@ class Interpreter:
                 return result
         return None
 
-    def _exec_var_decl(self, stmt: A.VarDecl, scope: Scope) -> None:
-        scope.vars[stmt.name.id] = self._value(stmt.value, scope)
+    def visit_VarDecl(self, stmt: A.VarDecl, scope: Scope) -> None:
+        scope.vars[stmt.name.id] = self.value(stmt.value, scope)
 
-    def _exec_assign(self, stmt: A.Assign, scope: Scope) -> None:
-        value = self._value(stmt.value, scope)
+    def visit_Assign(self, stmt: A.Assign, scope: Scope) -> None:
+        value = self.value(stmt.value, scope)
         name = stmt.name.id
         s: Scope | None = scope
         while s is not None:
@@ -239,23 +211,23 @@ class Interpreter:
             label="not declared", helps=(f"declare it with `{name} VALUE`",),
         )
 
-    def _exec_expr_stmt(self, stmt: A.ExprStmt, scope: Scope) -> None:
+    def visit_ExprStmt(self, stmt: A.ExprStmt, scope: Scope) -> None:
         expr = stmt.expr
         if type(expr) is A.Call:
             self._call(expr, scope)  # a call statement may yield no value
         else:
-            self._value(expr, scope)
+            self.value(expr, scope)
 
-    def _exec_print(self, stmt: A.Print, scope: Scope) -> None:
-        text = " ".join([format_value(self._value(arg, scope)) for arg in stmt.args])
+    def visit_Print(self, stmt: A.Print, scope: Scope) -> None:
+        text = " ".join([format_value(self.value(arg, scope)) for arg in stmt.args])
         self.write(text + "\n")
 
-    def _exec_fn_def(self, stmt: A.FnDef, scope: Scope) -> None:
+    def visit_FnDef(self, stmt: A.FnDef, scope: Scope) -> None:
         scope.vars[stmt.name.id] = Function(
             stmt.name.id, tuple(p.id for p in stmt.params), stmt.body, self.source, stmt
         )
 
-    def _exec_return(self, stmt: A.Return, scope: Scope) -> object:
+    def visit_Return(self, stmt: A.Return, scope: Scope) -> object:
         if self.depth == 0:
             raise self.fail(
                 "E0307", "`return` outside a function", stmt.span,
@@ -263,10 +235,10 @@ class Interpreter:
             )
         if stmt.value is None:
             return NO_VALUE
-        return self._value(stmt.value, scope)
+        return self.value(stmt.value, scope)
 
     def _int_bound(self, expr: A.Expr, scope: Scope, what: str) -> int:
-        value = self._value(expr, scope)
+        value = self.value(expr, scope)
         if type(value) is int:
             return value
         if type(value) is float and not math.isfinite(value):
@@ -280,7 +252,7 @@ class Interpreter:
             help_="Volta never converts to int implicitly",
         )
 
-    def _exec_loop(self, stmt: A.Loop, scope: Scope) -> object:
+    def visit_Loop(self, stmt: A.Loop, scope: Scope) -> object:
         count = self._int_bound(stmt.count, scope, "the loop count")
         if count < 0:
             raise self.fail(
@@ -291,12 +263,12 @@ class Interpreter:
         for _ in range(count):
             if self.interrupted:
                 raise self._interrupt(stmt.span)
-            result = self._exec_block(body, Scope({}, scope))
+            result = self._run_block(body, Scope({}, scope))
             if result is not None:
                 return result
         return None
 
-    def _exec_for(self, stmt: A.For, scope: Scope) -> object:
+    def visit_For(self, stmt: A.For, scope: Scope) -> object:
         start = 0 if stmt.start is None else self._int_bound(stmt.start, scope, "the range start")
         end = self._int_bound(stmt.end, scope, "the range end")
         name = stmt.var.id
@@ -304,14 +276,14 @@ class Interpreter:
         for i in range(start, end):
             if self.interrupted:
                 raise self._interrupt(stmt.span)
-            result = self._exec_block(body, Scope({name: i}, scope))
+            result = self._run_block(body, Scope({name: i}, scope))
             if result is not None:
                 return result
         return None
 
-    def _exec_if(self, stmt: A.If, scope: Scope) -> object:
+    def visit_If(self, stmt: A.If, scope: Scope) -> object:
         for branch in stmt.branches:
-            cond = self._value(branch.cond, scope)
+            cond = self.value(branch.cond, scope)
             if type(cond) is not bool:
                 raise self._type_error(
                     f"the condition of `{branch.keyword}` must be bool, found {type_name(cond)}",
@@ -319,29 +291,28 @@ class Interpreter:
                     help_="compare explicitly, e.g. `if n != 0`",
                 )
             if cond:
-                return self._exec_block(branch.body, Scope({}, scope))
+                return self._run_block(branch.body, Scope({}, scope))
         if stmt.orelse is not None:
-            return self._exec_block(stmt.orelse, Scope({}, scope))
+            return self._run_block(stmt.orelse, Scope({}, scope))
         return None
 
-    def _exec_not_yet(self, stmt: A.Stmt, scope: Scope) -> None:
-        keyword, why = _NOT_YET[type(stmt)]
-        raise self.fail(
-            "E0901", f"`{keyword}` cannot run yet: {why}; `volta check` validates it",
-            stmt.span, label="not executed",
-        )
-
-    def _exec_internal(self, stmt: A.Stmt, scope: Scope) -> None:
+    def visit_Property(self, stmt: A.Stmt, scope: Scope) -> None:
         raise InternalError(f"cannot execute {type(stmt).__name__} (analysis should have rejected it)")
 
-    # ------------------------------------------------------ expressions
-    def _value(self, expr: A.Expr, scope: Scope) -> Any:
-        return _EVAL[type(expr)](self, expr, scope)
+    visit_InferRow = visit_ErrorStmt = visit_Property
 
-    def _eval_literal(self, expr: A.Number | A.String | A.Bool, scope: Scope) -> object:
+    # ------------------------------------------------------ expressions
+    def value(self, expr: A.Expr, scope: Scope) -> Any:
+        """Evaluate ``expr`` in ``scope``."""
+        return _DISPATCH[type(expr)](self, expr, scope)
+
+    def visit_Number(self, expr: A.Number | A.String | A.Bool, scope: Scope) -> object:
         return expr.value
 
-    def _eval_name(self, expr: A.Name, scope: Scope) -> object:
+    visit_String = visit_Bool = visit_Number
+
+    def lookup(self, expr: A.Name, scope: Scope) -> object:
+        """The value bound to ``expr`` (E0301 with a did-you-mean when unbound)."""
         name = expr.id
         s: Scope | None = scope
         while s is not None:
@@ -357,6 +328,8 @@ class Interpreter:
             s = s.parent
         raise self._undefined("E0301", f"undefined name `{name}`", expr, scope)
 
+    visit_Name = lookup
+
     def _undefined(self, code: str, message: str, expr: A.Name, scope: Scope) -> DiagnosticError:
         visible: list[str] = []
         s: Scope | None = scope
@@ -366,14 +339,14 @@ class Interpreter:
         hint = did_you_mean(expr.id, visible)
         return self.fail(code, message, expr.span, label="not defined here", helps=(hint,) if hint else ())
 
-    def _eval_unary(self, expr: A.Unary, scope: Scope) -> object:
+    def visit_Unary(self, expr: A.Unary, scope: Scope) -> object:
         # Iterative over chains such as `- - - x`: their length is unbounded.
         chain: list[A.Unary] = []
         node: A.Expr = expr
         while type(node) is A.Unary:
             chain.append(node)
             node = node.operand
-        value: Any = _EVAL[type(node)](self, node, scope)
+        value: Any = _DISPATCH[type(node)](self, node, scope)
         for op in reversed(chain):
             kind = type(value)
             if op.op == "-":
@@ -402,7 +375,7 @@ class Interpreter:
                 value = not value
         return value
 
-    def _eval_binary(self, expr: A.Binary, scope: Scope) -> object:
+    def visit_Binary(self, expr: A.Binary, scope: Scope) -> object:
         # Left-associative chains (`1 + 1 + … + 1`) nest on the left without
         # bound, so walk the left spine iteratively; right operands are
         # bounded by the parser's nesting limit.
@@ -411,7 +384,7 @@ class Interpreter:
         while type(node) is A.Binary:
             spine.append(node)
             node = node.left
-        eval_table = _EVAL
+        eval_table = _DISPATCH
         value: Any = eval_table[type(node)](self, node, scope)
         for op in reversed(spine):
             kind = op.op
@@ -437,7 +410,7 @@ class Interpreter:
             helps=("compare explicitly, e.g. `n != 0`",),
         )
 
-    def _eval_call(self, expr: A.Call, scope: Scope) -> object:
+    def visit_Call(self, expr: A.Call, scope: Scope) -> object:
         result = self._call(expr, scope)
         if result is NO_VALUE:
             name = expr.callee.id
@@ -464,7 +437,7 @@ class Interpreter:
                 label="cannot be called",
             )
         assert isinstance(fn, Function)
-        args = [self._value(arg, scope) for arg in expr.args]
+        args = [self.value(arg, scope) for arg in expr.args]
         if len(args) != len(fn.params):
             want = len(fn.params)
             raise self.fail(
@@ -482,7 +455,7 @@ class Interpreter:
         self.source = fn.source
         try:
             try:
-                result = self._exec_block(fn.body, Scope(dict(zip(fn.params, args, strict=True)), self.global_scope))
+                result = self._run_block(fn.body, Scope(dict(zip(fn.params, args, strict=True)), self.global_scope))
             finally:
                 self.depth -= 1
                 self._frames.pop()
@@ -505,10 +478,10 @@ class Interpreter:
             helps=("a recursive function needs a base case that stops it",),
         )
 
-    def _eval_member(self, expr: A.Member, scope: Scope) -> object:
-        return _training.member(self, expr, self._value(expr.obj, scope))
+    def visit_Member(self, expr: A.Member, scope: Scope) -> object:
+        return model_statements.member_value(self, expr, self.value(expr.obj, scope))
 
-    def _eval_error(self, expr: A.ErrorExpr, scope: Scope) -> object:
+    def visit_ErrorExpr(self, expr: A.ErrorExpr, scope: Scope) -> object:
         raise InternalError("cannot evaluate an ErrorExpr (analysis should have rejected it)")
 
     # --------------------------------------------------- binary operators
@@ -621,32 +594,8 @@ _BINARY: Final[dict[str, _BinaryHandler]] = {
     ">=": _ordering(operator.ge),
 }
 
-_EXEC: Final[dict[type, _StmtHandler]] = {
-    A.VarDecl: Interpreter._exec_var_decl,
-    A.Assign: Interpreter._exec_assign,
-    A.ExprStmt: Interpreter._exec_expr_stmt,
-    A.Print: Interpreter._exec_print,
-    A.FnDef: Interpreter._exec_fn_def,
-    A.Return: Interpreter._exec_return,
-    A.Loop: Interpreter._exec_loop,
-    A.For: Interpreter._exec_for,
-    A.If: Interpreter._exec_if,
-    **{kind: Interpreter._exec_not_yet for kind in _NOT_YET},
-    **_training.HANDLERS,
-    **_onnx_models.HANDLERS,
-    A.Property: Interpreter._exec_internal,
-    A.InferRow: Interpreter._exec_internal,
-    A.ErrorStmt: Interpreter._exec_internal,
-}
-
-_EVAL: Final[dict[type, _ExprHandler]] = {
-    A.Number: Interpreter._eval_literal,
-    A.String: Interpreter._eval_literal,
-    A.Bool: Interpreter._eval_literal,
-    A.Name: Interpreter._eval_name,
-    A.Unary: Interpreter._eval_unary,
-    A.Binary: Interpreter._eval_binary,
-    A.Call: Interpreter._eval_call,
-    A.Member: Interpreter._eval_member,
-    A.ErrorExpr: Interpreter._eval_error,
-}
+#: ``node class → handler`` for every statement and expression: the
+#: interpreter's own ``visit_`` methods and the statement modules' functions.
+_DISPATCH: Final[dict[type, _Handler]] = dispatch_table(
+    Interpreter, model_statements, run_statements, file_statements
+)

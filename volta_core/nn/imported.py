@@ -36,6 +36,7 @@ from volta_core.check.symbols import LayerInfo, ModelInfo
 from volta_core.ir import Graph, graph_fingerprint
 from volta_core.ir.plan import ExecutionPlan
 from volta_core.nn.network import Network
+from volta_core.present import format_count, format_shape, tally
 
 #: The most elements one value of an imported graph may have (a 8 GiB float32 tensor).
 MAX_ELEMENTS = 2**31
@@ -317,20 +318,68 @@ def load_imported(
     return net
 
 
-def describe(net: ImportedNetwork, name: str) -> list[str]:
-    """``inspect`` lines for an imported model."""
+@dataclass(frozen=True)
+class Verdict:
+    """``None`` code: the file imports. Otherwise the code and the user-facing message."""
+
+    code: str | None
+    message: str = ""
+
+
+_VERDICTS: dict[tuple[str, int, int, int | None, str | None], Verdict] = {}
+
+
+def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | None = None) -> Verdict | None:
+    """Import ``path`` as the ``import`` statement would; ``None`` when the file does not exist (yet).
+
+    This is what ``volta check`` runs for an ``import`` of an existing file (the
+    analysis passes it to the checker as a hook). Verdicts are cached by path,
+    size, modification time, batch and loss.
+    """
+    from volta_core.interop.diagnose import DOES_NOT_FIT, classify
+    from volta_core.interop.onnx_import import OnnxImportError
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, batch, loss)
+    hit = _VERDICTS.get(key)
+    if hit is not None:
+        return hit
+    try:
+        load_imported(p, "m", batch, loss)
+        verdict = Verdict(None)
+    except OnnxImportError as err:
+        verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
+    except ImportFitError as err:
+        verdict = Verdict(DOES_NOT_FIT, f"cannot import `{p.name}`: {err}")
+    if len(_VERDICTS) > 64:
+        _VERDICTS.clear()
+    _VERDICTS[key] = verdict
+    return verdict
+
+
+def describe(net: ImportedNetwork) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What ``inspect`` shows of an imported model: where it comes from (one
+    line), then (label, value) facts about its input, output, nodes and parameters."""
     batch = f"fixed batch {net.fixed_batch}" if net.fixed_batch is not None else "any batch"
+    origin = f"imported from {Path(net.source).name}, opset {net.opset}, loss {net.loss}, {batch}"
     kind = "tokens" if net.info.token_input else ""
-    lines = [f"model {name} (imported from {Path(net.source).name}, opset {net.opset}, loss {net.loss}, {batch})"]
-    lines.append(f"    input  {net.input_name}: {kind}[{', '.join(['B', *map(str, net.sample_shape)])}] {net.input_dtype}")
-    lines.append(f"    output: [{', '.join(['B', *map(str, net.output_shape_)])}]"
-                 + (f" ({net.output_op}, folded into {net.loss} for training)" if net.folded else ""))  # fmt: skip
-    ops = ", ".join(f"{op} {n}" for op, n in sorted(net.op_counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    lines.append(f"    ONNX nodes: {sum(net.op_counts.values())} ({ops})")
-    total = sum(int(a.size) for a in net.params.values())
-    lines.append(f"    parameters: {total:,} in {len(net.params)} trainable initializer(s)")
-    lines.append(f"    parameter fingerprint: {param_fingerprint(net.params)[:16]}")
-    return lines
+    output = format_shape(["B", *net.output_shape_])
+    if net.folded:
+        output += f" ({net.output_op}, folded into {net.loss} for training)"
+    return origin, (
+        ("input", f"{net.input_name} {format_shape(['B', *net.sample_shape], kind)} {net.input_dtype}"),
+        ("output", output),
+        ("ONNX nodes", f"{sum(net.op_counts.values())} ({tally(net.op_counts)})"),
+        ("parameters", f"{format_count(sum(int(a.size) for a in net.params.values()))} in "
+                       f"{len(net.params)} trainable initializer(s)"),
+        ("parameter fingerprint", param_fingerprint(net.params)[:16]),
+    )
 
 
-__all__ = ["ImportFitError", "ImportedNetwork", "describe", "load_imported", "param_fingerprint"]
+__all__ = [
+    "ImportFitError", "ImportedNetwork", "Verdict", "describe", "load_imported", "param_fingerprint", "validate_file",
+]

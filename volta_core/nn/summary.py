@@ -5,6 +5,10 @@ from __future__ import annotations
 from volta_core.check.symbols import ModelInfo
 from volta_core.ir.summary import GraphSummary, summary
 from volta_core.nn.network import Network, UnsupportedLayer, init_params
+from volta_core.present import format_count
+
+#: (label, value) lines that follow a layer table.
+Facts = tuple[tuple[str, str], ...]
 
 
 def inference_summary(info: ModelInfo, loss: str | None = None) -> GraphSummary | str:
@@ -21,13 +25,18 @@ def inference_summary(info: ModelInfo, loss: str | None = None) -> GraphSummary 
     return summary(graph)
 
 
-def summary_lines(info: ModelInfo, loss: str | None = None, indent: str = "") -> list[str]:
-    """``IR nodes``, ``peak planned memory`` and ``graph fingerprint`` lines."""
+def graph_facts(nodes: int, batch: int, peak_bytes: int, fingerprint: str) -> Facts:
+    """``IR nodes``, ``peak planned memory`` and ``graph fingerprint`` of an inference graph."""
+    return (
+        ("IR nodes", f"{nodes} (inference, batch {batch})"),
+        ("peak planned memory", f"{format_count(peak_bytes)} bytes"),
+        ("graph fingerprint", fingerprint[:16]),
+    )
+
+
+def ir_facts(info: ModelInfo, loss: str | None = None) -> Facts:
+    """The inference graph's facts at batch 1, or one ``IR`` fact saying why there is none."""
     facts = inference_summary(info, loss)
     if isinstance(facts, str):
-        return [f"{indent}IR: not available ({facts})"]
-    return [
-        f"{indent}IR nodes: {facts['nodes']} (inference, batch 1)",
-        f"{indent}peak planned memory: {facts['peak_bytes']:,} bytes",
-        f"{indent}graph fingerprint: {facts['fingerprint'][:16]}",
-    ]
+        return (("IR", f"not available ({facts})"),)
+    return graph_facts(facts["nodes"], 1, facts["peak_bytes"], facts["fingerprint"])

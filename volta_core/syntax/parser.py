@@ -9,6 +9,9 @@ usable partial AST.
 Recursion is bounded: expressions nest at most :data:`MAX_EXPR_DEPTH` levels and
 blocks at most :data:`MAX_BLOCK_DEPTH`, so adversarial input yields a
 diagnostic, never a ``RecursionError``.
+
+The parser of statement keyword ``kw`` is ``Parser.parse_<kw>``; the table
+that dispatches on the keyword is built from those names.
 """
 
 from __future__ import annotations
@@ -489,7 +492,7 @@ class Parser:
         return nxt.start == tok.end and nxt.kind not in (T.NEWLINE, T.EOF)
 
     # -- keyword statements
-    def st_print(self, context: str) -> A.Stmt:
+    def parse_print(self, context: str) -> A.Stmt:
         tok = self.advance()
         args: list[A.Expr] = []
         if self.peek().kind not in (T.NEWLINE, T.EOF):
@@ -501,7 +504,7 @@ class Parser:
         end = _span(args[-1]).end if args else tok.end
         return A.Print(tuple(args), Span(tok.start, end))
 
-    def st_fn(self, context: str) -> A.Stmt:
+    def parse_fn(self, context: str) -> A.Stmt:
         tok = self.advance()
         self._require_top(tok, context, "functions")
         name = self.expect_name("a function name")
@@ -517,7 +520,7 @@ class Parser:
         body, _ = self.parse_block(tok, _FN)
         return A.FnDef(name, tuple(params), body, Span(tok.start, close.end))
 
-    def st_return(self, context: str) -> A.Stmt:
+    def parse_return(self, context: str) -> A.Stmt:
         tok = self.advance()
         value = None
         if self.peek().kind not in (T.NEWLINE, T.EOF):
@@ -528,14 +531,14 @@ class Parser:
     def inner_context(self, context: str) -> str:
         return _FN if context == _FN else _BLOCK
 
-    def st_loop(self, context: str) -> A.Stmt:
+    def parse_loop(self, context: str) -> A.Stmt:
         tok = self.advance()
         count = self.parse_expr()
         self.end_of_line()
         body, _ = self.parse_block(tok, self.inner_context(context))
         return A.Loop(count, body, Span(tok.start, _span(count).end))
 
-    def st_for(self, context: str) -> A.Stmt:
+    def parse_for(self, context: str) -> A.Stmt:
         tok = self.advance()
         var = self.expect_name("a loop variable")
         self.expect_keyword("in")
@@ -549,7 +552,7 @@ class Parser:
         body, _ = self.parse_block(tok, self.inner_context(context))
         return A.For(var, start, end, body, Span(tok.start, _span(end).end))
 
-    def st_if(self, context: str) -> A.Stmt:
+    def parse_if(self, context: str) -> A.Stmt:
         tok = self.advance()
         inner = self.inner_context(context)
         cond = self.header_condition(tok)
@@ -592,7 +595,8 @@ class Parser:
             self.sync_line()
             return A.ErrorExpr(Span(keyword.start, keyword.end))
 
-    def st_orphan(self, context: str) -> A.Stmt:
+    def parse_elif(self, context: str) -> A.Stmt:
+        """``elif``/``else`` reached as a statement: ``parse_if`` consumes them after an ``if``."""
         tok = self.advance()
         raise self.error(
             "E0107",
@@ -602,7 +606,9 @@ class Parser:
             helps=("`elif` and `else` must follow an `if` block at the same indentation",),
         )
 
-    def st_model(self, context: str) -> A.Stmt:
+    parse_else = parse_elif
+
+    def parse_model(self, context: str) -> A.Stmt:
         tok = self.advance()
         self._require_top(tok, context, "models")
         name = self.expect_name("a model name")
@@ -610,7 +616,7 @@ class Parser:
         props, end = self.parse_block(tok, _PROPS)
         return A.ModelDef(name, _props(props), Span(tok.start, name.span.end), end)
 
-    def st_dataset(self, context: str) -> A.Stmt:
+    def parse_dataset(self, context: str) -> A.Stmt:
         tok = self.advance()
         self._require_top(tok, context, "datasets")
         name = self.expect_name("a dataset name")
@@ -641,7 +647,7 @@ class Parser:
             return model, None  # the checker reports it with a fix naming a dataset
         raise self.unexpected("`on`")
 
-    def st_train(self, context: str) -> A.Stmt:
+    def parse_train(self, context: str) -> A.Stmt:
         tok = self.advance()
         model, data = self.model_and_data(tok)
         span = Span(tok.start, (data or model).span.end)
@@ -651,14 +657,14 @@ class Parser:
             props, _ = self.parse_block(tok, _PROPS)
         return A.Train(model, data, _props(props), span)
 
-    def st_evaluate(self, context: str) -> A.Stmt:
+    def parse_evaluate(self, context: str) -> A.Stmt:
         tok = self.advance()
         model, data = self.model_and_data(tok)
         span = Span(tok.start, (data or model).span.end)
         self.end_of_line()
         return A.Evaluate(model, data, span)
 
-    def st_infer(self, context: str) -> A.Stmt:
+    def parse_infer(self, context: str) -> A.Stmt:
         tok = self.advance()
         model = self.expect_name("a model name")
         if self.peek().is_keyword("on"):
@@ -672,7 +678,7 @@ class Parser:
         rows, _ = self.parse_block(tok, _ROWS)
         return A.Infer(model, tuple(r for r in rows if isinstance(r, A.InferRow)), None, None, Span(tok.start, model.span.end))
 
-    def st_save(self, context: str) -> A.Stmt:
+    def parse_save(self, context: str) -> A.Stmt:
         tok = self.advance()
         model = self.expect_name("a model name")
         self.expect_keyword("as")
@@ -690,7 +696,7 @@ class Parser:
         self.end_of_line()
         return A.Save(model, path, with_opt, Span(tok.start, end))
 
-    def st_load(self, context: str) -> A.Stmt:
+    def parse_load(self, context: str) -> A.Stmt:
         tok = self.advance()
         model = self.expect_name("a model name")
         self.expect_keyword("from")
@@ -698,7 +704,7 @@ class Parser:
         self.end_of_line()
         return A.Load(model, path, Span(tok.start, _span(path).end))
 
-    def st_import(self, context: str) -> A.Stmt:
+    def parse_import(self, context: str) -> A.Stmt:
         tok = self.advance()
         path = self.parse_expr()
         self.expect_keyword("as")
@@ -718,7 +724,7 @@ class Parser:
         self.end_of_line()
         return A.Import(path, name, tuple(options), Span(tok.start, end))
 
-    def st_export(self, context: str) -> A.Stmt:
+    def parse_export(self, context: str) -> A.Stmt:
         tok = self.advance()
         model = self.expect_name("a model name")
         self.expect_keyword("as")
@@ -726,7 +732,7 @@ class Parser:
         self.end_of_line()
         return A.Export(model, path, Span(tok.start, _span(path).end))
 
-    def st_inspect(self, context: str) -> A.Stmt:
+    def parse_inspect(self, context: str) -> A.Stmt:
         tok = self.advance()
         model = self.expect_name("a model name")
         self.end_of_line()
@@ -969,26 +975,8 @@ def _props(stmts: tuple[A.Stmt, ...]) -> tuple[A.Property, ...]:
     return tuple(s for s in stmts if isinstance(s, A.Property))
 
 
-_STATEMENTS = {
-    "print": Parser.st_print,
-    "fn": Parser.st_fn,
-    "return": Parser.st_return,
-    "loop": Parser.st_loop,
-    "for": Parser.st_for,
-    "if": Parser.st_if,
-    "elif": Parser.st_orphan,
-    "else": Parser.st_orphan,
-    "model": Parser.st_model,
-    "dataset": Parser.st_dataset,
-    "train": Parser.st_train,
-    "evaluate": Parser.st_evaluate,
-    "infer": Parser.st_infer,
-    "save": Parser.st_save,
-    "load": Parser.st_load,
-    "import": Parser.st_import,
-    "export": Parser.st_export,
-    "inspect": Parser.st_inspect,
-}
+#: ``keyword → parser`` for every statement keyword: ``Parser.parse_<keyword>``.
+_STATEMENTS = {kw: getattr(Parser, f"parse_{kw}") for kw in STATEMENT_KEYWORDS}
 
 
 def parse(source: Source) -> ParseResult:

@@ -25,6 +25,7 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.present import format_shape
 from volta_core.train.atomic import atomic_write_bytes
 
 __all__ = [
@@ -270,10 +271,6 @@ def _parse(raw: bytes, path: Path) -> Checkpoint:
     return Checkpoint(dict(sorted(params.items())), metadata, dict(sorted(optim.items())) or None)
 
 
-def _fmt(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
 def check_compatible(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, tuple[int, ...]]) -> None:
     """Raise :class:`CheckpointError` (E0805) naming the first parameter (in
     sorted order) that is missing, extra, or shaped differently, with both
@@ -281,20 +278,20 @@ def check_compatible(expected: Mapping[str, tuple[int, ...]], found: Mapping[str
     for name in sorted(set(expected) | set(found)):
         if name not in found:
             raise CheckpointError(
-                f"the checkpoint has no parameter `{name}` (the model's is {_fmt(tuple(expected[name]))})",
+                f"the checkpoint has no parameter `{name}` (the model's is {format_shape(tuple(expected[name]))})",
                 help="the checkpoint was saved from a model with a different architecture",
                 code="E0805",
             )
         if name not in expected:
             raise CheckpointError(
-                f"the checkpoint has parameter `{name}` {_fmt(tuple(found[name]))} that the model does not have",
+                f"the checkpoint has parameter `{name}` {format_shape(tuple(found[name]))} that the model does not have",
                 help="the checkpoint was saved from a model with a different architecture",
                 code="E0805",
             )
         if tuple(expected[name]) != tuple(found[name]):
             raise CheckpointError(
-                f"parameter `{name}` has shape {_fmt(tuple(expected[name]))} in the model but "
-                f"{_fmt(tuple(found[name]))} in the checkpoint",
+                f"parameter `{name}` has shape {format_shape(tuple(expected[name]))} in the model but "
+                f"{format_shape(tuple(found[name]))} in the checkpoint",
                 help="the checkpoint was saved from a model with a different architecture",
                 code="E0805",
             )

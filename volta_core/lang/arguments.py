@@ -1,0 +1,76 @@
+"""How statement handlers read their arguments: property blocks, model and
+dataset names, paths — and how a domain error becomes a runtime diagnostic.
+
+Property values are evaluated when the statement runs; a bare word that is
+not a variable (``relu``, ``adam``, ``csv``, ``tokens``) is the word itself —
+the checker has already validated it against the schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from volta_core.diagnostic_codes import CODES
+from volta_core.diagnostics import DiagnosticError
+from volta_core.lang.context import Context, Scope
+from volta_core.nn.network import UnsupportedLayer
+from volta_core.syntax import ast as A
+from volta_core.syntax.source import Span
+from volta_core.train.runtime import DatasetHandle, ModelHandle
+
+H = TypeVar("H", ModelHandle, DatasetHandle)
+
+
+def property_values(ctx: Context, props: tuple[A.Property, ...], scope: Scope) -> dict[str, object]:
+    """``key → value`` of a property block (a list when the line has several
+    values). ``layer`` lines are skipped: the expanded stack comes from the
+    checker's :class:`~volta_core.check.symbols.ModelInfo`."""
+    out: dict[str, object] = {}
+    for prop in props:
+        if prop.key.id == "layer":
+            continue
+        values = [_property_value(ctx, v, scope) for v in prop.values]
+        out[prop.key.id] = values[0] if len(values) == 1 else values
+    return out
+
+
+def _property_value(ctx: Context, expr: A.Expr, scope: Scope) -> object:
+    if type(expr) is A.Name and not scope.binds(expr.id):
+        return expr.id
+    return ctx.value(expr, scope)
+
+
+def handle(ctx: Context, name: A.Name, scope: Scope, kind: type[H]) -> H:
+    """The model or dataset bound to ``name`` (E0310 when it is something else)."""
+    value = ctx.lookup(name, scope)
+    if not isinstance(value, kind):
+        what = kind.volta_type
+        raise ctx.fail("E0310", f"`{name.id}` is not a {what}", name.span, label=f"expected a {what}")
+    return value
+
+
+def resolve_path(ctx: Context, expr: A.Expr, scope: Scope) -> Path:
+    """The path ``expr`` evaluates to, relative to the program's folder."""
+    path = Path(str(ctx.value(expr, scope)))
+    base = ctx.runtime.base_dir
+    return path if path.is_absolute() or base is None else base / path
+
+
+def error_diagnostic(ctx: Context, err: Exception, span: Span, label: str, fallback: str = "E0801") -> DiagnosticError:
+    """A domain error (data, checkpoint) as a runtime diagnostic: its message,
+    its help line, and its code (``fallback`` when it carries none that is registered)."""
+    code = getattr(err, "code", None)
+    help_ = getattr(err, "help", None)
+    return ctx.fail(
+        code if isinstance(code, str) and code in CODES else fallback, str(err), span, label=label,
+        helps=(help_,) if isinstance(help_, str) and help_ else (),
+    )
+
+
+def unsupported(ctx: Context, err: UnsupportedLayer, span: Span) -> DiagnosticError:
+    """E0901: the model's graph needs a layer the compiler cannot build."""
+    return ctx.fail(
+        "E0901", str(err), span, label="cannot build this model's graph yet",
+        notes=("dense, activation, layernorm, flatten and sequence (embedding … transformer) layers run today",),
+    )
