@@ -56,9 +56,9 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final
 
-from volta_core.diagnostics import Diagnostic, DiagnosticError, Label
+from volta_core.diagnostics import DiagnosticError, Label
 from volta_core.lang import file_statements, model_statements, run_statements
-from volta_core.lang.context import Runtime, Scope
+from volta_core.lang.context import Context, Scope
 from volta_core.lang.values import (
     INT_MAX,
     INT_MIN,
@@ -74,9 +74,6 @@ from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span
 from volta_core.syntax.visitor import dispatch_table
 
-#: How many caller frames a runtime error lists in its notes.
-_MAX_TRACE_NOTES: Final = 4
-
 _NUMBER_TYPES: Final = (int, float)
 
 
@@ -91,7 +88,7 @@ _Handler = Callable[["Interpreter", Any, Scope], object]
 _BinaryHandler = Callable[["Interpreter", A.Binary, Any, Any], object]
 
 
-class Interpreter:
+class Interpreter(Context):
     """Executes analysed programs against one persistent global scope; the
     :class:`~volta_core.lang.context.Context` of the statement modules.
 
@@ -106,19 +103,12 @@ class Interpreter:
         write: Callable[[str], None],
         call_depth_limit: int = 256,
     ) -> None:
+        super().__init__(write)
         self.global_scope = Scope(globals_, None)
-        self.runtime = Runtime()
-        self.write = write
         self.call_depth_limit = call_depth_limit
-        self.interrupted = False
         self.depth = 0
-        #: The source whose spans the running code refers to (a function
-        #: defined in an earlier run keeps its own source).
-        self.source = Source("")
         #: The innermost statement being executed (for internal error spans).
         self.statement: A.Stmt | None = None
-        # (function name, call span, caller source) of each active call.
-        self._frames: list[tuple[str, Span, Source]] = []
 
     # ------------------------------------------------------------ entry
     def execute(self, program: A.Program, source: Source) -> None:
@@ -130,42 +120,8 @@ class Interpreter:
         self.source = source
         self.depth = 0
         self.statement = None
-        self._frames.clear()
+        self.frames.clear()
         self._run_block(program.body, self.global_scope)
-
-    # ---------------------------------------------------------- errors
-    def fail(
-        self,
-        code: str,
-        message: str,
-        span: Span,
-        label: str = "",
-        labels: tuple[Label, ...] = (),
-        helps: tuple[str, ...] = (),
-        notes: tuple[str, ...] = (),
-    ) -> DiagnosticError:
-        """A runtime error at ``span`` of the running source, with the call
-        stack as notes (innermost first)."""
-        trace: list[str] = []
-        frames = self._frames
-        i = len(frames) - 1
-        while i >= 0:
-            if len(trace) == _MAX_TRACE_NOTES:
-                trace.append(f"… and {i + 1} more calls")
-                break
-            name, call_span, caller = frames[i]
-            j = i  # collapse runs of the same call site (recursion)
-            while j > 0 and frames[j - 1][1] == call_span and frames[j - 1][2] is caller:
-                j -= 1
-            pos = caller.position(call_span.start)
-            repeat = f" ({i - j + 1} times)" if i > j else ""
-            trace.append(f"in `{name}`, called at {caller.path}:{pos.line}:{pos.column}{repeat}")
-            i = j - 1
-        diagnostic = Diagnostic(
-            code, message, span, label=label, labels=labels,
-            notes=(*notes, *trace), helps=helps,
-        )
-        return DiagnosticError(diagnostic.with_source(self.source))
 
     def _interrupt(self, span: Span) -> DiagnosticError:
         self.interrupted = False
@@ -451,14 +407,14 @@ class Interpreter:
         caller = self.source
         statement = self.statement
         self.depth += 1
-        self._frames.append((name, expr.span, caller))
+        self.frames.append((name, expr.span, caller))
         self.source = fn.source
         try:
             try:
                 result = self._run_block(fn.body, Scope(dict(zip(fn.params, args, strict=True)), self.global_scope))
             finally:
                 self.depth -= 1
-                self._frames.pop()
+                self.frames.pop()
                 self.source = caller
                 self.statement = statement  # keep (statement, source) consistent
         except RecursionError:
