@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from volta_core.interop.onnx_import import OnnxImportError
+from volta_core.nn.imported import ImportFitError, load_imported
 
 #: (code, short title) of each kind of import failure.
 READ_FAILED = "E0801"
@@ -22,7 +23,7 @@ UNSUPPORTED_OP = "E0808"
 UNSUPPORTED_TYPE = "E0809"
 NOT_LOWERABLE = "E0810"
 EXPORT_FAILED = "E0811"
-DOES_NOT_FIT = "E0812"
+DOES_NOT_FIT = ImportFitError.default_code
 
 _INVALID = (
     "malformed protobuf", "invalid ONNX model", "-byte limit", "external data", "is not a file",
@@ -68,15 +69,13 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    from volta_core.nn.imported import ImportFitError, load_imported
-
     try:
         load_imported(p, "m", batch, loss)
         verdict = Verdict(None)
     except OnnxImportError as err:
         verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
     except ImportFitError as err:
-        verdict = Verdict(DOES_NOT_FIT, f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(err.code, f"cannot import `{p.name}`: {err}")
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[key] = verdict

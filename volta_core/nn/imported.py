@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from volta_core.check.symbols import LayerInfo, ModelInfo
+from volta_core.errors import VoltaError
 from volta_core.ir import Graph, graph_fingerprint
 from volta_core.ir.plan import ExecutionPlan
 from volta_core.nn.network import Network
@@ -41,8 +42,10 @@ from volta_core.nn.network import Network
 MAX_ELEMENTS = 2**31
 
 
-class ImportFitError(ValueError):
+class ImportFitError(VoltaError):
     """The ONNX model imports but cannot be a Volta model (e.g. several inputs)."""
+
+    default_code = "E0812"
 
 
 def param_fingerprint(params: Mapping[str, np.ndarray]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from volta_core.errors import VoltaError
 from volta_core.train.report import Setting
 
 #: Settings always shown in the table, in order; others appear when given.
@@ -30,12 +31,17 @@ DEFAULTS: dict[str, object] = {
 }
 
 
-class DeviceError(Exception):
-    """The requested device cannot be used (message names what is missing)."""
+class DeviceError(VoltaError):
+    """The requested device cannot be used (message names what is missing).
 
-    def __init__(self, message: str, help_: str) -> None:
-        super().__init__(message)
-        self.help = help_
+    Unlike the base, ``help`` is required: there is always another device to name.
+    """
+
+    default_code = "E0622"
+    help: str
+
+    def __init__(self, message: str, *, help: str) -> None:
+        super().__init__(message, help=help)
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def resolve(
         if missing is not None:
             raise DeviceError(
                 f"`device gpu` is not available: {missing}",
-                "use `device cpu` or `device auto` (no silent fallback to the CPU)",
+                help="use `device cpu` or `device auto` (no silent fallback to the CPU)",
             )
     missing = cuda_status() if device == "auto" else None
     auto = ("cpu", "auto: no CUDA device") if missing else ("gpu", "auto: CUDA device found")

@@ -28,6 +28,7 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.errors import VoltaError
 from volta_core.suggest import did_you_mean
 
 __all__ = [
@@ -58,15 +59,16 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE: Final = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
-class DataError(Exception):
+class DataError(VoltaError):
     """A dataset could not be built.
 
-    ``message`` says what is wrong; ``path`` is the file as written in the
-    program (None for generated data); ``row`` is 1-based with the header
-    as row 1 (CSV line numbers); ``column`` is a column or array name;
-    ``help`` is a hint on how to fix it; ``code`` the diagnostic code.
-    ``str(err)`` is the full one-line message naming file, row and column.
+    ``path`` is the file as written in the program (None for generated
+    data); ``row`` is 1-based with the header as row 1 (CSV line numbers);
+    ``column`` is a column or array name. ``str(err)`` is the full one-line
+    message naming file, row and column.
     """
+
+    default_code = "E0803"
 
     def __init__(
         self,
@@ -76,15 +78,12 @@ class DataError(Exception):
         row: int | None = None,
         column: str | None = None,
         help: str | None = None,
-        code: str = "E0803",
+        code: str | None = None,
     ) -> None:
-        self.message = message
         self.path = path
         self.row = row
         self.column = column
-        self.help = help
-        self.code = code
-        super().__init__(self.describe())
+        super().__init__(message, help=help, code=code)
 
     def describe(self) -> str:
         where: list[str] = []
