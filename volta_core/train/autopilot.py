@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
+from volta_core.check.schema import DATASET, TRAIN, BlockSchema
 from volta_core.errors import VoltaError
 from volta_core.train.report import Setting
 
@@ -26,9 +28,12 @@ OPTIONAL = (
     "steps", "momentum", "weight_decay", "clip_grad", "lr_schedule", "warmup_steps",
     "early_stopping", "seed", "log_every",
 )
-DEFAULTS: dict[str, object] = {
-    "weight_decay": 0.0, "lr_schedule": "constant", "warmup_steps": 0, "log_every": 1,
-}
+#: Optional settings shown with their schema default when not given.
+_SHOWN_DEFAULTS: Final = ("weight_decay", "lr_schedule", "warmup_steps", "log_every")
+
+
+def _default(block: BlockSchema, key: str) -> object:
+    return block.properties[key].values[0].default
 
 
 class DeviceError(VoltaError):
@@ -109,7 +114,7 @@ def resolve(
         return False
 
     if not explicit("epochs"):
-        add("epochs", 10, "default", "overridden by steps" if "steps" in given else "default")
+        add("epochs", _default(TRAIN, "epochs"), "default", "overridden by steps" if "steps" in given else "default")
     rule_opt, rule_lr, size = _size_rule(widths)
     if not explicit("optimizer"):
         if model_optimizer is not None:
@@ -125,7 +130,7 @@ def resolve(
         if dataset_batch is not None:
             add("batch", dataset_batch, "dataset", "dataset")
         else:
-            add("batch", 32, "default", "default")
+            add("batch", _default(DATASET, "batch"), "default", "default")
     device = given.get("device", device_default)
     if device == "gpu":
         missing = cuda_status()
@@ -150,14 +155,15 @@ def resolve(
             out.pop()
         add("precision", "fp32", "rule", f"rule: device={next(x.value for x in out if x.name == 'device')}")
     if not explicit("determinism"):
-        add("determinism", "strict", "default", "default")
+        add("determinism", _default(TRAIN, "determinism"), "default", "default")
     optimizer = next(s.value for s in out if s.name == "optimizer")
     for name in OPTIONAL:
         if explicit(name):
             continue
         if name == "momentum" and optimizer in ("momentum", "rmsprop"):
-            value = 0.9 if optimizer == "momentum" else 0.0
+            # The schema's default is the `momentum` optimizer's; rmsprop runs without momentum.
+            value = _default(TRAIN, "momentum") if optimizer == "momentum" else 0.0
             add("momentum", value, "default", "default")
-        elif name in DEFAULTS:
-            add(name, DEFAULTS[name], "default", "default")
+        elif name in _SHOWN_DEFAULTS:
+            add(name, _default(TRAIN, name), "default", "default")
     return Resolved(tuple(out))
