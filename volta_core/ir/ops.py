@@ -1,7 +1,7 @@
 """The op registry: every IR op is declared exactly once, here.
 
-An :class:`OpDef` holds the op's name, arity, attribute schema, shape rule
-and gradient rule. Kernels live with their backend (``volta_core.backends``)
+An :class:`OpDef` holds the op's name, arity, attribute schema, shape rule,
+gradient rule and one-line doc. Kernels live with their backend (``volta_core.backends``)
 and are attached with :func:`register_kernels`, so this module never imports
 a backend: the dependency points from backends to the IR only.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -120,6 +120,11 @@ class Attr:
     default: object = _REQUIRED
     choices: tuple[object, ...] = ()
 
+    @property
+    def required(self) -> bool:
+        """True when a node must give the attribute (it has no default)."""
+        return self.default is _REQUIRED
+
     def coerce(self, op: str, value: object) -> object:
         where = f"{op}: attribute {self.name!r}"
         if self.kind == "int":
@@ -188,7 +193,7 @@ class OpDef:
     grad: GradRule | None = None  # None: no gradient flows through (integer/boolean results)
     source: bool = False  # input/parameter/constant: values supplied, no kernel
     max_arity: int | None = None  # None: exactly ``arity`` inputs; VARIADIC: ``arity`` or more
-    doc: str = ""  # one line for the generated op table (docs/ir.md)
+    doc: str = ""  # one line for the generated op table (docs/ir.md); every row sets it
 
     def accepts_arity(self, count: int) -> bool:
         top = self.arity if self.max_arity is None else self.max_arity
@@ -210,7 +215,7 @@ class OpDef:
         for a in self.attrs:
             if a.name in attrs:
                 out.append((a.name, a.coerce(self.name, attrs[a.name])))
-            elif a.default is _REQUIRED:
+            elif a.required:
                 raise AttrError(f"{self.name}: missing required attribute {a.name!r}")
             else:
                 out.append((a.name, a.default))
@@ -1024,107 +1029,82 @@ def _g_fused(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
 _SOURCE_ATTRS = (Attr("shape", "ints"), Attr("dtype", "dtype"))
 _REDUCE_ATTRS = (Attr("axes", "ints"), Attr("keepdims", "bool", False))
 _SLICE_ATTRS = (Attr("starts", "ints"), Attr("ends", "ints"), Attr("axes", "ints", ()), Attr("steps", "ints", ()))
-_DOCS = {
-    "input": "graph input, fed per run",
-    "parameter": "trainable tensor, fed per run",
-    "constant": "literal tensor held in the graph",
-    "add": "a + b (broadcasting)",
-    "sub": "a - b (broadcasting)",
-    "mul": "a * b (broadcasting)",
-    "div": "a / b (broadcasting, floats)",
-    "neg": "-x",
-    "pow": "x ** exponent",
-    "sqrt": "square root",
-    "exp": "e ** x",
-    "log": "natural logarithm",
-    "abs": "|x|",
-    "sign": "-1, 0 or 1 (no gradient)",
-    "erf": "error function",
-    "matmul": "batched [..,M,K] @ [..,K,N], batch axes broadcast",
-    "transpose": "permute axes by perm",
-    "reshape": "same elements, new shape (one -1 inferred)",
-    "broadcast_to": "expand size-1/missing axes to shape",
-    "reduce_sum": "sum over axes",
-    "reduce_mean": "mean over axes",
-    "reduce_max": "max over axes (ties share the gradient)",
-    "relu": "max(x, 0)",
-    "leaky_relu": "x if x > 0 else alpha * x",
-    "sigmoid": "1 / (1 + e ** -x)",
-    "tanh": "hyperbolic tangent",
-    "gelu": "x * Phi(x) (exact or tanh approximation)",
-    "silu": "x * sigmoid(x)",
-    "softmax": "softmax along axis",
-    "log_softmax": "log of softmax along axis",
-    "where": "cond ? a : b (broadcasting)",
-    "compare": "a lt/gt/eq b -> bool",
-    "cast": "convert dtype",
-    "one_hot": "integer ids -> one-hot [..,depth]",
-    "softmax_cross_entropy": "mean cross-entropy of logits [N,C] and int targets [N]",
-    "mse": "mean squared error of equal shapes",
-    "concat": "join inputs along axis",
-    "slice": "x[start:end:step] on axes (negatives count from the end; clamped like Python)",
-    "slice_scatter": "zeros(shape) with the input written into the slice (gradient of slice)",
-    "gather": "take indices along axis: out = x[.., idx, ..]",
-    "scatter_add": "zeros(shape), updates added at indices along axis (np.add.at; gradient of gather)",
-    "embedding": "rows of table [V,D] at int ids -> [..,D]; gradient scatters with np.add.at",
-    "squeeze": "drop size-1 axes (all when axes is empty)",
-    "unsqueeze": "insert size-1 axes at output positions axes",
-    "layernorm": "(x - mean) / sqrt(var + eps) * scale + shift over the last axis",
-    "dropout": "x * mask / (1 - p); mask from (seed, optional int seed input); identity if p=0 or not training",
-    "gemm": "alpha * op(A) @ op(B) + beta * C, op = optional transpose",
-    "fused_elementwise": "a chain of elementwise ops run in one kernel (made by fusion; no gradient)",
-}
 
 for _op in (
-    OpDef("input", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True),
-    OpDef("parameter", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True),
-    OpDef("constant", 0, (Attr("value", "scalars"), *_SOURCE_ATTRS), _constant_rule, source=True),
-    OpDef("add", 2, (), _elementwise_binary("add", False), _g_add),
-    OpDef("sub", 2, (), _elementwise_binary("sub", False), _g_sub),
-    OpDef("mul", 2, (), _elementwise_binary("mul", False), _g_mul),
-    OpDef("div", 2, (), _elementwise_binary("div", True), _g_div),
-    OpDef("neg", 1, (), _unary("neg", floats_only=False), _g_neg),
-    OpDef("pow", 1, (Attr("exponent", "float"),), _unary("pow"), _g_pow),
-    OpDef("sqrt", 1, (), _unary("sqrt"), _g_sqrt),
-    OpDef("exp", 1, (), _unary("exp"), _g_exp),
-    OpDef("log", 1, (), _unary("log"), _g_log),
-    OpDef("abs", 1, (), _unary("abs", floats_only=False), _g_abs),
-    OpDef("sign", 1, (), _unary("sign", floats_only=False)),
-    OpDef("erf", 1, (), _unary("erf"), _g_erf),
-    OpDef("matmul", 2, (), _matmul_rule, _g_matmul),
-    OpDef("transpose", 1, (Attr("perm", "ints"),), _transpose_rule, _g_transpose),
-    OpDef("reshape", 1, (Attr("shape", "ints"),), _reshape_rule, _g_reshape),
-    OpDef("broadcast_to", 1, (Attr("shape", "ints"),), _broadcast_to_rule, _g_broadcast_to),
-    OpDef("reduce_sum", 1, _REDUCE_ATTRS, _reduce_rule("reduce_sum"), _g_reduce_sum),
-    OpDef("reduce_mean", 1, _REDUCE_ATTRS, _reduce_rule("reduce_mean"), _g_reduce_mean),
-    OpDef("reduce_max", 1, _REDUCE_ATTRS, _reduce_rule("reduce_max"), _g_reduce_max),
-    OpDef("relu", 1, (), _unary("relu"), _g_relu),
-    OpDef("leaky_relu", 1, (Attr("alpha", "float", 0.01),), _unary("leaky_relu"), _g_leaky_relu),
-    OpDef("sigmoid", 1, (), _unary("sigmoid"), _g_sigmoid),
-    OpDef("tanh", 1, (), _unary("tanh"), _g_tanh),
-    OpDef("gelu", 1, (Attr("approximate", "str", "none", ("none", "tanh")),), _unary("gelu"), _g_gelu),
-    OpDef("silu", 1, (), _unary("silu"), _g_silu),
-    OpDef("softmax", 1, (Attr("axis", "int", -1),), _axis_rule("softmax"), _g_softmax),
-    OpDef("log_softmax", 1, (Attr("axis", "int", -1),), _axis_rule("log_softmax"), _g_log_softmax),
-    OpDef("where", 3, (), _where_rule, _g_where),
-    OpDef("compare", 2, (Attr("cmp", "str", choices=("lt", "gt", "eq")),), _compare_rule),
-    OpDef("cast", 1, (Attr("dtype", "dtype"),), _cast_rule, _g_cast),
-    OpDef("one_hot", 1, (Attr("depth", "int"), Attr("dtype", "dtype", "f32")), _one_hot_rule),
-    OpDef("softmax_cross_entropy", 2, (), _sce_rule, _g_sce),
-    OpDef("mse", 2, (), _mse_rule, _g_mse),
-    OpDef("concat", 1, (Attr("axis", "int"),), _concat_rule, _g_concat, max_arity=VARIADIC),
-    OpDef("slice", 1, _SLICE_ATTRS, _slice_rule, _g_slice),
-    OpDef("slice_scatter", 1, (Attr("shape", "ints"), *_SLICE_ATTRS), _slice_scatter_rule, _g_slice_scatter),
-    OpDef("gather", 2, (Attr("axis", "int", 0),), _gather_rule, _g_gather),
-    OpDef("scatter_add", 2, (Attr("axis", "int", 0), Attr("shape", "ints")), _scatter_add_rule, _g_scatter_add),
-    OpDef("embedding", 2, (), _embedding_rule, _g_embedding),
-    OpDef("squeeze", 1, (Attr("axes", "ints", ()),), _squeeze_rule, _g_reshape_like),
-    OpDef("unsqueeze", 1, (Attr("axes", "ints"),), _unsqueeze_rule, _g_reshape_like),
-    OpDef("layernorm", 3, (Attr("eps", "float", 1e-5),), _layernorm_rule, _g_layernorm),
+    OpDef("input", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True,
+          doc="graph input, fed per run"),
+    OpDef("parameter", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True,
+          doc="trainable tensor, fed per run"),
+    OpDef("constant", 0, (Attr("value", "scalars"), *_SOURCE_ATTRS), _constant_rule, source=True,
+          doc="literal tensor held in the graph"),
+    OpDef("add", 2, (), _elementwise_binary("add", False), _g_add, doc="a + b (broadcasting)"),
+    OpDef("sub", 2, (), _elementwise_binary("sub", False), _g_sub, doc="a - b (broadcasting)"),
+    OpDef("mul", 2, (), _elementwise_binary("mul", False), _g_mul, doc="a * b (broadcasting)"),
+    OpDef("div", 2, (), _elementwise_binary("div", True), _g_div, doc="a / b (broadcasting, floats)"),
+    OpDef("neg", 1, (), _unary("neg", floats_only=False), _g_neg, doc="-x"),
+    OpDef("pow", 1, (Attr("exponent", "float"),), _unary("pow"), _g_pow, doc="x ** exponent"),
+    OpDef("sqrt", 1, (), _unary("sqrt"), _g_sqrt, doc="square root"),
+    OpDef("exp", 1, (), _unary("exp"), _g_exp, doc="e ** x"),
+    OpDef("log", 1, (), _unary("log"), _g_log, doc="natural logarithm"),
+    OpDef("abs", 1, (), _unary("abs", floats_only=False), _g_abs, doc="|x|"),
+    OpDef("sign", 1, (), _unary("sign", floats_only=False), doc="-1, 0 or 1 (no gradient)"),
+    OpDef("erf", 1, (), _unary("erf"), _g_erf, doc="error function"),
+    OpDef("matmul", 2, (), _matmul_rule, _g_matmul, doc="batched [..,M,K] @ [..,K,N], batch axes broadcast"),
+    OpDef("transpose", 1, (Attr("perm", "ints"),), _transpose_rule, _g_transpose, doc="permute axes by perm"),
+    OpDef("reshape", 1, (Attr("shape", "ints"),), _reshape_rule, _g_reshape,
+          doc="same elements, new shape (one -1 inferred)"),
+    OpDef("broadcast_to", 1, (Attr("shape", "ints"),), _broadcast_to_rule, _g_broadcast_to,
+          doc="expand size-1/missing axes to shape"),
+    OpDef("reduce_sum", 1, _REDUCE_ATTRS, _reduce_rule("reduce_sum"), _g_reduce_sum, doc="sum over axes"),
+    OpDef("reduce_mean", 1, _REDUCE_ATTRS, _reduce_rule("reduce_mean"), _g_reduce_mean, doc="mean over axes"),
+    OpDef("reduce_max", 1, _REDUCE_ATTRS, _reduce_rule("reduce_max"), _g_reduce_max,
+          doc="max over axes (ties share the gradient)"),
+    OpDef("relu", 1, (), _unary("relu"), _g_relu, doc="max(x, 0)"),
+    OpDef("leaky_relu", 1, (Attr("alpha", "float", 0.01),), _unary("leaky_relu"), _g_leaky_relu,
+          doc="x if x > 0 else alpha * x"),
+    OpDef("sigmoid", 1, (), _unary("sigmoid"), _g_sigmoid, doc="1 / (1 + e ** -x)"),
+    OpDef("tanh", 1, (), _unary("tanh"), _g_tanh, doc="hyperbolic tangent"),
+    OpDef("gelu", 1, (Attr("approximate", "str", "none", ("none", "tanh")),), _unary("gelu"), _g_gelu,
+          doc="x * Phi(x) (exact or tanh approximation)"),
+    OpDef("silu", 1, (), _unary("silu"), _g_silu, doc="x * sigmoid(x)"),
+    OpDef("softmax", 1, (Attr("axis", "int", -1),), _axis_rule("softmax"), _g_softmax,
+          doc="softmax along axis"),
+    OpDef("log_softmax", 1, (Attr("axis", "int", -1),), _axis_rule("log_softmax"), _g_log_softmax,
+          doc="log of softmax along axis"),
+    OpDef("where", 3, (), _where_rule, _g_where, doc="cond ? a : b (broadcasting)"),
+    OpDef("compare", 2, (Attr("cmp", "str", choices=("lt", "gt", "eq")),), _compare_rule,
+          doc="a lt/gt/eq b -> bool"),
+    OpDef("cast", 1, (Attr("dtype", "dtype"),), _cast_rule, _g_cast, doc="convert dtype"),
+    OpDef("one_hot", 1, (Attr("depth", "int"), Attr("dtype", "dtype", "f32")), _one_hot_rule,
+          doc="integer ids -> one-hot [..,depth]"),
+    OpDef("softmax_cross_entropy", 2, (), _sce_rule, _g_sce,
+          doc="mean cross-entropy of logits [N,C] and int targets [N]"),
+    OpDef("mse", 2, (), _mse_rule, _g_mse, doc="mean squared error of equal shapes"),
+    OpDef("concat", 1, (Attr("axis", "int"),), _concat_rule, _g_concat, max_arity=VARIADIC,
+          doc="join inputs along axis"),
+    OpDef("slice", 1, _SLICE_ATTRS, _slice_rule, _g_slice,
+          doc="x[start:end:step] on axes (negatives count from the end; clamped like Python)"),
+    OpDef("slice_scatter", 1, (Attr("shape", "ints"), *_SLICE_ATTRS), _slice_scatter_rule, _g_slice_scatter,
+          doc="zeros(shape) with the input written into the slice (gradient of slice)"),
+    OpDef("gather", 2, (Attr("axis", "int", 0),), _gather_rule, _g_gather,
+          doc="take indices along axis: out = x[.., idx, ..]"),
+    OpDef("scatter_add", 2, (Attr("axis", "int", 0), Attr("shape", "ints")), _scatter_add_rule, _g_scatter_add,
+          doc="zeros(shape), updates added at indices along axis (np.add.at; gradient of gather)"),
+    OpDef("embedding", 2, (), _embedding_rule, _g_embedding,
+          doc="rows of table [V,D] at int ids -> [..,D]; gradient scatters with np.add.at"),
+    OpDef("squeeze", 1, (Attr("axes", "ints", ()),), _squeeze_rule, _g_reshape_like,
+          doc="drop size-1 axes (all when axes is empty)"),
+    OpDef("unsqueeze", 1, (Attr("axes", "ints"),), _unsqueeze_rule, _g_reshape_like,
+          doc="insert size-1 axes at output positions axes"),
+    OpDef("layernorm", 3, (Attr("eps", "float", 1e-5),), _layernorm_rule, _g_layernorm,
+          doc="(x - mean) / sqrt(var + eps) * scale + shift over the last axis"),
     OpDef("dropout", 1, (Attr("p", "float"), Attr("seed", "int", 0), Attr("training", "bool", True)),
-          _dropout_rule, _g_dropout, max_arity=2),
+          _dropout_rule, _g_dropout, max_arity=2,
+          doc="x * mask / (1 - p); mask from (seed, optional int seed input); identity if p=0 or not training"),
     OpDef("gemm", 2, (Attr("alpha", "float", 1.0), Attr("beta", "float", 1.0), Attr("transA", "bool", False),
-                      Attr("transB", "bool", False)), _gemm_rule, _g_gemm, max_arity=3),
-    OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC),
+                      Attr("transB", "bool", False)), _gemm_rule, _g_gemm, max_arity=3,
+          doc="alpha * op(A) @ op(B) + beta * C, op = optional transpose"),
+    OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC,
+          doc="a chain of elementwise ops run in one kernel (made by fusion; no gradient)"),
 ):
-    _define(replace(_op, doc=_DOCS[_op.name]))
+    _define(_op)
