@@ -15,12 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from volta_core.ir.graph import Node
 
 Shape = tuple[int, ...]
 TensorType = tuple[Shape, str]
@@ -179,8 +176,27 @@ class GradContext(Protocol):
     def type_of(self, value: int) -> TensorType: ...
 
 
+class GradNode(Protocol):
+    """What a gradient rule may read of the forward node.
+
+    :class:`volta_core.ir.graph.Node` is the one implementation; naming only
+    these members here keeps the registry free of imports from the graph
+    module, which builds on it.
+    """
+
+    @property
+    def inputs(self) -> tuple[int, ...]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def attr_dict(self) -> dict[str, Any]: ...
+    def attr(self, name: str) -> Any: ...
+
+
 ShapeRule = Callable[[Sequence[TensorType], AttrMap], TensorType]
-GradRule = Callable[[GradContext, "Node", int], Sequence[int | None]]
+GradRule = Callable[[GradContext, GradNode, int], Sequence[int | None]]
 KernelFactory = Callable[..., Any]
 
 
@@ -484,15 +500,15 @@ def _shape(c: GradContext, v: int) -> Shape:
     return c.type_of(v)[0]
 
 
-def _g_add(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_add(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.unbroadcast(g, _shape(c, c.x(0))), c.unbroadcast(g, _shape(c, c.x(1)))
 
 
-def _g_sub(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sub(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.unbroadcast(g, _shape(c, c.x(0))), c.unbroadcast(c.op("neg", g), _shape(c, c.x(1)))
 
 
-def _g_mul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_mul(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     return (
         c.unbroadcast(c.op("mul", g, b), _shape(c, a)),
@@ -500,40 +516,40 @@ def _g_mul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     )
 
 
-def _g_div(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_div(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     ga = c.op("div", g, b)
     gb = c.op("neg", c.op("div", c.op("mul", g, c.y()), b))
     return c.unbroadcast(ga, _shape(c, a)), c.unbroadcast(gb, _shape(c, b))
 
 
-def _g_neg(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_neg(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("neg", g),)
 
 
-def _g_pow(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_pow(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     p = n.attr("exponent")
     d = c.op("mul", c.op("pow", c.x(0), exponent=p - 1.0), c.const(p, n.dtype))
     return (c.op("mul", g, d),)
 
 
-def _g_sqrt(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sqrt(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("div", g, c.op("mul", c.y(), c.const(2.0, n.dtype))),)
 
 
-def _g_exp(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_exp(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, c.y()),)
 
 
-def _g_log(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_log(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("div", g, c.x(0)),)
 
 
-def _g_abs(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_abs(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, c.op("sign", c.x(0))),)
 
 
-def _g_erf(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_erf(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x = c.x(0)
     e = c.op("exp", c.op("neg", c.op("mul", x, x)))
     return (c.op("mul", g, c.op("mul", e, c.const(2.0 / math.sqrt(math.pi), n.dtype))),)
@@ -545,28 +561,28 @@ def _swap_last(c: GradContext, v: int) -> int:
     return c.op("transpose", v, perm=perm)
 
 
-def _g_matmul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_matmul(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     ga = c.op("matmul", g, _swap_last(c, b))
     gb = c.op("matmul", _swap_last(c, a), g)
     return c.unbroadcast(ga, _shape(c, a)), c.unbroadcast(gb, _shape(c, b))
 
 
-def _g_transpose(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_transpose(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     perm = n.attr("perm")
     inverse = tuple(sorted(range(len(perm)), key=lambda i: perm[i]))
     return (c.op("transpose", g, perm=inverse),)
 
 
-def _g_reshape(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reshape(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("reshape", g, shape=_shape(c, c.x(0))),)
 
 
-def _g_broadcast_to(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_broadcast_to(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.unbroadcast(g, _shape(c, c.x(0))),)
 
 
-def _expand_reduced(c: GradContext, n: Node, g: int) -> int:
+def _expand_reduced(c: GradContext, n: GradNode, g: int) -> int:
     """Bring a reduction's output gradient back to the input's shape."""
     xshape = _shape(c, c.x(0))
     kept = reduced_keepdims_shape(xshape, n.attr("axes"))
@@ -575,17 +591,17 @@ def _expand_reduced(c: GradContext, n: Node, g: int) -> int:
     return c.op("broadcast_to", g, shape=xshape)
 
 
-def _g_reduce_sum(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_sum(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (_expand_reduced(c, n, g),)
 
 
-def _g_reduce_mean(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_mean(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     xshape = _shape(c, c.x(0))
     count = numel([xshape[a] for a in n.attr("axes")])
     return (c.op("mul", _expand_reduced(c, n, g), c.const(1.0 / max(count, 1), n.dtype)),)
 
 
-def _g_reduce_max(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_max(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     # Ties share the gradient equally (like torch.amax).
     x = c.x(0)
     kept = reduced_keepdims_shape(_shape(c, x), n.attr("axes"))
@@ -595,12 +611,12 @@ def _g_reduce_max(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return (c.op("mul", _expand_reduced(c, n, g), c.op("div", mask, ties)),)
 
 
-def _g_relu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_relu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     positive = c.op("compare", c.x(0), c.const(0.0, n.dtype), cmp="gt")
     return (c.op("where", positive, g, c.const(0.0, n.dtype)),)
 
 
-def _g_leaky_relu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_leaky_relu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     positive = c.op("compare", c.x(0), c.const(0.0, n.dtype), cmp="gt")
     return (c.op("where", positive, g, c.op("mul", g, c.const(n.attr("alpha"), n.dtype))),)
 
@@ -609,12 +625,12 @@ def _one_minus(c: GradContext, v: int, dtype: str) -> int:
     return c.op("sub", c.const(1.0, dtype), v)
 
 
-def _g_sigmoid(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sigmoid(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     return (c.op("mul", g, c.op("mul", y, _one_minus(c, y, n.dtype))),)
 
 
-def _g_tanh(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_tanh(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     return (c.op("mul", g, _one_minus(c, c.op("mul", y, y), n.dtype)),)
 
@@ -623,7 +639,7 @@ _GELU_K = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
-def _g_gelu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gelu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x, dt = c.x(0), n.dtype
 
     def k(v: float) -> int:
@@ -645,25 +661,25 @@ def _g_gelu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, d),)
 
 
-def _g_silu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_silu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x = c.x(0)
     s = c.op("sigmoid", x)
     d = c.op("mul", s, c.op("add", c.const(1.0, n.dtype), c.op("mul", x, _one_minus(c, s, n.dtype))))
     return (c.op("mul", g, d),)
 
 
-def _g_softmax(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_softmax(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     dot = c.op("reduce_sum", c.op("mul", g, y), axes=(n.attr("axis"),), keepdims=True)
     return (c.op("mul", y, c.op("sub", g, dot)),)
 
 
-def _g_log_softmax(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_log_softmax(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     total = c.op("reduce_sum", g, axes=(n.attr("axis"),), keepdims=True)
     return (c.op("sub", g, c.op("mul", c.op("exp", c.y()), total)),)
 
 
-def _g_where(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_where(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     cond = c.x(0)
     zero = c.const(0.0, n.dtype)
     ga = c.op("where", cond, g, zero)
@@ -671,14 +687,14 @@ def _g_where(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return None, c.unbroadcast(ga, _shape(c, c.x(1))), c.unbroadcast(gb, _shape(c, c.x(2)))
 
 
-def _g_cast(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_cast(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     src = c.type_of(c.x(0))[1]
     if src not in FLOAT_DTYPES or n.dtype not in FLOAT_DTYPES:
         return (None,)
     return (c.op("cast", g, dtype=src),)
 
 
-def _g_sce(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sce(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     logits, targets = c.x(0), c.x(1)
     count, classes = _shape(c, logits)
     p = c.op("softmax", logits, axis=1)
@@ -687,7 +703,7 @@ def _g_sce(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return c.op("mul", c.op("sub", p, onehot), scale), None
 
 
-def _g_mse(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_mse(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     count = numel(_shape(c, a))
     scale = c.op("mul", g, c.const(2.0 / max(count, 1), n.dtype))
@@ -939,7 +955,7 @@ def _fused_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         raise ShapeError(f"fused_elementwise: {e}") from None
 
 
-def _g_concat(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_concat(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     axis = n.attr("axis") % len(n.shape)
     out: list[int | None] = []
     start = 0
@@ -950,35 +966,35 @@ def _g_concat(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return out
 
 
-def _slice_attrs(n: Node) -> dict[str, object]:
+def _slice_attrs(n: GradNode) -> dict[str, object]:
     return {k: n.attr(k) for k in ("starts", "ends", "axes", "steps")}
 
 
-def _g_slice(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_slice(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("slice_scatter", g, shape=_shape(c, c.x(0)), **_slice_attrs(n)),)
 
 
-def _g_slice_scatter(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_slice_scatter(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("slice", g, **_slice_attrs(n)),)
 
 
-def _g_gather(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gather(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("scatter_add", g, c.x(1), axis=n.attr("axis"), shape=_shape(c, c.x(0))), None
 
 
-def _g_scatter_add(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_scatter_add(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("gather", g, c.x(1), axis=n.attr("axis")), None
 
 
-def _g_embedding(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_embedding(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("scatter_add", g, c.x(1), axis=0, shape=_shape(c, c.x(0))), None
 
 
-def _g_reshape_like(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reshape_like(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("reshape", g, shape=_shape(c, c.x(0))),)
 
 
-def _g_layernorm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_layernorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x, scale, dt = c.x(0), c.x(1), n.dtype
     last = (len(n.shape) - 1,)
     d = n.shape[-1]
@@ -993,13 +1009,13 @@ def _g_layernorm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return gx, c.unbroadcast(c.op("mul", g, xhat), (d,)), c.unbroadcast(g, (d,))
 
 
-def _g_dropout(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_dropout(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     # dropout is linear in x with a mask fixed by (shape, p, seed, seed input): dx = dropout(g).
     seed = tuple(c.x(1) for _ in n.inputs[1:])
     return (c.op("dropout", g, *seed, **n.attr_dict), *(None for _ in seed))
 
 
-def _g_gemm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gemm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b, dt = c.x(0), c.x(1), n.dtype
     alpha, beta, ta, tb = n.attr("alpha"), n.attr("beta"), n.attr("transA"), n.attr("transB")
 
@@ -1019,7 +1035,7 @@ def _g_gemm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return out
 
 
-def _g_fused(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_fused(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     raise IRError("fused_elementwise has no gradient rule: run fusion after autograd")
 
 
