@@ -12,6 +12,7 @@ from volta_core.diagnostic_codes import CODES
 from volta_core.errors import VoltaError
 from volta_core.interop.diagnose import DOES_NOT_FIT
 from volta_core.nn.imported import ImportFitError
+from volta_core.nn.network import UnsupportedLayer
 from volta_core.train import autopilot
 from volta_core.train.checkpoint import CheckpointError
 from volta_core.train.data import DataError
@@ -26,7 +27,7 @@ def _all_subclasses(cls: type) -> set[type]:
 
 
 def test_the_domain_errors_share_the_base() -> None:
-    expected = {DataError, CheckpointError, RecordError, autopilot.DeviceError, ImportFitError}
+    expected = {DataError, CheckpointError, RecordError, autopilot.DeviceError, ImportFitError, UnsupportedLayer}
     assert expected <= _all_subclasses(VoltaError)
 
 
@@ -52,6 +53,12 @@ def test_a_subclass_location_is_part_of_str() -> None:
     err = DataError("not a number", path="d.csv", row=3, column="x", help="write a number")
     assert err.message == "not a number"
     assert str(err) == err.describe() == "`d.csv`, row 3, column `x`: not a number"
+
+
+def test_an_unsupported_layer_names_the_kind() -> None:
+    err = UnsupportedLayer("conv", "needs the conv op")
+    assert (err.kind, err.why, err.code) == ("conv", "needs the conv op", "E0901")
+    assert str(err) == "layer `conv` cannot run yet: needs the conv op"
 
 
 def test_the_device_error_of_autopilot_carries_its_help(monkeypatch: pytest.MonkeyPatch) -> None:
