@@ -45,23 +45,24 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _run_time_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:``."""
+def _nodes(tree: ast.AST, typing: bool) -> Iterator[ast.AST]:
+    """Every node of ``tree``; without ``typing``, not the bodies of ``if TYPE_CHECKING:``."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
+        if not typing and isinstance(node, ast.If) and _is_type_checking(node.test):
             stack.extend(node.orelse)
             continue
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _imports(module: str, path: Path) -> set[str]:
-    """The modules of the three packages that ``module`` imports when it runs."""
+def _imports(module: str, path: Path, typing: bool = False) -> set[str]:
+    """The modules of the three packages that ``module`` imports when it runs
+    (with ``typing``, also those it imports for the type checker)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in _run_time_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8")), typing):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -153,6 +154,7 @@ def test_the_import_graph_finds_imports_inside_functions_and_skips_type_checking
         encoding="utf-8",
     )
     assert _imports("volta_core.x", source) == {"volta_core.nn.imported", "volta_core.ir.ops"}
+    assert "volta_core.lang.interpreter" in _imports("volta_core.x", source, typing=True)
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -176,6 +178,13 @@ def test_the_rooms_of_volta_core_depend_one_way() -> None:
 )
 def test_a_room_does_not_import_what_sits_above_it(room: str, forbidden: tuple[str, ...]) -> None:
     assert _rooms().get(room, set()) & set(forbidden) == set()
+
+
+def test_the_ir_imports_no_backend_and_the_op_registry_no_other_ir_module_even_for_typing() -> None:
+    """Backends attach kernels to the registry; the graph builds on the ops, not the reverse."""
+    ir = {m: _imports(m, p, typing=True) for m, p in MODULES.items() if _room(m) == "volta_core.ir"}
+    assert {m: deps for m, deps in ir.items() if any(d.startswith("volta_core.backends") for d in deps)} == {}
+    assert {d for d in ir["volta_core.ir.ops"] if d.startswith("volta_core.ir")} == set()
 
 
 def test_the_core_imports_no_editor_or_notebook_framework() -> None:

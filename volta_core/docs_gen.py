@@ -1,15 +1,28 @@
-"""Generated documentation: ``docs/diagnostics.md`` from the codes registry.
+"""Generated documentation: ``docs/diagnostics.md`` from the codes registry,
+and the op table of ``docs/ir.md`` from the op registry.
 
-Regenerate with ``python -m volta_core.docs_gen docs/diagnostics.md``; a test
-checks that the committed file equals :func:`render_diagnostics_index`.
+Regenerate a page with ``python -m volta_core.docs_gen docs/diagnostics.md``
+(or ``docs/ir.md``); tests check that the committed pages equal
+:func:`render_diagnostics_index` and :func:`render_ir_page`.
+
+This is a tool module, not part of the pipeline: it imports the CPU backend
+so that the op table can say which ops have a kernel, which ``volta_core.ir``
+itself must never do.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import volta_core.backends.cpu  # noqa: F401  (registers the kernels the op table reports)
 from volta_core.diagnostic_codes import CODES
+from volta_core.ir.ops import Attr, all_ops, missing_kernels
+
+#: The markers around the generated op table in docs/ir.md.
+OP_TABLE_BEGIN = "<!-- BEGIN GENERATED OP TABLE (volta_core.docs_gen.render_op_table) -->"
+OP_TABLE_END = "<!-- END GENERATED OP TABLE -->"
 
 _RANGES = (
     ("E00", "Lexical errors"),
@@ -57,12 +70,59 @@ def render_diagnostics_index() -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def _attr_text(a: Attr) -> str:
+    text = f"`{a.name}`: {a.kind}"
+    if a.choices:
+        text += " (" + "/".join(map(str, a.choices)) + ")"
+    if not a.required:
+        text += f" = `{a.default!r}`"
+    return text
+
+
+def render_op_table(backend: str = "cpu") -> str:
+    """One row per registered op: name, inputs, attributes, gradient, kernel, meaning (its ``doc``)."""
+    missing = set(missing_kernels(backend))
+    rows = [
+        f"| op | inputs | attributes | gradient | {backend} kernel | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op in all_ops():
+        attrs = "<br>".join(_attr_text(a) for a in op.attrs) or "–"
+        kernel = "source" if op.source else ("no" if op.name in missing else "yes")
+        grad = "–" if op.source else ("yes" if op.grad is not None else "no")
+        rows.append(f"| `{op.name}` | {op.arity_text()} | {attrs} | {grad} | {kernel} | {op.doc} |")
+    return "\n".join([OP_TABLE_BEGIN, *rows, OP_TABLE_END])
+
+
+def render_ir_page(text: str) -> str:
+    """``text`` (docs/ir.md) with the generated op table replaced, or appended when it has none."""
+    table = render_op_table()
+    if OP_TABLE_BEGIN in text and OP_TABLE_END in text:
+        head, _, rest = text.partition(OP_TABLE_BEGIN)
+        _, _, tail = rest.partition(OP_TABLE_END)
+        return head + table + tail
+    return text.rstrip("\n") + "\n\n" + table + "\n"
+
+
+#: Each generated page by file name: its new text from its current text.
+PAGES: dict[str, Callable[[str], str]] = {
+    "diagnostics.md": lambda _old: render_diagnostics_index(),
+    "ir.md": render_ir_page,
+}
+
+
 def main(argv: list[str]) -> int:
-    text = render_diagnostics_index()
-    if argv:
-        Path(argv[0]).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    """``docs_gen``: print docs/diagnostics.md; ``docs_gen PATH``: regenerate the page at PATH."""
+    if not argv:
+        sys.stdout.write(render_diagnostics_index())
+        return 0
+    path = Path(argv[0])
+    render = PAGES.get(path.name)
+    if render is None:
+        sys.stderr.write(f"docs_gen: {path} is not a generated page (one of: {', '.join(PAGES)})\n")
+        return 2
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(render(old), encoding="utf-8")
     return 0
 
 

@@ -16,10 +16,9 @@ from volta_core.analysis import Analysis, analyze
 from volta_core.check import complete as C
 from volta_core.check.complete import strip_comment
 from volta_core.check.symbols import Symbol
+from volta_core.syntax.tokens import OPTIONAL_BLOCK_KEYWORDS, header_opens_block
 
 INDENT: Final = "    "
-#: Statements whose header line always opens an indented block.
-_ALWAYS_BLOCK: Final = frozenset({"model", "dataset", "fn", "loop", "for", "if", "elif", "else"})
 #: Jupyter's ``_jupyter_types_experimental`` type of each completion item kind.
 JUPYTER_TYPES: Final = {
     "keyword": "keyword",
@@ -46,15 +45,8 @@ def is_magic_line(line: str) -> bool:
 
 
 def opens_block(line: str) -> bool:
-    """True when ``line`` (comment stripped) is a header that needs an indented body."""
-    words = line.split()
-    if not words:
-        return False
-    first = words[0]
-    if first in _ALWAYS_BLOCK:
-        return True
-    # `infer MODEL` takes rows in a block; `infer MODEL on "in" as "out"` does not.
-    return first == "infer" and "on" not in words[1:]
+    """True when ``line`` (comment stripped) is a header that opens an indented body."""
+    return header_opens_block(line.split())
 
 
 def is_complete(code: str) -> tuple[str, str]:
@@ -62,22 +54,26 @@ def is_complete(code: str) -> tuple[str, str]:
 
     ``incomplete`` when the last code line opens a block, or when the cell
     ends on an indented line (a blank line ends the block); ``invalid`` for a
-    string left open (strings are single-line); ``complete`` otherwise.
-    Magic cells are always complete.
+    string left open (strings are single-line); ``complete`` otherwise. A
+    header whose block is optional (``train M on D``) followed by a blank
+    line is complete: the block was left out. Magic cells are always complete.
     """
     lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if any(is_magic_line(line) for line in lines):
         return "complete", ""
     last_code: str | None = None
-    for raw in lines:
+    last_code_row = 0
+    for row, raw in enumerate(lines):
         text, open_string = strip_comment(raw)
         if open_string:
             return "invalid", ""
         if text.strip():
-            last_code = text.rstrip()
+            last_code, last_code_row = text.rstrip(), row
     if last_code is None:
         return "complete", ""
     if opens_block(last_code):
+        if last_code.split()[0] in OPTIONAL_BLOCK_KEYWORDS and last_code_row < len(lines) - 1:
+            return "complete", ""
         return "incomplete", " " * _indent(last_code) + INDENT
     last = lines[-1]
     if last.strip() and _indent(last) > 0:

@@ -349,7 +349,7 @@ class VoltaKernel(Kernel):
             assert loss is not None
             backward, _ = training_graph(graph, loss, list(graph.params))
         except UnsupportedLayer as exc:
-            raise _CellFailed("E0901", f"model `{name}` has no IR graph yet: {exc}") from None
+            raise _CellFailed(exc.code, f"model `{name}` has no IR graph yet: {exc}") from None
         parts = []
         for title, g in (
             (f"forward graph of {name} (inference, batch {batch})", forward),

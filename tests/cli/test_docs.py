@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
+from pathlib import Path
 
-from volta_core.docs_gen import render_diagnostics_index
+import pytest
+
+from volta_core.docs_gen import PAGES, render_diagnostics_index, render_ir_page, render_op_table
+from volta_core.ir.ops import all_ops
 
 from .helpers import ROOT
 
@@ -24,6 +29,36 @@ def test_diagnostics_index_lists_every_code() -> None:
 
     text = render_diagnostics_index()
     assert set(re.findall(r"^### ([EW]\d{4}):", text, re.M)) == set(CODES)
+
+
+def test_ir_op_table_is_current() -> None:
+    committed = (ROOT / "docs" / "ir.md").read_text(encoding="utf-8")
+    assert render_op_table() in committed
+    assert render_ir_page(committed) == committed, "docs/ir.md is stale: run `python -m volta_core.docs_gen docs/ir.md`"
+
+
+def test_every_op_row_has_its_doc() -> None:
+    table = render_op_table()
+    for op in all_ops():
+        assert op.doc, op.name
+        assert f"| `{op.name}` |" in table and f" {op.doc} |" in table
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_docs_gen_regenerates_a_page(tmp_path: Path, page: str) -> None:
+    committed = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    stale = tmp_path / page
+    stale.write_text(committed.replace("| `add` |", "| `plus` |").replace("### E0001", "### E0000"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "volta_core.docs_gen", str(stale)], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert stale.read_text(encoding="utf-8") == committed
+
+
+def test_docs_gen_refuses_other_pages(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "volta_core.docs_gen", str(tmp_path / "cli.md")], capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "not a generated page" in proc.stderr
 
 
 def test_readme_opens_with_exactly_two_commands() -> None:

@@ -17,6 +17,13 @@ from volta_kernel.magics import MagicError, parse_magic_cell
         ("if x\n    print 1\nelse", ("incomplete", "    ")),
         ("infer m", ("incomplete", "    ")),
         ('infer m on "a.csv" as "b.csv"', ("complete", "")),
+        # `train` may take a block of settings: a blank line after it leaves the block out.
+        ("train m on d", ("incomplete", "    ")),
+        ("train m on d\n", ("complete", "")),
+        ("train m on d\n    epochs 2", ("incomplete", "    ")),
+        ("loop 2\n", ("incomplete", "    ")),
+        # `import` takes its options on the header line and never opens a block.
+        ('import "m.onnx" as n with batch 1', ("complete", "")),
         ("dataset d\n    type xor", ("incomplete", "    ")),
         ('print "a # b"  # comment', ("complete", "")),
         ('loop 2  // "not a string', ("incomplete", "    ")),

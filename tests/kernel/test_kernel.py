@@ -133,7 +133,8 @@ def test_is_complete(kernel: Kernel) -> None:
     assert check("fn f(x)\n    return x") == ("incomplete", "    ")
     assert check("fn f(x)\n    return x\n") == ("complete", "")
     assert check("model m  # a model") == ("incomplete", "    ")
-    assert check("train m on d") == ("complete", "")
+    assert check("train m on d") == ("incomplete", "    ")
+    assert check("train m on d\n    ") == ("complete", "")
     assert check('print "open') == ("invalid", "")
     assert check("%who") == ("complete", "")
 

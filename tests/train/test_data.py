@@ -262,6 +262,45 @@ def test_bad_properties() -> None:
     assert "needs `source`" in error({"type": "csv", "target": "y"}).message
 
 
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"type": "xor", "batch": 0}, "`batch` must be at least 1, not 0"),
+        ({"type": "blobs", "classes": 1}, "`classes` must be at least 2, not 1"),
+        ({"type": "xor", "split": 0}, "`split` must be in (0, 1], not 0"),
+        ({"type": "xor", "split": 1.5}, "`split` must be in (0, 1], not 1.5"),
+        ({"type": "xor", "split": "half"}, "`split` must be a number, not 'half'"),
+        ({"type": "text", "source": "reviews.csv", "task": "tag"}, "`task` must be `classify` or `next_token`, not `tag`"),
+        ({"type": "text", "source": "reviews.csv", "task": "next_token", "tokens": "byte"},
+         "`tokens` must be `char` or `word`, not `byte`"),
+        # `target` defaults to "y" for npz only: a csv file must name its target column.
+        ({"type": "csv", "source": "points.csv"}, "the dataset needs `target`"),
+    ],
+)  # fmt: skip
+def test_property_messages(props: Mapping[str, object], message: str) -> None:
+    assert error(props).message == message
+
+
+def test_defaults_and_ranges_are_the_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime reads the dataset schema's rows; it keeps no copies of their values."""
+    from dataclasses import replace
+
+    from volta_core.check.schema import DATASET
+
+    def set_value(key: str, **changes: object) -> None:
+        spec = DATASET.properties[key]
+        monkeypatch.setitem(DATASET.properties, key, replace(spec, values=(replace(spec.values[0], **changes),)))
+
+    set_value("batch", default=5)
+    set_value("samples", default=12)
+    set_value("classes", default=4, minimum=4)
+    ds = load({"type": "blobs"})
+    assert (ds.batch, len(ds.train), ds.n_classes) == (5, 12, 4)
+    assert error({"type": "blobs", "classes": 3}).message == "`classes` must be at least 4, not 3"
+    set_value("split", maximum=0.5)
+    assert error({"type": "xor", "split": 0.8}).message == "`split` must be in (0, 0.5], not 0.8"
+
+
 # ---------------------------------------------------------------- npz
 
 

@@ -19,6 +19,9 @@ class ValueSpec:
     ``kind`` is one of ``int``, ``number`` (int or float), ``string``,
     ``bool`` or ``choice`` (one word of ``choices``). Ranges apply to numbers:
     ``minimum``/``maximum`` are inclusive unless ``exclusive_min``/``exclusive_max``.
+    ``default`` is the value the runtime uses when the key is absent (None:
+    none, or one the runtime computes); the docs render it, and
+    ``train/data.py`` and ``train/autopilot.py`` read it.
     """
 
     name: str
@@ -40,6 +43,14 @@ class ValueSpec:
             hi = f"{'<' if self.exclusive_max else '≤'} {_num(self.maximum)}"
         return " and ".join(p for p in (lo, hi) if p)
 
+    def interval_text(self) -> str:
+        """The range as an interval, e.g. ``(0, 1]``; ``-inf``/``inf`` for a missing bound."""
+        lo = "-inf" if self.minimum is None else _num(self.minimum)
+        hi = "inf" if self.maximum is None else _num(self.maximum)
+        opening = "(" if self.exclusive_min or self.minimum is None else "["
+        closing = ")" if self.exclusive_max or self.maximum is None else "]"
+        return f"{opening}{lo}, {hi}{closing}"
+
     def in_range(self, value: float) -> bool:
         if self.minimum is not None and (value <= self.minimum if self.exclusive_min else value < self.minimum):
             return False
@@ -57,6 +68,14 @@ class ValueSpec:
         rng = self.range_text()
         return f"{base} {rng}" if rng else base
 
+    def literal(self, value: object) -> str:
+        """``value`` written as it would be in a program (``true``, ``"x"``, ``0.9``, ``relu``)."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return _num(value)
+        return f'"{value}"' if self.kind == "string" else str(value)
+
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(x)
@@ -69,7 +88,8 @@ class PropertySpec:
     ``values`` describe positional values; when ``variadic`` the last one
     repeats (``min_values`` gives the least count). ``repeatable`` keys may
     appear on several lines (``layer``). ``only_for`` limits dataset keys to
-    some ``type`` values.
+    some ``type`` values. ``default_note`` explains the default: when it
+    applies, or what chooses it when it is not one value.
     """
 
     key: str
@@ -80,7 +100,15 @@ class PropertySpec:
     min_values: int = 1
     repeatable: bool = False
     only_for: tuple[str, ...] = ()
-    default_doc: str = ""
+    default_note: str = ""
+
+    @property
+    def default_doc(self) -> str:
+        """The default as the docs show it: the values' defaults, then the note in parentheses."""
+        literal = " ".join(v.literal(v.default) for v in self.values if v.default is not None)
+        if literal and self.default_note:
+            return f"{literal} ({self.default_note})"
+        return literal or self.default_note
 
     @property
     def max_values(self) -> int | None:
@@ -98,6 +126,14 @@ class BlockSchema:
     name: str
     doc: str
     properties: dict[str, PropertySpec]
+
+    def value(self, key: str) -> ValueSpec:
+        """The (first) value of property ``key``: its kind, range and default."""
+        return self.properties[key].values[0]
+
+    def default(self, key: str) -> object:
+        """What the runtime uses when ``key`` is absent (None: no default)."""
+        return self.value(key).default
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +176,7 @@ def _p(key: str, doc: str, *values: ValueSpec, example: str, **kw: object) -> tu
 
 _INT1 = ValueSpec("N", "int", minimum=1)
 _SEED = ValueSpec("SEED", "int", "seed of this block's random generator", minimum=0)
+_SEED_0 = ValueSpec("SEED", "int", _SEED.doc, minimum=0, default=0)
 
 MODEL: Final = BlockSchema(
     "model",
@@ -158,17 +195,15 @@ MODEL: Final = BlockSchema(
             _p(
                 "activation",
                 "Activation between the dense layers of `layers` (not after the last).",
-                ValueSpec("NAME", "choice", choices=ACTIVATIONS),
+                ValueSpec("NAME", "choice", choices=ACTIVATIONS, default="relu"),
                 example="activation relu",
-                default_doc="relu",
             ),
             _p(
                 "output",
                 "Final activation of the `layers` shorthand. `softmax` is folded into "
                 "`cross_entropy` for training and `sigmoid` into `bce`.",
-                ValueSpec("NAME", "choice", choices=OUTPUTS),
+                ValueSpec("NAME", "choice", choices=OUTPUTS, default="none"),
                 example="output softmax",
-                default_doc="none",
             ),
             _p(
                 "loss",
@@ -176,7 +211,7 @@ MODEL: Final = BlockSchema(
                 "cross-entropy on logits, integer targets), `bce` (binary cross-entropy on logits).",
                 ValueSpec("NAME", "choice", choices=LOSSES),
                 example="loss cross_entropy",
-                default_doc="by output: softmax → cross_entropy, sigmoid → bce, else mse",
+                default_note="by output: softmax → cross_entropy, sigmoid → bce, else mse",
             ),
             _p(
                 "input",
@@ -205,11 +240,10 @@ MODEL: Final = BlockSchema(
             _p(
                 "precision",
                 "Numeric precision of the weights.",
-                ValueSpec("P", "choice", choices=PRECISIONS),
+                ValueSpec("P", "choice", choices=PRECISIONS, default="fp32"),
                 example="precision fp32",
-                default_doc="fp32",
             ),
-            _p("seed", "Seed of the weight initialisation.", _SEED, example="seed 7", default_doc="0"),
+            _p("seed", "Seed of the weight initialisation.", _SEED_0, example="seed 7"),
         ]
     ),
 )
@@ -236,17 +270,17 @@ DATASET: Final = BlockSchema(
             _p(
                 "target",
                 "Column (csv, text) or array (npz) holding the label or regression target.",
-                ValueSpec("NAME", "string"),
+                ValueSpec("NAME", "string", default="y"),
                 example='target "label"',
                 only_for=("csv", "npz", "text"),
+                default_note="for npz; csv and text require it",
             ),
             _p(
                 "features",
                 "Name of the feature array in an npz file.",
-                ValueSpec("NAME", "string"),
+                ValueSpec("NAME", "string", default="x"),
                 example='features "x"',
                 only_for=("npz",),
-                default_doc='"x"',
             ),
             _p(
                 "text",
@@ -255,37 +289,34 @@ DATASET: Final = BlockSchema(
                 example='text "review"',
                 only_for=("text",),
             ),
-            _p("batch", "Mini-batch size.", ValueSpec("N", "int", minimum=1), example="batch 64", default_doc="32"),
+            _p("batch", "Mini-batch size.", ValueSpec("N", "int", minimum=1, default=32), example="batch 64"),
             _p(
                 "shuffle",
                 "Reshuffle the training split every epoch (from the seed).",
-                ValueSpec("B", "bool"),
+                ValueSpec("B", "bool", default=True),
                 example="shuffle true",
-                default_doc="true",
             ),
             _p(
                 "split",
                 "Training fraction; the rest is the validation split.",
-                ValueSpec("F", "number", minimum=0, maximum=1, exclusive_min=True),
+                ValueSpec("F", "number", minimum=0, maximum=1, exclusive_min=True, default=1.0),
                 example="split 0.8",
-                default_doc="1 (no validation split)",
+                default_note="no validation split",
             ),
-            _p("seed", "Seed of shuffling and of generated data.", _SEED, example="seed 1", default_doc="0"),
+            _p("seed", "Seed of shuffling and of generated data.", _SEED_0, example="seed 1"),
             _p(
                 "samples",
                 "Number of generated examples.",
-                ValueSpec("N", "int", minimum=1),
+                ValueSpec("N", "int", minimum=1, default=256),
                 example="samples 1000",
                 only_for=("synthetic", "blobs", "spiral"),
-                default_doc="256",
             ),
             _p(
                 "classes",
                 "Number of classes of a generated classification toy.",
-                ValueSpec("K", "int", minimum=2),
+                ValueSpec("K", "int", minimum=2, default=2),
                 example="classes 3",
                 only_for=("blobs", "spiral"),
-                default_doc="2",
             ),
             _p(
                 "vocab",
@@ -297,9 +328,10 @@ DATASET: Final = BlockSchema(
             _p(
                 "seq_len",
                 "Sequence length of a `text` dataset (padded / truncated).",
-                ValueSpec("L", "int", minimum=1),
+                ValueSpec("L", "int", minimum=1, default=32),
                 example="seq_len 32",
                 only_for=("text",),
+                default_note="when the model has no `input tokens L`",
             ),
             _p(
                 "task",
@@ -307,19 +339,17 @@ DATASET: Final = BlockSchema(
                 "(language modelling on a plain-text `source`: targets are the next token at every "
                 "position, windows of `seq_len` tokens; the first `split` of the text trains, the rest "
                 "validates).",
-                ValueSpec("TASK", "choice", choices=TEXT_TASKS),
+                ValueSpec("TASK", "choice", choices=TEXT_TASKS, default="classify"),
                 example="task next_token",
                 only_for=("text",),
-                default_doc="classify",
             ),
             _p(
                 "tokens",
                 "Tokens of a `task next_token` dataset: `char` (every character, as is) or `word` "
                 "(lower-cased words, as for classification).",
-                ValueSpec("UNIT", "choice", choices=TOKEN_UNITS),
+                ValueSpec("UNIT", "choice", choices=TOKEN_UNITS, default="char"),
                 example="tokens char",
                 only_for=("text",),
-                default_doc="char",
             ),
         ]
     ),
@@ -331,7 +361,7 @@ TRAIN: Final = BlockSchema(
     "and printed with the reason.",
     dict(
         [
-            _p("epochs", "Passes over the training split.", ValueSpec("N", "int", minimum=1), example="epochs 10", default_doc="10"),
+            _p("epochs", "Passes over the training split.", ValueSpec("N", "int", minimum=1, default=10), example="epochs 10"),
             _p(
                 "steps",
                 "Stop after N optimizer steps (overrides epochs).",
@@ -343,29 +373,28 @@ TRAIN: Final = BlockSchema(
                 "Optimizer (PyTorch's update formulas).",
                 ValueSpec("NAME", "choice", choices=OPTIMIZERS),
                 example="optimizer adam",
-                default_doc="autopilot: adam/adamw by model size",
+                default_note="autopilot: adam/adamw by model size",
             ),
             _p(
                 "lr",
                 "Learning rate.",
                 ValueSpec("LR", "number", minimum=0, exclusive_min=True),
                 example="lr 0.001",
-                default_doc="autopilot by model size",
+                default_note="autopilot by model size",
             ),
             _p("batch", "Mini-batch size (overrides the dataset's).", ValueSpec("N", "int", minimum=1), example="batch 32"),
             _p(
                 "momentum",
                 "Momentum of `momentum` and `rmsprop`.",
-                ValueSpec("M", "number", minimum=0, maximum=1, exclusive_max=True),
+                ValueSpec("M", "number", minimum=0, maximum=1, exclusive_max=True, default=0.9),
                 example="momentum 0.9",
-                default_doc="0.9",
+                default_note="for `momentum`; 0 for `rmsprop`",
             ),
             _p(
                 "weight_decay",
                 "L2 weight decay (decoupled for adamw).",
-                ValueSpec("W", "number", minimum=0),
+                ValueSpec("W", "number", minimum=0, default=0.0),
                 example="weight_decay 0.01",
-                default_doc="0",
             ),
             _p(
                 "clip_grad",
@@ -376,16 +405,14 @@ TRAIN: Final = BlockSchema(
             _p(
                 "lr_schedule",
                 "Learning-rate schedule.",
-                ValueSpec("NAME", "choice", choices=SCHEDULES),
+                ValueSpec("NAME", "choice", choices=SCHEDULES, default="constant"),
                 example="lr_schedule cosine",
-                default_doc="constant",
             ),
             _p(
                 "warmup_steps",
                 "Linear warm-up steps before the schedule.",
-                ValueSpec("N", "int", minimum=0),
+                ValueSpec("N", "int", minimum=0, default=0),
                 example="warmup_steps 100",
-                default_doc="0",
             ),
             _p(
                 "early_stopping",
@@ -396,31 +423,28 @@ TRAIN: Final = BlockSchema(
             _p(
                 "device",
                 "Where to train; `auto` says which it chose and why. No silent fallback.",
-                ValueSpec("D", "choice", choices=DEVICES),
+                ValueSpec("D", "choice", choices=DEVICES, default="auto"),
                 example="device auto",
-                default_doc="auto",
             ),
             _p(
                 "precision",
                 "Numeric precision of training.",
                 ValueSpec("P", "choice", choices=PRECISIONS),
                 example="precision fp32",
-                default_doc="fp32 on cpu",
+                default_note="fp32 on cpu",
             ),
             _p(
                 "determinism",
                 "`strict`: bit-identical reruns; `balanced`: may use faster non-deterministic kernels and says so.",
-                ValueSpec("MODE", "choice", choices=DETERMINISM),
+                ValueSpec("MODE", "choice", choices=DETERMINISM, default="strict"),
                 example="determinism strict",
-                default_doc="strict",
             ),
             _p("seed", "Seed of shuffling and dropout for this run.", _SEED, example="seed 0"),
             _p(
                 "log_every",
                 "Without a terminal, print one line every N epochs.",
-                ValueSpec("N", "int", minimum=1),
+                ValueSpec("N", "int", minimum=1, default=1),
                 example="log_every 1",
-                default_doc="1",
             ),
         ]
     ),

@@ -1232,15 +1232,15 @@ def shorthand_stack(
     widths = layers_prop[1]
     if len(widths) < 2 or any(not isinstance(w, int) for w in widths):
         return None
-    act = act_prop[1][0] if act_prop and act_prop[1] else "relu"
-    output = out_prop[1][0] if out_prop and out_prop[1] else None
+    act = act_prop[1][0] if act_prop and act_prop[1] else S.MODEL.default("activation")
+    output = out_prop[1][0] if out_prop and out_prop[1] else S.MODEL.default("output")
     span = layers_prop[0].span
     calls: list[LayerCall] = []
     for i, w in enumerate(widths[1:]):
         calls.append(LayerCall("dense", (w,), span))
         if i < len(widths) - 2 and isinstance(act, str):
             calls.append(LayerCall(act, (), span))
-    if out_prop is not None and isinstance(output, str) and output != "none":
+    if out_prop is not None and isinstance(output, str) and output != "none":  # `none`: no output activation
         calls.append(LayerCall(output, (), out_prop[0].span))
     return LayerStack(calls, (cast(int, widths[0]),), False, layers_prop[0].values[0].span)
 

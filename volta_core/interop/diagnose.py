@@ -16,7 +16,6 @@ UNSUPPORTED_OP = "E0808"
 UNSUPPORTED_TYPE = "E0809"
 NOT_LOWERABLE = "E0810"
 EXPORT_FAILED = "E0811"
-DOES_NOT_FIT = "E0812"
 
 _INVALID = (
     "malformed protobuf", "invalid ONNX model", "-byte limit", "external data", "is not a file",

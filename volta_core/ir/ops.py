@@ -1,7 +1,7 @@
 """The op registry: every IR op is declared exactly once, here.
 
-An :class:`OpDef` holds the op's name, arity, attribute schema, shape rule
-and gradient rule. Kernels live with their backend (``volta_core.backends``)
+An :class:`OpDef` holds the op's name, arity, attribute schema, shape rule,
+gradient rule and one-line doc. Kernels live with their backend (``volta_core.backends``)
 and are attached with :func:`register_kernels`, so this module never imports
 a backend: the dependency points from backends to the IR only.
 
@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from volta_core.present import format_shape
-
-if TYPE_CHECKING:
-    from volta_core.ir.graph import Node
 
 Shape = tuple[int, ...]
 TensorType = tuple[Shape, str]
@@ -118,6 +115,11 @@ class Attr:
     default: object = _REQUIRED
     choices: tuple[object, ...] = ()
 
+    @property
+    def required(self) -> bool:
+        """True when a node must give the attribute (it has no default)."""
+        return self.default is _REQUIRED
+
     def coerce(self, op: str, value: object) -> object:
         where = f"{op}: attribute {self.name!r}"
         if self.kind == "int":
@@ -172,8 +174,27 @@ class GradContext(Protocol):
     def type_of(self, value: int) -> TensorType: ...
 
 
+class GradNode(Protocol):
+    """What a gradient rule may read of the forward node.
+
+    :class:`volta_core.ir.graph.Node` is the one implementation; naming only
+    these members here keeps the registry free of imports from the graph
+    module, which builds on it.
+    """
+
+    @property
+    def inputs(self) -> tuple[int, ...]: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def attr_dict(self) -> dict[str, Any]: ...
+    def attr(self, name: str) -> Any: ...
+
+
 ShapeRule = Callable[[Sequence[TensorType], AttrMap], TensorType]
-GradRule = Callable[[GradContext, "Node", int], Sequence[int | None]]
+GradRule = Callable[[GradContext, GradNode, int], Sequence[int | None]]
 KernelFactory = Callable[..., Any]
 
 
@@ -186,7 +207,7 @@ class OpDef:
     grad: GradRule | None = None  # None: no gradient flows through (integer/boolean results)
     source: bool = False  # input/parameter/constant: values supplied, no kernel
     max_arity: int | None = None  # None: exactly ``arity`` inputs; VARIADIC: ``arity`` or more
-    doc: str = ""  # one line for the generated op table (docs/ir.md)
+    doc: str = ""  # one line for the generated op table (docs/ir.md); every row sets it
 
     def accepts_arity(self, count: int) -> bool:
         top = self.arity if self.max_arity is None else self.max_arity
@@ -208,7 +229,7 @@ class OpDef:
         for a in self.attrs:
             if a.name in attrs:
                 out.append((a.name, a.coerce(self.name, attrs[a.name])))
-            elif a.default is _REQUIRED:
+            elif a.required:
                 raise AttrError(f"{self.name}: missing required attribute {a.name!r}")
             else:
                 out.append((a.name, a.default))
@@ -477,15 +498,15 @@ def _shape(c: GradContext, v: int) -> Shape:
     return c.type_of(v)[0]
 
 
-def _g_add(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_add(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.unbroadcast(g, _shape(c, c.x(0))), c.unbroadcast(g, _shape(c, c.x(1)))
 
 
-def _g_sub(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sub(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.unbroadcast(g, _shape(c, c.x(0))), c.unbroadcast(c.op("neg", g), _shape(c, c.x(1)))
 
 
-def _g_mul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_mul(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     return (
         c.unbroadcast(c.op("mul", g, b), _shape(c, a)),
@@ -493,40 +514,40 @@ def _g_mul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     )
 
 
-def _g_div(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_div(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     ga = c.op("div", g, b)
     gb = c.op("neg", c.op("div", c.op("mul", g, c.y()), b))
     return c.unbroadcast(ga, _shape(c, a)), c.unbroadcast(gb, _shape(c, b))
 
 
-def _g_neg(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_neg(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("neg", g),)
 
 
-def _g_pow(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_pow(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     p = n.attr("exponent")
     d = c.op("mul", c.op("pow", c.x(0), exponent=p - 1.0), c.const(p, n.dtype))
     return (c.op("mul", g, d),)
 
 
-def _g_sqrt(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sqrt(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("div", g, c.op("mul", c.y(), c.const(2.0, n.dtype))),)
 
 
-def _g_exp(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_exp(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, c.y()),)
 
 
-def _g_log(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_log(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("div", g, c.x(0)),)
 
 
-def _g_abs(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_abs(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, c.op("sign", c.x(0))),)
 
 
-def _g_erf(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_erf(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x = c.x(0)
     e = c.op("exp", c.op("neg", c.op("mul", x, x)))
     return (c.op("mul", g, c.op("mul", e, c.const(2.0 / math.sqrt(math.pi), n.dtype))),)
@@ -538,28 +559,28 @@ def _swap_last(c: GradContext, v: int) -> int:
     return c.op("transpose", v, perm=perm)
 
 
-def _g_matmul(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_matmul(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     ga = c.op("matmul", g, _swap_last(c, b))
     gb = c.op("matmul", _swap_last(c, a), g)
     return c.unbroadcast(ga, _shape(c, a)), c.unbroadcast(gb, _shape(c, b))
 
 
-def _g_transpose(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_transpose(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     perm = n.attr("perm")
     inverse = tuple(sorted(range(len(perm)), key=lambda i: perm[i]))
     return (c.op("transpose", g, perm=inverse),)
 
 
-def _g_reshape(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reshape(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("reshape", g, shape=_shape(c, c.x(0))),)
 
 
-def _g_broadcast_to(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_broadcast_to(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.unbroadcast(g, _shape(c, c.x(0))),)
 
 
-def _expand_reduced(c: GradContext, n: Node, g: int) -> int:
+def _expand_reduced(c: GradContext, n: GradNode, g: int) -> int:
     """Bring a reduction's output gradient back to the input's shape."""
     xshape = _shape(c, c.x(0))
     kept = reduced_keepdims_shape(xshape, n.attr("axes"))
@@ -568,17 +589,17 @@ def _expand_reduced(c: GradContext, n: Node, g: int) -> int:
     return c.op("broadcast_to", g, shape=xshape)
 
 
-def _g_reduce_sum(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_sum(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (_expand_reduced(c, n, g),)
 
 
-def _g_reduce_mean(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_mean(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     xshape = _shape(c, c.x(0))
     count = numel([xshape[a] for a in n.attr("axes")])
     return (c.op("mul", _expand_reduced(c, n, g), c.const(1.0 / max(count, 1), n.dtype)),)
 
 
-def _g_reduce_max(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reduce_max(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     # Ties share the gradient equally (like torch.amax).
     x = c.x(0)
     kept = reduced_keepdims_shape(_shape(c, x), n.attr("axes"))
@@ -588,12 +609,12 @@ def _g_reduce_max(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return (c.op("mul", _expand_reduced(c, n, g), c.op("div", mask, ties)),)
 
 
-def _g_relu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_relu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     positive = c.op("compare", c.x(0), c.const(0.0, n.dtype), cmp="gt")
     return (c.op("where", positive, g, c.const(0.0, n.dtype)),)
 
 
-def _g_leaky_relu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_leaky_relu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     positive = c.op("compare", c.x(0), c.const(0.0, n.dtype), cmp="gt")
     return (c.op("where", positive, g, c.op("mul", g, c.const(n.attr("alpha"), n.dtype))),)
 
@@ -602,12 +623,12 @@ def _one_minus(c: GradContext, v: int, dtype: str) -> int:
     return c.op("sub", c.const(1.0, dtype), v)
 
 
-def _g_sigmoid(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sigmoid(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     return (c.op("mul", g, c.op("mul", y, _one_minus(c, y, n.dtype))),)
 
 
-def _g_tanh(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_tanh(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     return (c.op("mul", g, _one_minus(c, c.op("mul", y, y), n.dtype)),)
 
@@ -616,7 +637,7 @@ _GELU_K = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
-def _g_gelu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gelu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x, dt = c.x(0), n.dtype
 
     def k(v: float) -> int:
@@ -638,25 +659,25 @@ def _g_gelu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return (c.op("mul", g, d),)
 
 
-def _g_silu(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_silu(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x = c.x(0)
     s = c.op("sigmoid", x)
     d = c.op("mul", s, c.op("add", c.const(1.0, n.dtype), c.op("mul", x, _one_minus(c, s, n.dtype))))
     return (c.op("mul", g, d),)
 
 
-def _g_softmax(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_softmax(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     y = c.y()
     dot = c.op("reduce_sum", c.op("mul", g, y), axes=(n.attr("axis"),), keepdims=True)
     return (c.op("mul", y, c.op("sub", g, dot)),)
 
 
-def _g_log_softmax(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_log_softmax(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     total = c.op("reduce_sum", g, axes=(n.attr("axis"),), keepdims=True)
     return (c.op("sub", g, c.op("mul", c.op("exp", c.y()), total)),)
 
 
-def _g_where(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_where(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     cond = c.x(0)
     zero = c.const(0.0, n.dtype)
     ga = c.op("where", cond, g, zero)
@@ -664,14 +685,14 @@ def _g_where(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return None, c.unbroadcast(ga, _shape(c, c.x(1))), c.unbroadcast(gb, _shape(c, c.x(2)))
 
 
-def _g_cast(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_cast(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     src = c.type_of(c.x(0))[1]
     if src not in FLOAT_DTYPES or n.dtype not in FLOAT_DTYPES:
         return (None,)
     return (c.op("cast", g, dtype=src),)
 
 
-def _g_sce(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_sce(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     logits, targets = c.x(0), c.x(1)
     count, classes = _shape(c, logits)
     p = c.op("softmax", logits, axis=1)
@@ -680,7 +701,7 @@ def _g_sce(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return c.op("mul", c.op("sub", p, onehot), scale), None
 
 
-def _g_mse(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_mse(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b = c.x(0), c.x(1)
     count = numel(_shape(c, a))
     scale = c.op("mul", g, c.const(2.0 / max(count, 1), n.dtype))
@@ -932,7 +953,7 @@ def _fused_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         raise ShapeError(f"fused_elementwise: {e}") from None
 
 
-def _g_concat(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_concat(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     axis = n.attr("axis") % len(n.shape)
     out: list[int | None] = []
     start = 0
@@ -943,35 +964,35 @@ def _g_concat(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return out
 
 
-def _slice_attrs(n: Node) -> dict[str, object]:
+def _slice_attrs(n: GradNode) -> dict[str, object]:
     return {k: n.attr(k) for k in ("starts", "ends", "axes", "steps")}
 
 
-def _g_slice(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_slice(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("slice_scatter", g, shape=_shape(c, c.x(0)), **_slice_attrs(n)),)
 
 
-def _g_slice_scatter(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_slice_scatter(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("slice", g, **_slice_attrs(n)),)
 
 
-def _g_gather(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gather(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("scatter_add", g, c.x(1), axis=n.attr("axis"), shape=_shape(c, c.x(0))), None
 
 
-def _g_scatter_add(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_scatter_add(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("gather", g, c.x(1), axis=n.attr("axis")), None
 
 
-def _g_embedding(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_embedding(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return c.op("scatter_add", g, c.x(1), axis=0, shape=_shape(c, c.x(0))), None
 
 
-def _g_reshape_like(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_reshape_like(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("reshape", g, shape=_shape(c, c.x(0))),)
 
 
-def _g_layernorm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_layernorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x, scale, dt = c.x(0), c.x(1), n.dtype
     last = (len(n.shape) - 1,)
     d = n.shape[-1]
@@ -986,13 +1007,13 @@ def _g_layernorm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return gx, c.unbroadcast(c.op("mul", g, xhat), (d,)), c.unbroadcast(g, (d,))
 
 
-def _g_dropout(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_dropout(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     # dropout is linear in x with a mask fixed by (shape, p, seed, seed input): dx = dropout(g).
     seed = tuple(c.x(1) for _ in n.inputs[1:])
     return (c.op("dropout", g, *seed, **n.attr_dict), *(None for _ in seed))
 
 
-def _g_gemm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_gemm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     a, b, dt = c.x(0), c.x(1), n.dtype
     alpha, beta, ta, tb = n.attr("alpha"), n.attr("beta"), n.attr("transA"), n.attr("transB")
 
@@ -1012,7 +1033,7 @@ def _g_gemm(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
     return out
 
 
-def _g_fused(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
+def _g_fused(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     raise IRError("fused_elementwise has no gradient rule: run fusion after autograd")
 
 
@@ -1022,107 +1043,82 @@ def _g_fused(c: GradContext, n: Node, g: int) -> Sequence[int | None]:
 _SOURCE_ATTRS = (Attr("shape", "ints"), Attr("dtype", "dtype"))
 _REDUCE_ATTRS = (Attr("axes", "ints"), Attr("keepdims", "bool", False))
 _SLICE_ATTRS = (Attr("starts", "ints"), Attr("ends", "ints"), Attr("axes", "ints", ()), Attr("steps", "ints", ()))
-_DOCS = {
-    "input": "graph input, fed per run",
-    "parameter": "trainable tensor, fed per run",
-    "constant": "literal tensor held in the graph",
-    "add": "a + b (broadcasting)",
-    "sub": "a - b (broadcasting)",
-    "mul": "a * b (broadcasting)",
-    "div": "a / b (broadcasting, floats)",
-    "neg": "-x",
-    "pow": "x ** exponent",
-    "sqrt": "square root",
-    "exp": "e ** x",
-    "log": "natural logarithm",
-    "abs": "|x|",
-    "sign": "-1, 0 or 1 (no gradient)",
-    "erf": "error function",
-    "matmul": "batched [..,M,K] @ [..,K,N], batch axes broadcast",
-    "transpose": "permute axes by perm",
-    "reshape": "same elements, new shape (one -1 inferred)",
-    "broadcast_to": "expand size-1/missing axes to shape",
-    "reduce_sum": "sum over axes",
-    "reduce_mean": "mean over axes",
-    "reduce_max": "max over axes (ties share the gradient)",
-    "relu": "max(x, 0)",
-    "leaky_relu": "x if x > 0 else alpha * x",
-    "sigmoid": "1 / (1 + e ** -x)",
-    "tanh": "hyperbolic tangent",
-    "gelu": "x * Phi(x) (exact or tanh approximation)",
-    "silu": "x * sigmoid(x)",
-    "softmax": "softmax along axis",
-    "log_softmax": "log of softmax along axis",
-    "where": "cond ? a : b (broadcasting)",
-    "compare": "a lt/gt/eq b -> bool",
-    "cast": "convert dtype",
-    "one_hot": "integer ids -> one-hot [..,depth]",
-    "softmax_cross_entropy": "mean cross-entropy of logits [N,C] and int targets [N]",
-    "mse": "mean squared error of equal shapes",
-    "concat": "join inputs along axis",
-    "slice": "x[start:end:step] on axes (negatives count from the end; clamped like Python)",
-    "slice_scatter": "zeros(shape) with the input written into the slice (gradient of slice)",
-    "gather": "take indices along axis: out = x[.., idx, ..]",
-    "scatter_add": "zeros(shape), updates added at indices along axis (np.add.at; gradient of gather)",
-    "embedding": "rows of table [V,D] at int ids -> [..,D]; gradient scatters with np.add.at",
-    "squeeze": "drop size-1 axes (all when axes is empty)",
-    "unsqueeze": "insert size-1 axes at output positions axes",
-    "layernorm": "(x - mean) / sqrt(var + eps) * scale + shift over the last axis",
-    "dropout": "x * mask / (1 - p); mask from (seed, optional int seed input); identity if p=0 or not training",
-    "gemm": "alpha * op(A) @ op(B) + beta * C, op = optional transpose",
-    "fused_elementwise": "a chain of elementwise ops run in one kernel (made by fusion; no gradient)",
-}
 
 for _op in (
-    OpDef("input", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True),
-    OpDef("parameter", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True),
-    OpDef("constant", 0, (Attr("value", "scalars"), *_SOURCE_ATTRS), _constant_rule, source=True),
-    OpDef("add", 2, (), _elementwise_binary("add", False), _g_add),
-    OpDef("sub", 2, (), _elementwise_binary("sub", False), _g_sub),
-    OpDef("mul", 2, (), _elementwise_binary("mul", False), _g_mul),
-    OpDef("div", 2, (), _elementwise_binary("div", True), _g_div),
-    OpDef("neg", 1, (), _unary("neg", floats_only=False), _g_neg),
-    OpDef("pow", 1, (Attr("exponent", "float"),), _unary("pow"), _g_pow),
-    OpDef("sqrt", 1, (), _unary("sqrt"), _g_sqrt),
-    OpDef("exp", 1, (), _unary("exp"), _g_exp),
-    OpDef("log", 1, (), _unary("log"), _g_log),
-    OpDef("abs", 1, (), _unary("abs", floats_only=False), _g_abs),
-    OpDef("sign", 1, (), _unary("sign", floats_only=False)),
-    OpDef("erf", 1, (), _unary("erf"), _g_erf),
-    OpDef("matmul", 2, (), _matmul_rule, _g_matmul),
-    OpDef("transpose", 1, (Attr("perm", "ints"),), _transpose_rule, _g_transpose),
-    OpDef("reshape", 1, (Attr("shape", "ints"),), _reshape_rule, _g_reshape),
-    OpDef("broadcast_to", 1, (Attr("shape", "ints"),), _broadcast_to_rule, _g_broadcast_to),
-    OpDef("reduce_sum", 1, _REDUCE_ATTRS, _reduce_rule("reduce_sum"), _g_reduce_sum),
-    OpDef("reduce_mean", 1, _REDUCE_ATTRS, _reduce_rule("reduce_mean"), _g_reduce_mean),
-    OpDef("reduce_max", 1, _REDUCE_ATTRS, _reduce_rule("reduce_max"), _g_reduce_max),
-    OpDef("relu", 1, (), _unary("relu"), _g_relu),
-    OpDef("leaky_relu", 1, (Attr("alpha", "float", 0.01),), _unary("leaky_relu"), _g_leaky_relu),
-    OpDef("sigmoid", 1, (), _unary("sigmoid"), _g_sigmoid),
-    OpDef("tanh", 1, (), _unary("tanh"), _g_tanh),
-    OpDef("gelu", 1, (Attr("approximate", "str", "none", ("none", "tanh")),), _unary("gelu"), _g_gelu),
-    OpDef("silu", 1, (), _unary("silu"), _g_silu),
-    OpDef("softmax", 1, (Attr("axis", "int", -1),), _axis_rule("softmax"), _g_softmax),
-    OpDef("log_softmax", 1, (Attr("axis", "int", -1),), _axis_rule("log_softmax"), _g_log_softmax),
-    OpDef("where", 3, (), _where_rule, _g_where),
-    OpDef("compare", 2, (Attr("cmp", "str", choices=("lt", "gt", "eq")),), _compare_rule),
-    OpDef("cast", 1, (Attr("dtype", "dtype"),), _cast_rule, _g_cast),
-    OpDef("one_hot", 1, (Attr("depth", "int"), Attr("dtype", "dtype", "f32")), _one_hot_rule),
-    OpDef("softmax_cross_entropy", 2, (), _sce_rule, _g_sce),
-    OpDef("mse", 2, (), _mse_rule, _g_mse),
-    OpDef("concat", 1, (Attr("axis", "int"),), _concat_rule, _g_concat, max_arity=VARIADIC),
-    OpDef("slice", 1, _SLICE_ATTRS, _slice_rule, _g_slice),
-    OpDef("slice_scatter", 1, (Attr("shape", "ints"), *_SLICE_ATTRS), _slice_scatter_rule, _g_slice_scatter),
-    OpDef("gather", 2, (Attr("axis", "int", 0),), _gather_rule, _g_gather),
-    OpDef("scatter_add", 2, (Attr("axis", "int", 0), Attr("shape", "ints")), _scatter_add_rule, _g_scatter_add),
-    OpDef("embedding", 2, (), _embedding_rule, _g_embedding),
-    OpDef("squeeze", 1, (Attr("axes", "ints", ()),), _squeeze_rule, _g_reshape_like),
-    OpDef("unsqueeze", 1, (Attr("axes", "ints"),), _unsqueeze_rule, _g_reshape_like),
-    OpDef("layernorm", 3, (Attr("eps", "float", 1e-5),), _layernorm_rule, _g_layernorm),
+    OpDef("input", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True,
+          doc="graph input, fed per run"),
+    OpDef("parameter", 0, (Attr("name", "str"), *_SOURCE_ATTRS), _source_rule, source=True,
+          doc="trainable tensor, fed per run"),
+    OpDef("constant", 0, (Attr("value", "scalars"), *_SOURCE_ATTRS), _constant_rule, source=True,
+          doc="literal tensor held in the graph"),
+    OpDef("add", 2, (), _elementwise_binary("add", False), _g_add, doc="a + b (broadcasting)"),
+    OpDef("sub", 2, (), _elementwise_binary("sub", False), _g_sub, doc="a - b (broadcasting)"),
+    OpDef("mul", 2, (), _elementwise_binary("mul", False), _g_mul, doc="a * b (broadcasting)"),
+    OpDef("div", 2, (), _elementwise_binary("div", True), _g_div, doc="a / b (broadcasting, floats)"),
+    OpDef("neg", 1, (), _unary("neg", floats_only=False), _g_neg, doc="-x"),
+    OpDef("pow", 1, (Attr("exponent", "float"),), _unary("pow"), _g_pow, doc="x ** exponent"),
+    OpDef("sqrt", 1, (), _unary("sqrt"), _g_sqrt, doc="square root"),
+    OpDef("exp", 1, (), _unary("exp"), _g_exp, doc="e ** x"),
+    OpDef("log", 1, (), _unary("log"), _g_log, doc="natural logarithm"),
+    OpDef("abs", 1, (), _unary("abs", floats_only=False), _g_abs, doc="|x|"),
+    OpDef("sign", 1, (), _unary("sign", floats_only=False), doc="-1, 0 or 1 (no gradient)"),
+    OpDef("erf", 1, (), _unary("erf"), _g_erf, doc="error function"),
+    OpDef("matmul", 2, (), _matmul_rule, _g_matmul, doc="batched [..,M,K] @ [..,K,N], batch axes broadcast"),
+    OpDef("transpose", 1, (Attr("perm", "ints"),), _transpose_rule, _g_transpose, doc="permute axes by perm"),
+    OpDef("reshape", 1, (Attr("shape", "ints"),), _reshape_rule, _g_reshape,
+          doc="same elements, new shape (one -1 inferred)"),
+    OpDef("broadcast_to", 1, (Attr("shape", "ints"),), _broadcast_to_rule, _g_broadcast_to,
+          doc="expand size-1/missing axes to shape"),
+    OpDef("reduce_sum", 1, _REDUCE_ATTRS, _reduce_rule("reduce_sum"), _g_reduce_sum, doc="sum over axes"),
+    OpDef("reduce_mean", 1, _REDUCE_ATTRS, _reduce_rule("reduce_mean"), _g_reduce_mean, doc="mean over axes"),
+    OpDef("reduce_max", 1, _REDUCE_ATTRS, _reduce_rule("reduce_max"), _g_reduce_max,
+          doc="max over axes (ties share the gradient)"),
+    OpDef("relu", 1, (), _unary("relu"), _g_relu, doc="max(x, 0)"),
+    OpDef("leaky_relu", 1, (Attr("alpha", "float", 0.01),), _unary("leaky_relu"), _g_leaky_relu,
+          doc="x if x > 0 else alpha * x"),
+    OpDef("sigmoid", 1, (), _unary("sigmoid"), _g_sigmoid, doc="1 / (1 + e ** -x)"),
+    OpDef("tanh", 1, (), _unary("tanh"), _g_tanh, doc="hyperbolic tangent"),
+    OpDef("gelu", 1, (Attr("approximate", "str", "none", ("none", "tanh")),), _unary("gelu"), _g_gelu,
+          doc="x * Phi(x) (exact or tanh approximation)"),
+    OpDef("silu", 1, (), _unary("silu"), _g_silu, doc="x * sigmoid(x)"),
+    OpDef("softmax", 1, (Attr("axis", "int", -1),), _axis_rule("softmax"), _g_softmax,
+          doc="softmax along axis"),
+    OpDef("log_softmax", 1, (Attr("axis", "int", -1),), _axis_rule("log_softmax"), _g_log_softmax,
+          doc="log of softmax along axis"),
+    OpDef("where", 3, (), _where_rule, _g_where, doc="cond ? a : b (broadcasting)"),
+    OpDef("compare", 2, (Attr("cmp", "str", choices=("lt", "gt", "eq")),), _compare_rule,
+          doc="a lt/gt/eq b -> bool"),
+    OpDef("cast", 1, (Attr("dtype", "dtype"),), _cast_rule, _g_cast, doc="convert dtype"),
+    OpDef("one_hot", 1, (Attr("depth", "int"), Attr("dtype", "dtype", "f32")), _one_hot_rule,
+          doc="integer ids -> one-hot [..,depth]"),
+    OpDef("softmax_cross_entropy", 2, (), _sce_rule, _g_sce,
+          doc="mean cross-entropy of logits [N,C] and int targets [N]"),
+    OpDef("mse", 2, (), _mse_rule, _g_mse, doc="mean squared error of equal shapes"),
+    OpDef("concat", 1, (Attr("axis", "int"),), _concat_rule, _g_concat, max_arity=VARIADIC,
+          doc="join inputs along axis"),
+    OpDef("slice", 1, _SLICE_ATTRS, _slice_rule, _g_slice,
+          doc="x[start:end:step] on axes (negatives count from the end; clamped like Python)"),
+    OpDef("slice_scatter", 1, (Attr("shape", "ints"), *_SLICE_ATTRS), _slice_scatter_rule, _g_slice_scatter,
+          doc="zeros(shape) with the input written into the slice (gradient of slice)"),
+    OpDef("gather", 2, (Attr("axis", "int", 0),), _gather_rule, _g_gather,
+          doc="take indices along axis: out = x[.., idx, ..]"),
+    OpDef("scatter_add", 2, (Attr("axis", "int", 0), Attr("shape", "ints")), _scatter_add_rule, _g_scatter_add,
+          doc="zeros(shape), updates added at indices along axis (np.add.at; gradient of gather)"),
+    OpDef("embedding", 2, (), _embedding_rule, _g_embedding,
+          doc="rows of table [V,D] at int ids -> [..,D]; gradient scatters with np.add.at"),
+    OpDef("squeeze", 1, (Attr("axes", "ints", ()),), _squeeze_rule, _g_reshape_like,
+          doc="drop size-1 axes (all when axes is empty)"),
+    OpDef("unsqueeze", 1, (Attr("axes", "ints"),), _unsqueeze_rule, _g_reshape_like,
+          doc="insert size-1 axes at output positions axes"),
+    OpDef("layernorm", 3, (Attr("eps", "float", 1e-5),), _layernorm_rule, _g_layernorm,
+          doc="(x - mean) / sqrt(var + eps) * scale + shift over the last axis"),
     OpDef("dropout", 1, (Attr("p", "float"), Attr("seed", "int", 0), Attr("training", "bool", True)),
-          _dropout_rule, _g_dropout, max_arity=2),
+          _dropout_rule, _g_dropout, max_arity=2,
+          doc="x * mask / (1 - p); mask from (seed, optional int seed input); identity if p=0 or not training"),
     OpDef("gemm", 2, (Attr("alpha", "float", 1.0), Attr("beta", "float", 1.0), Attr("transA", "bool", False),
-                      Attr("transB", "bool", False)), _gemm_rule, _g_gemm, max_arity=3),
-    OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC),
+                      Attr("transB", "bool", False)), _gemm_rule, _g_gemm, max_arity=3,
+          doc="alpha * op(A) @ op(B) + beta * C, op = optional transpose"),
+    OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC,
+          doc="a chain of elementwise ops run in one kernel (made by fusion; no gradient)"),
 ):
-    _define(replace(_op, doc=_DOCS[_op.name]))
+    _define(_op)

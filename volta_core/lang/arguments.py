@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from volta_core.diagnostic_codes import CODES
 from volta_core.diagnostics import DiagnosticError
+from volta_core.errors import VoltaError
 from volta_core.lang.context import Context, Scope
 from volta_core.nn.network import UnsupportedLayer
 from volta_core.syntax import ast as A
@@ -57,20 +57,15 @@ def resolve_path(ctx: Context, expr: A.Expr, scope: Scope) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def error_diagnostic(ctx: Context, err: Exception, span: Span, label: str, fallback: str = "E0801") -> DiagnosticError:
-    """A domain error (data, checkpoint) as a runtime diagnostic: its message,
-    its help line, and its code (``fallback`` when it carries none that is registered)."""
-    code = getattr(err, "code", None)
-    help_ = getattr(err, "help", None)
-    return ctx.fail(
-        code if isinstance(code, str) and code in CODES else fallback, str(err), span, label=label,
-        helps=(help_,) if isinstance(help_, str) and help_ else (),
-    )
+def error_diagnostic(ctx: Context, err: VoltaError, span: Span, label: str) -> DiagnosticError:
+    """A domain error (data, checkpoint, device, layer support) as a runtime
+    diagnostic at ``span``: its code, its message and its help line."""
+    return ctx.fail(err.code, str(err), span, label=label, helps=(err.help,) if err.help else ())
 
 
 def unsupported(ctx: Context, err: UnsupportedLayer, span: Span) -> DiagnosticError:
-    """E0901: the model's graph needs a layer the compiler cannot build."""
+    """The model's graph needs a layer the compiler cannot build (E0901)."""
     return ctx.fail(
-        "E0901", str(err), span, label="cannot build this model's graph yet",
+        err.code, str(err), span, label="cannot build this model's graph yet",
         notes=("dense, activation, layernorm, flatten and sequence (embedding … transformer) layers run today",),
     )

@@ -91,7 +91,7 @@ def visit_Load(ctx: Context, stmt: A.Load, scope: Scope) -> None:
 
 # -------------------------------------------------------------------- ONNX
 def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
-    from volta_core.interop.diagnose import DOES_NOT_FIT, classify
+    from volta_core.interop.diagnose import classify
     from volta_core.interop.onnx_import import OnnxImportError
     from volta_core.nn.imported import ImportFitError, load_imported
 
@@ -108,7 +108,7 @@ def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
             helps=_import_helps(err),
         ) from None
     except ImportFitError as err:
-        raise ctx.fail(DOES_NOT_FIT, f"cannot import `{path.name}`: {err}", stmt.path.span,
+        raise ctx.fail(err.code, f"cannot import `{path.name}`: {err}", stmt.path.span,
                        label="this ONNX file") from None  # fmt: skip
     scope.vars[stmt.name.id] = ModelHandle(stmt.name.id, net, 0)  # type: ignore[assignment]
     batch_text = f"batch {net.fixed_batch}" if net.fixed_batch is not None else "any batch"

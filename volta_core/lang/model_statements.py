@@ -9,6 +9,7 @@ statement, never tracebacks.
 
 from __future__ import annotations
 
+from volta_core.check.schema import MODEL
 from volta_core.lang.arguments import handle, property_values
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import load_data
@@ -28,7 +29,7 @@ def visit_ModelDef(ctx: Context, stmt: A.ModelDef, scope: Scope) -> None:
             stmt.name.span, label="layer widths must be known when the program is checked",
             helps=("write the widths as numbers or as variables declared before the model",),
         )
-    seed = int(props.get("seed", 0))  # type: ignore[call-overload]
+    seed = int(props.get("seed", MODEL.default("seed")))  # type: ignore[call-overload]
     opt = props.get("optimizer")
     default: tuple[str, float | None] | None = None
     if isinstance(opt, list):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
-from volta_core.lang.arguments import handle, property_values, resolve_path, unsupported
+from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
 from volta_core.nn.network import UnsupportedLayer, width_values
@@ -73,7 +73,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         )
     except autopilot.DeviceError as err:
         span = next((p.span for p in stmt.props if p.key.id == "device"), stmt.span)
-        raise ctx.fail("E0622", str(err), span, label="no usable GPU", helps=(err.help,)) from None
+        raise error_diagnostic(ctx, err, span, "no usable GPU") from None
     ctx.write(cfg.table())
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
     progress = Progress(ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs)  # type: ignore[call-overload]

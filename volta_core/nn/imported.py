@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from volta_core.check.symbols import LayerInfo, ModelInfo
+from volta_core.errors import VoltaError
 from volta_core.ir import Graph, graph_fingerprint
 from volta_core.ir.plan import ExecutionPlan
 from volta_core.nn.network import Network
@@ -42,8 +43,10 @@ from volta_core.present import format_count, format_shape, tally
 MAX_ELEMENTS = 2**31
 
 
-class ImportFitError(ValueError):
+class ImportFitError(VoltaError):
     """The ONNX model imports but cannot be a Volta model (e.g. several inputs)."""
+
+    default_code = "E0812"
 
 
 def param_fingerprint(params: Mapping[str, np.ndarray]) -> str:
@@ -336,7 +339,7 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
     analysis passes it to the checker as a hook). Verdicts are cached by path,
     size, modification time, batch and loss.
     """
-    from volta_core.interop.diagnose import DOES_NOT_FIT, classify
+    from volta_core.interop.diagnose import classify
     from volta_core.interop.onnx_import import OnnxImportError
 
     p = Path(path)
@@ -354,7 +357,7 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
     except OnnxImportError as err:
         verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
     except ImportFitError as err:
-        verdict = Verdict(DOES_NOT_FIT, f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(err.code, f"cannot import `{p.name}`: {err}")
     if len(_VERDICTS) > 64:
         _VERDICTS.clear()
     _VERDICTS[key] = verdict

@@ -31,6 +31,7 @@ import numpy as np
 
 from volta_core.backends.cpu import CpuExecutor
 from volta_core.check.symbols import LayerInfo, ModelInfo
+from volta_core.errors import VoltaError
 from volta_core.ir import Graph, PlanCache, graph_fingerprint, training_graph
 from volta_core.ir.plan import ExecutionPlan
 from volta_core.nn.transformer import SEQUENCE_LAYERS, lower_sequence_layer, per_position_cross_entropy
@@ -41,13 +42,15 @@ _LN_EPS = 1e-5
 _ACTIVATION_OPS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "gelu": "gelu", "silu": "silu"}
 
 
-class UnsupportedLayer(Exception):
-    """A layer kind whose IR ops are not available yet (reported as E0901)."""
+class UnsupportedLayer(VoltaError):
+    """A layer kind whose IR ops are not available yet."""
+
+    default_code = "E0901"
 
     def __init__(self, kind: str, why: str) -> None:
-        super().__init__(f"layer `{kind}` cannot run yet: {why}")
         self.kind = kind
         self.why = why
+        super().__init__(f"layer `{kind}` cannot run yet: {why}")
 
 
 def width_values(info: ModelInfo) -> int:

@@ -49,8 +49,6 @@ _BLOCK = "block"
 _PROPS = "props"
 _ROWS = "rows"
 
-_BLOCK_HEADER_KEYWORDS = frozenset({"model", "dataset", "fn", "loop", "for", "if", "elif", "else", "infer", "train"})
-
 
 class ParseError(Exception):
     """Aborts the current line; ``diagnostic`` is None when already reported."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 KEYWORDS: Final = frozenset(
@@ -13,6 +14,31 @@ STATEMENT_KEYWORDS: Final = (
     "model", "dataset", "train", "evaluate", "infer", "save", "load", "import",
     "export", "inspect", "print", "fn", "return", "loop", "for", "if", "elif", "else",
 )
+
+#: Statement keywords whose header line opens an indented block. The block is
+#: required (E0102 when missing) except for OPTIONAL_BLOCK_KEYWORDS, and a
+#: header in a one-line form (ONE_LINE_FORMS) opens none. Every other
+#: statement (``import`` included: its options follow ``with`` on the same
+#: line) never opens one; an indented line after it is E0003. The parser's
+#: grammar, the kernel's is-complete and the VS Code indentation rules are
+#: all checked against these three declarations (tests/syntax/test_block_keywords.py).
+BLOCK_KEYWORDS: Final = frozenset({"model", "dataset", "train", "infer", "fn", "loop", "for", "if", "elif", "else"})
+#: Of BLOCK_KEYWORDS, those whose block may be left out: ``train M on D`` runs
+#: with autopilot's settings, or with those of its block.
+OPTIONAL_BLOCK_KEYWORDS: Final = frozenset({"train"})
+#: Of BLOCK_KEYWORDS, those with a one-line form, and the keyword that marks it
+#: in the header: ``infer M`` takes a block of input rows, ``infer M on "in.csv"
+#: as "out.csv"`` reads and writes files instead.
+ONE_LINE_FORMS: Final = {"infer": "on"}
+
+
+def header_opens_block(words: Sequence[str]) -> bool:
+    """True when a statement line split into ``words`` (comment removed) opens a block."""
+    if not words or words[0] not in BLOCK_KEYWORDS:
+        return False
+    marker = ONE_LINE_FORMS.get(words[0])
+    return marker is None or marker not in words[1:]
+
 
 # Token kinds are interned strings so comparisons are cheap and reprs readable.
 NAME: Final = "NAME"

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
+from volta_core.check.schema import DATASET, TRAIN
+from volta_core.errors import VoltaError
 from volta_core.train.report import Setting
 
 #: Settings always shown in the table, in order; others appear when given.
@@ -25,17 +28,21 @@ OPTIONAL = (
     "steps", "momentum", "weight_decay", "clip_grad", "lr_schedule", "warmup_steps",
     "early_stopping", "seed", "log_every",
 )
-DEFAULTS: dict[str, object] = {
-    "weight_decay": 0.0, "lr_schedule": "constant", "warmup_steps": 0, "log_every": 1,
-}
+#: Optional settings shown with their schema default when not given.
+_SHOWN_DEFAULTS: Final = ("weight_decay", "lr_schedule", "warmup_steps", "log_every")
 
 
-class DeviceError(Exception):
-    """The requested device cannot be used (message names what is missing)."""
+class DeviceError(VoltaError):
+    """The requested device cannot be used (message names what is missing).
 
-    def __init__(self, message: str, help_: str) -> None:
-        super().__init__(message)
-        self.help = help_
+    Unlike the base, ``help`` is required: there is always another device to name.
+    """
+
+    default_code = "E0622"
+    help: str
+
+    def __init__(self, message: str, *, help: str) -> None:
+        super().__init__(message, help=help)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def resolve(
         return False
 
     if not explicit("epochs"):
-        add("epochs", 10, "default", "overridden by steps" if "steps" in given else "default")
+        add("epochs", TRAIN.default("epochs"), "default", "overridden by steps" if "steps" in given else "default")
     rule_opt, rule_lr, size = _size_rule(widths)
     if not explicit("optimizer"):
         if model_optimizer is not None:
@@ -119,14 +126,14 @@ def resolve(
         if dataset_batch is not None:
             add("batch", dataset_batch, "dataset", "dataset")
         else:
-            add("batch", 32, "default", "default")
+            add("batch", DATASET.default("batch"), "default", "default")
     device = given.get("device", device_default)
     if device == "gpu":
         missing = cuda_status()
         if missing is not None:
             raise DeviceError(
                 f"`device gpu` is not available: {missing}",
-                "use `device cpu` or `device auto` (no silent fallback to the CPU)",
+                help="use `device cpu` or `device auto` (no silent fallback to the CPU)",
             )
     missing = cuda_status() if device == "auto" else None
     auto = ("cpu", "auto: no CUDA device") if missing else ("gpu", "auto: CUDA device found")
@@ -144,14 +151,15 @@ def resolve(
             out.pop()
         add("precision", "fp32", "rule", f"rule: device={next(x.value for x in out if x.name == 'device')}")
     if not explicit("determinism"):
-        add("determinism", "strict", "default", "default")
+        add("determinism", TRAIN.default("determinism"), "default", "default")
     optimizer = next(s.value for s in out if s.name == "optimizer")
     for name in OPTIONAL:
         if explicit(name):
             continue
         if name == "momentum" and optimizer in ("momentum", "rmsprop"):
-            value = 0.9 if optimizer == "momentum" else 0.0
+            # The schema's default is the `momentum` optimizer's; rmsprop runs without momentum.
+            value = TRAIN.default("momentum") if optimizer == "momentum" else 0.0
             add("momentum", value, "default", "default")
-        elif name in DEFAULTS:
-            add(name, DEFAULTS[name], "default", "default")
+        elif name in _SHOWN_DEFAULTS:
+            add(name, TRAIN.default(name), "default", "default")
     return Resolved(tuple(out))

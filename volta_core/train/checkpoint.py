@@ -25,6 +25,7 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.errors import VoltaError
 from volta_core.present import format_shape
 from volta_core.train.atomic import atomic_write_bytes
 
@@ -65,16 +66,12 @@ _DTYPES: Final[dict[str, np.dtype]] = {
 _CODES: Final = {dt.newbyteorder("<").str: code for code, dt in _DTYPES.items()}
 
 
-class CheckpointError(Exception):
+class CheckpointError(VoltaError):
     """A checkpoint could not be written, read or used. The message names
-    the file (or parameter) and what is wrong; ``code`` is the diagnostic
-    code (E0804 bad file, E0805 architecture mismatch, E0801 unreadable)."""
+    the file (or parameter) and what is wrong; ``code`` is E0804 (bad file),
+    E0805 (architecture mismatch) or E0801 (unreadable)."""
 
-    def __init__(self, message: str, *, help: str | None = None, code: str = "E0804") -> None:
-        self.message = message
-        self.help = help
-        self.code = code
-        super().__init__(message)
+    default_code = "E0804"
 
 
 @dataclass(slots=True)

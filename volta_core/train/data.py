@@ -28,6 +28,8 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.check.schema import DATASET, ValueSpec
+from volta_core.errors import VoltaError
 from volta_core.suggest import did_you_mean
 
 __all__ = [
@@ -44,11 +46,6 @@ __all__ = [
 #: fit the in-memory loader anyway).
 MAX_FILE_BYTES: Final = 2 * 1024**3
 
-DEFAULT_BATCH: Final = 32
-DEFAULT_SAMPLES: Final = 256
-DEFAULT_CLASSES: Final = 2
-DEFAULT_SEQ_LEN: Final = 32
-
 #: ``spawn_key`` of each non-epoch purpose (see the module docstring).
 _PURPOSE_GENERATE: Final = (0x766F6C74, 1)
 _PURPOSE_SPLIT: Final = (0x766F6C74, 2)
@@ -58,15 +55,16 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE: Final = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
-class DataError(Exception):
+class DataError(VoltaError):
     """A dataset could not be built.
 
-    ``message`` says what is wrong; ``path`` is the file as written in the
-    program (None for generated data); ``row`` is 1-based with the header
-    as row 1 (CSV line numbers); ``column`` is a column or array name;
-    ``help`` is a hint on how to fix it; ``code`` the diagnostic code.
-    ``str(err)`` is the full one-line message naming file, row and column.
+    ``path`` is the file as written in the program (None for generated
+    data); ``row`` is 1-based with the header as row 1 (CSV line numbers);
+    ``column`` is a column or array name. ``str(err)`` is the full one-line
+    message naming file, row and column.
     """
+
+    default_code = "E0803"
 
     def __init__(
         self,
@@ -76,15 +74,12 @@ class DataError(Exception):
         row: int | None = None,
         column: str | None = None,
         help: str | None = None,
-        code: str = "E0803",
+        code: str | None = None,
     ) -> None:
-        self.message = message
         self.path = path
         self.row = row
         self.column = column
-        self.help = help
-        self.code = code
-        super().__init__(self.describe())
+        super().__init__(message, help=help, code=code)
 
     def describe(self) -> str:
         where: list[str] = []
@@ -202,42 +197,69 @@ def _unwrap(value: object) -> object:
     return value
 
 
+def _out_of_range(key: str, spec: ValueSpec, value: object) -> DataError:
+    # A lower bound alone (every integer key) reads "at least N"; other ranges as an interval.
+    if spec.minimum is not None and spec.maximum is None and not spec.exclusive_min:
+        return DataError(f"`{key}` must be at least {spec.literal(spec.minimum)}, not {value}")
+    return DataError(f"`{key}` must be in {spec.interval_text()}, not {value}")
+
+
 class _Props:
+    """A dataset block's values; defaults and ranges come from the schema (``check.schema.DATASET``)."""
+
     def __init__(self, props: Mapping[str, object]) -> None:
         self.props = {k: _unwrap(v) for k, v in props.items()}
 
-    def integer(self, key: str, default: int | None, minimum: int) -> int:
-        value = self.props.get(key, default)
+    def integer(self, key: str) -> int:
+        spec = DATASET.value(key)
+        value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise DataError(f"`{key}` must be an integer, not {value!r}")
-        if value < minimum:
-            raise DataError(f"`{key}` must be at least {minimum}, not {value}")
+        if not spec.in_range(value):
+            raise _out_of_range(key, spec, value)
         return value
 
-    def opt_integer(self, key: str, minimum: int) -> int | None:
-        return self.integer(key, None, minimum) if key in self.props else None
+    def opt_integer(self, key: str) -> int | None:
+        """The key's integer, or None when the block does not give it (whatever the default)."""
+        return self.integer(key) if key in self.props else None
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.props.get(key, default)
+    def number(self, key: str) -> float:
+        spec = DATASET.value(key)
+        value = self.props.get(key, spec.default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DataError(f"`{key}` must be a number, not {value!r}")
+        if not spec.in_range(value):
+            raise _out_of_range(key, spec, value)
+        return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.props.get(key, DATASET.value(key).default)
         if not isinstance(value, bool):
             raise DataError(f"`{key}` must be true or false, not {value!r}")
         return value
 
-    def string(self, key: str, default: str | None = None) -> str:
+    def string(self, key: str) -> str:
+        """The key's string, or its schema default."""
+        return self._string(key, DATASET.value(key).default)
+
+    def required(self, key: str) -> str:
+        """The key's string; no default applies (e.g. a csv ``target``, whose default is npz's)."""
+        return self._string(key, None)
+
+    def choice(self, key: str) -> str:
+        value = self.string(key)
+        choices = DATASET.value(key).choices
+        if value not in choices:
+            raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`")
+        return value
+
+    def _string(self, key: str, default: object) -> str:
         value = self.props.get(key, default)
         if not isinstance(value, str):
             raise DataError(
                 f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {value!r}"
             )
         return value
-
-    def fraction(self, key: str) -> float:
-        value = self.props.get(key, 1.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DataError(f"`{key}` must be a number, not {value!r}")
-        if not (0.0 < float(value) <= 1.0):
-            raise DataError(f"`{key}` must be in (0, 1], not {value}")
-        return float(value)
 
 
 # ---------------------------------------------------------------------------
@@ -259,11 +281,11 @@ def load_dataset(
     Raises :class:`DataError` for every problem with the properties or files.
     """
     p = _Props(props)
-    kind = p.string("type")
-    batch = p.integer("batch", DEFAULT_BATCH, 1)
-    shuffle = p.boolean("shuffle", True)
-    seed = p.integer("seed", 0, 0)
-    split = p.fraction("split")
+    kind = p.required("type")
+    batch = p.integer("batch")
+    shuffle = p.boolean("shuffle")
+    seed = p.integer("seed")
+    split = p.number("split")
     vocab: int | None = None
 
     if kind == "xor":
@@ -271,35 +293,32 @@ def load_dataset(
         y = np.array([0, 1, 1, 0], dtype=np.int64)
         n_classes: int | None = 2
     elif kind == "synthetic":
-        x, y, n_classes = _synthetic(p.integer("samples", DEFAULT_SAMPLES, 1), seed, shape)
+        x, y, n_classes = _synthetic(p.integer("samples"), seed, shape)
     elif kind == "blobs":
-        x, y = _blobs(p.integer("samples", DEFAULT_SAMPLES, 1), p.integer("classes", DEFAULT_CLASSES, 2), seed)
-        n_classes = int(p.integer("classes", DEFAULT_CLASSES, 2))
+        x, y = _blobs(p.integer("samples"), p.integer("classes"), seed)
+        n_classes = p.integer("classes")
     elif kind == "spiral":
-        x, y = _spiral(p.integer("samples", DEFAULT_SAMPLES, 1), p.integer("classes", DEFAULT_CLASSES, 2), seed)
-        n_classes = int(p.integer("classes", DEFAULT_CLASSES, 2))
+        x, y = _spiral(p.integer("samples"), p.integer("classes"), seed)
+        n_classes = p.integer("classes")
     elif kind == "csv":
-        x, y, n_classes = _load_csv(p.string("source"), p.string("target"), base_dir, shape)
+        x, y, n_classes = _load_csv(p.required("source"), p.required("target"), base_dir, shape)
     elif kind == "npz":
         x, y, n_classes = _load_npz(
-            p.string("source"), p.string("features", "x"), p.string("target", "y"), base_dir, shape
+            p.required("source"), p.string("features"), p.string("target"), base_dir, shape
         )
     elif kind == "text":
-        seq_len = p.opt_integer("seq_len", 1)
+        seq_len = p.opt_integer("seq_len")
         if seq_len is None:
-            seq_len = shape.input_width if shape is not None and shape.token_input else DEFAULT_SEQ_LEN
-        task = p.string("task", "classify")
-        if task == "next_token":
-            unit = p.string("tokens", "char")
-            if unit not in ("char", "word"):
-                raise DataError(f"`tokens` must be `char` or `word`, not `{unit}`")
-            text = _decode(_read_bytes(p.string("source"), base_dir), p.string("source"))
-            return _next_token(name, text, unit, seq_len, p.opt_integer("vocab", 3), split, batch, shuffle, seed)
-        if task != "classify":
-            raise DataError(f"`task` must be `classify` or `next_token`, not `{task}`")
-        texts, y, n_classes = _load_text_rows(p.string("source"), p.string("text"), p.string("target"), base_dir, shape)
+            seq_len = shape.input_width if shape is not None and shape.token_input else p.integer("seq_len")
+        if p.choice("task") == "next_token":
+            unit = p.choice("tokens")
+            text = _decode(_read_bytes(p.required("source"), base_dir), p.required("source"))
+            return _next_token(name, text, unit, seq_len, p.opt_integer("vocab"), split, batch, shuffle, seed)
+        texts, y, n_classes = _load_text_rows(
+            p.required("source"), p.required("text"), p.required("target"), base_dir, shape
+        )
         train_idx, val_idx = _split_indices(len(texts), split, shuffle, seed)
-        vocab_size = p.opt_integer("vocab", 3)
+        vocab_size = p.opt_integer("vocab")
         vocabulary = build_vocabulary([texts[i] for i in train_idx], vocab_size)
         vocab = vocab_size if vocab_size is not None else len(vocabulary) + 2
         x = encode(texts, vocabulary, seq_len)

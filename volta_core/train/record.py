@@ -29,6 +29,7 @@ import numpy as np
 
 from volta_core import __version__
 from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
+from volta_core.errors import VoltaError
 from volta_core.train.atomic import atomic_write_text
 from volta_core.train.report import EpochStats, Setting, TrainReport
 
@@ -48,15 +49,11 @@ FORMAT_VERSION: Final = "volta-run/1"
 _EPOCH_FIELDS: Final = ("epoch", "steps", "loss", "accuracy", "val_loss", "val_accuracy")
 
 
-class RecordError(Exception):
+class RecordError(VoltaError):
     """A run record could not be written or read (``code`` E0806, or E0801
     when the file cannot be read at all)."""
 
-    def __init__(self, message: str, *, help: str | None = None, code: str = "E0806") -> None:
-        self.message = message
-        self.help = help
-        self.code = code
-        super().__init__(message)
+    default_code = "E0806"
 
 
 @dataclass(slots=True)
