@@ -160,12 +160,16 @@ def test_infer_rows_and_csv(tmp_path: Path) -> None:
     assert not (tmp_path / "o2.csv").exists()
 
 
-def test_blobs_validation_accuracy_and_early_stopping() -> None:
+def test_blobs_validation_accuracy_and_no_early_stop_while_improving() -> None:
     run = Run()
     assert run("dataset b\n    type blobs\n    samples 400\n    classes 3\n    split 0.8\n    seed 3\n"
                "model m\n    layers 2 16 3\n    output softmax\n    seed 1\n"
                "train m on b\n    epochs 15\n    lr 0.01\n    early_stopping 2\n    log_every 100\n").ok
     assert run.session.globals["m"].metrics["val_accuracy"] >= 0.9  # type: ignore[union-attr]
+    # the validation loss falls every epoch, so early stopping never fires
+    # (runs that must stop: tests/train/test_early_stopping.py)
+    report = run.session.train_reports[-1]
+    assert report.stopped is None and len(report.epochs) == 15
 
 
 def test_regression_loss_decreases_and_accuracy_is_unavailable() -> None:
