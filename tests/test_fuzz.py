@@ -2,8 +2,8 @@
 
 Three generators — random text, token soup from the language's vocabulary and
 mutations of the valid programs in ``tests/fuzz_corpus`` — feed ``analyze``
-and, when the interpreter is importable, ``Session.run``. Every diagnostic must
-carry a registered code, spans inside the text, and render as text and JSON.
+and ``Session.run``. Every diagnostic must carry a registered code, spans
+inside the text, and render as text and JSON.
 
 Runs are reproducible (``derandomize=True``, no example database) and bounded:
 each execution is interrupted after :data:`RUN_BUDGET_S` seconds, so a fuzzed
@@ -12,7 +12,6 @@ each execution is interrupted after :data:`RUN_BUDGET_S` seconds, so a fuzzed
 
 from __future__ import annotations
 
-import importlib
 import json
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 from volta_core.analysis import analyze
 from volta_core.diagnostic_codes import CODES
 from volta_core.diagnostics import Diagnostic, render_json, render_text
+from volta_core.lang import Session
 from volta_core.syntax.tokens import KEYWORDS
 
 CORPUS_DIR = Path(__file__).resolve().parent / "fuzz_corpus"
@@ -33,11 +33,6 @@ def corpus_programs() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(CORPUS_DIR.glob("*.vt"))]
 
 
-try:
-    lang = importlib.import_module("volta_core.lang")
-    lang.Session  # noqa: B018 - the interpreter may exist before its Session does
-except (ImportError, AttributeError):
-    lang = None
 
 EXAMPLES_PER_TEST = 1000
 RUN_BUDGET_S = 0.2
@@ -85,9 +80,8 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="volta-fuzz-"))
 
 def run_bounded(text: str) -> None:
     """``Session.run`` with an interrupt after :data:`RUN_BUDGET_S` seconds."""
-    assert lang is not None
     # Programs may `save`/`infer … as` files: keep them out of the checkout.
-    session = lang.Session(stdout=lambda s: None, base_dir=_SCRATCH)
+    session = Session(stdout=lambda s: None, base_dir=_SCRATCH)
     timer = threading.Timer(RUN_BUDGET_S, session.interrupt)
     timer.start()
     try:
@@ -102,8 +96,7 @@ def check_text(text: str) -> None:
     length = len(analysis.source.text)
     assert analysis.program.span.end == length
     check_diagnostics(analysis.diagnostics, length)
-    if lang is not None:
-        run_bounded(text)
+    run_bounded(text)
 
 
 # --------------------------------------------------------------- strategies

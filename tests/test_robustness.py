@@ -1,6 +1,6 @@
 """Adversarial inputs: every front door answers with diagnostics, never an exception.
 
-Each bomb goes through ``analyze`` and, when they exist, ``Session.run`` and
+Each bomb goes through ``analyze``, ``Session.run`` and
 ``cli.main(["check"|"run", path])``. Parsing limits (SPEC §5 / parser docs):
 expressions nest at most 64 levels, at most 200 binary operators are chained
 into one tree, blocks nest at most 64 levels; the call depth is capped at run time.
@@ -8,25 +8,15 @@ into one tree, blocks nest at most 64 levels; the call depth is capped at run ti
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
+from volta_core import cli
 from volta_core.analysis import analyze
 from volta_core.diagnostic_codes import CODES
 from volta_core.diagnostics import render_json, render_text
-
-
-def _optional(name: str) -> object | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-lang = _optional("volta_core.lang")
-cli = _optional("volta_core.cli")
+from volta_core.lang import Session
 
 
 def _nested_ifs(depth: int) -> str:
@@ -84,25 +74,23 @@ def test_analyze_survives(name: str) -> None:
         assert code in [d.code for d in analysis.diagnostics]
 
 
-@pytest.mark.skipif(lang is None, reason="volta_core.lang (the interpreter) is not importable yet")
 @pytest.mark.parametrize("name", sorted(BOMBS))
 def test_session_run_survives(name: str) -> None:
     text, code = BOMBS[name]
-    result = lang.Session(stdout=lambda s: None).run(text, f"{name}.vt")  # type: ignore[union-attr]
+    result = Session(stdout=lambda s: None).run(text, f"{name}.vt")
     _assert_well_formed(result.diagnostics, len(result.analysis.source.text))
     if code is not None:
         assert code in [d.code for d in result.diagnostics]
         assert not result.executed
 
 
-@pytest.mark.skipif(cli is None, reason="volta_core.cli is not importable yet")
 @pytest.mark.parametrize("command", ["check", "run"])
 @pytest.mark.parametrize("name", sorted(BOMBS))
 def test_cli_survives(name: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text, code = BOMBS[name]
     path = tmp_path / f"{name}.vt"
     path.write_text(text, encoding="utf-8")
-    rc = cli.main([command, str(path)])  # type: ignore[union-attr]
+    rc = cli.main([command, str(path)])
     out, err = capsys.readouterr()
     assert rc in (0, 1), (rc, err[-2000:])
     assert "E9999" not in out + err and "Traceback" not in out + err, err[-2000:]
@@ -111,9 +99,6 @@ def test_cli_survives(name: str, command: str, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_runtime_recursion_5000_deep_is_a_diagnostic() -> None:
-    pytest.importorskip("volta_core.lang", reason="volta_core.lang (the interpreter) is not written yet")
-    from volta_core.lang import Session
-
     for text in (RECURSION, INFINITE_RECURSION):
         result = Session(stdout=lambda s: None).run(text, "rec.vt")
         assert result.executed and not result.ok
@@ -122,9 +107,6 @@ def test_runtime_recursion_5000_deep_is_a_diagnostic() -> None:
 
 
 def test_session_is_usable_after_a_recursion_error() -> None:
-    pytest.importorskip("volta_core.lang", reason="volta_core.lang (the interpreter) is not written yet")
-    from volta_core.lang import Session
-
     printed: list[str] = []
     session = Session(stdout=printed.append)
     assert not session.run(INFINITE_RECURSION, "a.vt").ok
@@ -133,11 +115,9 @@ def test_session_is_usable_after_a_recursion_error() -> None:
 
 
 def test_cli_runtime_recursion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if cli is None:
-        pytest.skip("volta_core.cli is not importable yet")
     path = tmp_path / "rec.vt"
     path.write_text(RECURSION, encoding="utf-8")
-    assert cli.main(["run", str(path)]) == 1  # type: ignore[attr-defined]
+    assert cli.main(["run", str(path)]) == 1
     out, err = capsys.readouterr()
     assert "[E0603]" in err + out and "Traceback" not in err + out
 

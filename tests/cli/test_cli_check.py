@@ -49,8 +49,35 @@ def test_check_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert first["code"] == "E0101"
     assert first["severity"] == "error"
     assert first["file"] == str(bad)
-    assert first["range"]["start"] == {"line": 2, "column": 1}
+    assert first["range"] == {"start": {"line": 2, "column": 1}, "end": {"line": 2, "column": 6}}
     assert first["fixes"] and first["fixes"][0]["edits"][0]["new_text"] == "train"
+    assert first["fixes"][0]["edits"][0]["range"] == first["range"]
+
+
+def _span(r: dict[str, dict[str, int]]) -> tuple[int, int, int, int]:
+    return (r["start"]["line"], r["start"]["column"], r["end"]["line"], r["end"]["column"])
+
+
+def test_check_json_ranges_start_and_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """1-based lines and columns counted in characters, the end exclusive: for
+    every diagnostic, label and fix edit (a removed line ends on the next line)."""
+    src = write(tmp_path / "r.vt", (
+        'print "é😀", nope\n'  # `nope` is columns 13-16 (characters, not UTF-16 units)
+        "rate 1\nrate 2\nprint rate\n"
+        "model m\n    layers 2 4 2\n    seed 1\n    seed 2\n"
+    ))
+    r = volta(capsys, "check", "--format", "json", str(src))
+    got = [
+        (d["code"], _span(d["range"]), [_span(lab["range"]) for lab in d["labels"]],
+         [_span(e["range"]) for fix in d["fixes"] for e in fix["edits"]])
+        for d in json.loads(r.out)["files"][0]["diagnostics"]
+    ]
+    assert got == [
+        ("E0301", (1, 13, 1, 17), [], [(1, 1, 1, 1)]),
+        ("W0101", (2, 1, 2, 5), [], []),
+        ("E0303", (3, 1, 3, 5), [(2, 1, 2, 5)], [(3, 5, 3, 5)]),
+        ("E0206", (8, 5, 8, 9), [(7, 5, 7, 9)], [(8, 1, 9, 1)]),
+    ]
 
 
 def test_check_json_clean(capsys: pytest.CaptureFixture[str]) -> None:

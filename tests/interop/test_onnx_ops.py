@@ -59,6 +59,9 @@ CASES = [
         {"x": f32(5, 3)},
         {"w": f32(3, 4), "c": f32(4, 5)},
     ),
+    # square operands: a dropped transpose keeps the shapes and changes the values
+    Case("Gemm-transB-square", [n("Gemm", ["x", "w", "c"], transB=1)], {"x": X}, {"w": f32(4, 4), "c": f32(4)}),
+    Case("Gemm-transA-square", [n("Gemm", ["w", "x"], transA=1)], {"x": f32(4, 3)}, {"w": f32(4, 4)}),
     Case("Transpose-perm", [n("Transpose", ["a"], perm=[2, 0, 1])], {"a": A}),
     Case("Transpose-default", [n("Transpose", ["a"])], {"a": A}),
     Case("LeakyRelu", [n("LeakyRelu", ["x"], alpha=0.2)], {"x": X}),

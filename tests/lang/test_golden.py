@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from golden_files import check_golden
+from golden_files import check_golden, check_goldens
 
 from volta_core.diagnostics import render_text
 
@@ -44,5 +44,4 @@ def test_golden_runtime_error(case: Path) -> None:
     assert result.executed, "the analysis must accept the program: the error is a runtime one"
     errors = [d for d in result.diagnostics if d.is_error]
     assert len(errors) == 1
-    check_golden(case.with_suffix(".out"), rec.out)
-    check_golden(case.with_suffix(".err"), render_text(errors[0]))
+    check_goldens([(case.with_suffix(".out"), rec.out), (case.with_suffix(".err"), render_text(errors[0]))])

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from volta_core.analysis import analyze
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from lsprotocol import types as lsp
+
+from volta_core.analysis import Analysis, analyze
 from volta_lsp import completion, features
+from volta_lsp import server as server_module
 from volta_lsp.server import VoltaServer, safe
 
 
@@ -43,3 +50,74 @@ def test_handlers_never_raise() -> None:
             raise RuntimeError("no client attached")
 
     assert broken(Quiet(), None) == []
+
+
+class _Recording(VoltaServer):
+    """A server without a client: a fixed document, published diagnostics recorded."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.published: list[lsp.PublishDiagnosticsParams] = []
+
+    def _document(self, uri: str) -> tuple[str, str]:
+        return self.text, "doc.vt"
+
+    def text_document_publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
+        self.published.append(params)
+
+
+URI = "file:///doc.vt"
+
+
+def _publish(server: _Recording, version: int, during_analysis: Callable[[], None] | None = None) -> None:
+    """Run the diagnostics task of ``version`` to its end (no debounce wait);
+    ``during_analysis`` runs inside the analysis, as a concurrent edit would."""
+
+    def analysing(text: str, path: str) -> Analysis:
+        if during_analysis is not None:
+            during_analysis()
+        return analyze(text, path)
+
+    async def go() -> None:
+        server.versions[URI] = version
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(server_module, "DEBOUNCE_S", 0.0)
+            mp.setattr(server_module, "analyze", analysing)
+            await server._publish_later(URI, version)
+
+    asyncio.run(go())
+
+
+def test_the_latest_version_is_published_with_its_number() -> None:
+    server = _Recording("print y\n")
+    _publish(server, 3)
+    [params] = server.published
+    assert params.version == 3 and [d.code for d in params.diagnostics] == ["E0301"]
+    assert URI in server.analyses
+
+
+def test_a_result_is_dropped_when_a_newer_version_arrives_during_the_analysis() -> None:
+    # The newer edit's own task would publish its result; this one must not.
+    server = _Recording("print y\n")
+
+    def newer_edit() -> None:
+        server.versions[URI] = 4
+
+    _publish(server, 3, during_analysis=newer_edit)
+    assert server.published == []
+    assert URI not in server.analyses  # the stale analysis is not cached either
+
+
+def test_a_task_whose_version_is_outdated_before_it_starts_does_not_analyse() -> None:
+    server = _Recording("print y\n")
+
+    async def go() -> None:
+        server.versions[URI] = 5
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(server_module, "DEBOUNCE_S", 0.0)
+            mp.setattr(server_module, "analyze", lambda text, path: pytest.fail("analysed a stale version"))
+            await server._publish_later(URI, 4)
+
+    asyncio.run(go())
+    assert server.published == []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from volta_core.lang import Session
-from volta_core.train.data import DataError, load_dataset
+from volta_core.train.data import DataError, build_vocabulary, char_vocabulary, load_dataset, tokenize
 
 
 def _load(tmp_path: Path, text: str, **props: object):  # type: ignore[no-untyped-def]
@@ -33,6 +33,40 @@ def test_split_is_by_position_and_vocabulary_from_training_text(tmp_path: Path) 
     assert data.val is not None
     assert data.vocab == 3  # only `a` is in the training part
     assert (data.val.y[data.val.y > 0] == 1).any()  # x y z are unknown (1)
+
+
+def _stream(x: np.ndarray, y: np.ndarray, stride: int) -> list[int]:
+    """The token stream the windows were cut from: window i starts at ``i * stride``
+    and holds ``x[i]`` then the last target ``y[i, -1]``; 0 is padding at the end."""
+    seen: dict[int, int] = {}
+    for i, (xs, ys) in enumerate(zip(x, y, strict=True)):
+        for j, token in enumerate([*xs, ys[-1]]):
+            if token == 0:
+                break
+            assert seen.setdefault(i * stride + j, int(token)) == token  # overlapping windows agree
+    assert sorted(seen) == list(range(len(seen)))  # no gap
+    return [seen[k] for k in range(len(seen))]
+
+
+@pytest.mark.parametrize(
+    ("tokens", "text"),
+    [("char", "abcdefghij" * 10), ("word", " ".join(f"w{i % 10}" for i in range(50)))],
+    ids=["char", "word"],
+)
+def test_train_and_validation_windows_partition_the_stream_at_the_cut(
+    tmp_path: Path, tokens: str, text: str
+) -> None:
+    seq_len = 4
+    data = _load(tmp_path, text, split=0.8, tokens=tokens, seq_len=seq_len)
+    units = list(text) if tokens == "char" else tokenize(text)
+    cut = round(len(units) * 0.8)
+    # every unit occurs in the training part, so each has its own id
+    vocabulary = (char_vocabulary("".join(units[:cut]), None) if tokens == "char"
+                  else build_vocabulary([" ".join(units[:cut])], None))
+    assert data.val is not None
+    stride = seq_len // 2
+    assert _stream(data.train.x, data.train.y, stride) == [vocabulary[u] for u in units[:cut]]
+    assert _stream(data.val.x, data.val.y, stride) == [vocabulary[u] for u in units[cut:]]
 
 
 def test_word_tokens(tmp_path: Path) -> None:

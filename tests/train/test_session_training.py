@@ -4,11 +4,14 @@ NaN detection, interrupts, checkpoints, inference, members, determinism."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from volta_core.lang import Session
 
@@ -123,6 +126,33 @@ def test_interrupt_stops_at_a_step_boundary() -> None:
     assert run.session.train_reports[-1].stopped == "interrupted"
 
 
+def test_ctrl_c_during_a_step_is_deferred_to_the_step_boundary() -> None:
+    """A real SIGINT in the middle of step 3 lets that step finish and stops
+    training before step 4 (E0607), instead of cutting the step in half or
+    being lost. Runs in the main thread, where Python delivers signals."""
+    assert threading.current_thread() is threading.main_thread()
+    run = Run()
+    assert run(XOR).ok
+    model = run.session.globals["xor_net"]
+    calls = {"n": 0}
+    original = model.net.train_step  # type: ignore[union-attr]
+
+    def ctrl_c_in_step_3(x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            signal.raise_signal(signal.SIGINT)  # the handler runs here, mid-step
+        return original(x, y, *args, **kwargs)
+
+    model.net.train_step = ctrl_c_in_step_3  # type: ignore[union-attr]
+    before = signal.getsignal(signal.SIGINT)
+    result = run("train xor_net on xor_data\n    epochs 100\n")
+    assert [d.code for d in result.errors] == ["E0607"]
+    assert result.errors[0].message == "training interrupted after step 3 (epoch 3 complete)"
+    assert model.steps == 3 and model.optimizer.steps == 3 and calls["n"] == 3  # type: ignore[union-attr]
+    assert signal.getsignal(signal.SIGINT) is before  # the previous handler is put back
+    assert run("print xor_net.steps\n").ok and run.text.endswith("3\n")
+
+
 def test_save_load_round_trip_and_mismatch(tmp_path: Path) -> None:
     run = Run(tmp_path)
     assert run(XOR + TRAIN + 'save xor_net as "x.safetensors" with optimizer\n').ok
@@ -160,12 +190,16 @@ def test_infer_rows_and_csv(tmp_path: Path) -> None:
     assert not (tmp_path / "o2.csv").exists()
 
 
-def test_blobs_validation_accuracy_and_early_stopping() -> None:
+def test_blobs_validation_accuracy_and_no_early_stop_while_improving() -> None:
     run = Run()
     assert run("dataset b\n    type blobs\n    samples 400\n    classes 3\n    split 0.8\n    seed 3\n"
                "model m\n    layers 2 16 3\n    output softmax\n    seed 1\n"
                "train m on b\n    epochs 15\n    lr 0.01\n    early_stopping 2\n    log_every 100\n").ok
     assert run.session.globals["m"].metrics["val_accuracy"] >= 0.9  # type: ignore[union-attr]
+    # the validation loss falls every epoch, so early stopping never fires
+    # (runs that must stop: tests/train/test_early_stopping.py)
+    report = run.session.train_reports[-1]
+    assert report.stopped is None and len(report.epochs) == 15
 
 
 def test_regression_loss_decreases_and_accuracy_is_unavailable() -> None:
@@ -208,3 +242,22 @@ def test_determinism_across_processes(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         outs.append(proc.stdout)
     assert outs[0] == outs[1]
+
+
+def test_evaluate_is_the_mean_over_examples_with_an_uneven_last_batch() -> None:
+    """Batches of 4, 4 and 2 examples: the loss is the mean over the 10 examples
+    (the last batch weighs half as much as the others), as one batch of 10 gives."""
+    run = Run()
+    data = "    type blobs\n    samples 10\n    classes 2\n    seed 4\n"
+    assert run("model m\n    layers 2 3 2\n    output softmax\n    seed 2\n"
+               f"dataset by4\n{data}    batch 4\ndataset by10\n{data}    batch 10\n").ok
+    assert run("evaluate m on by4\nx4 m.loss\nevaluate m on by10\nx10 m.loss\n").ok
+    by4, by10 = run.session.globals["x4"], run.session.globals["x10"]
+    assert isinstance(by4, float) and isinstance(by10, float)
+    assert by4 == pytest.approx(by10, rel=1e-6)
+    assert "evaluate m on by4 (all data, 10 examples): loss " in run.text
+    # the premise: the plain mean of the three batch means is a different number
+    net = run.session.globals["m"].net  # type: ignore[union-attr]
+    split = run.session.globals["by4"].load().train  # type: ignore[union-attr]
+    batch_means = [net.loss_on(split.x[i : i + 4], split.y[i : i + 4])[0] for i in (0, 4, 8)]
+    assert abs(float(np.mean(batch_means)) - by4) > 1e-3

@@ -1,0 +1,171 @@
+"""``volta verify`` end to end, one recorded field at a time.
+
+A record written by ``volta run --record`` is edited in exactly one place and
+verified again: every field that describes the result must be compared (exit 1,
+the divergence names the field), and the informational fields (versions,
+platform, why a setting has its value) must not be (exit 0). The last test
+classifies every key the record holds, so a new field needs a decision here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from volta_core import cli
+
+from .helpers import volta
+
+PROGRAM = """\
+model m
+    layers 2 4 2
+    loss cross_entropy
+    seed 1
+dataset d
+    type blobs
+    samples 32
+    split 0.75
+    batch 8
+train m on d
+    epochs 2
+    log_every 1
+"""
+HEAD = "diverged: train statement 1 (`train m on d`)"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    work = tmp_path_factory.mktemp("verify")
+    (work / "p.vt").write_text(PROGRAM, encoding="utf-8")
+    assert cli.main(["run", str(work / "p.vt"), "--quiet", "--record", str(work / "run.json")]) == 0
+    data = json.loads((work / "run.json").read_text(encoding="utf-8"))
+    epoch = data["trains"][0]["epochs"][1]
+    assert epoch["accuracy"] is not None and epoch["val_loss"] is not None and epoch["val_accuracy"] is not None
+    return work, data
+
+
+def _verify(recorded: tuple[Path, dict[str, Any]], edit: Callable[[dict[str, Any]], None],
+            name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    work, data = recorded
+    copy = json.loads(json.dumps(data))
+    edit(copy)
+    path = work / f"edited-{name}.json"  # next to p.vt: the record names the program relative to itself
+    path.write_text(json.dumps(copy), encoding="utf-8")
+    r = volta(capsys, "verify", str(path))
+    return r.code, r.out, r.err
+
+
+def _train(d: dict[str, Any]) -> dict[str, Any]:
+    return d["trains"][0]  # type: ignore[no-any-return]
+
+
+def _bump(value: Any) -> Any:
+    """A different value of the same kind (floats by one part in 10^12)."""
+    if isinstance(value, bool) or value is None:
+        raise AssertionError(value)
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value + (abs(value) or 1.0) * 1e-12
+    return "0" * len(value) if value != "0" * len(value) else "1" * len(value)
+
+
+def _set(path: tuple[Any, ...], value: Callable[[Any], Any] = _bump) -> Callable[[dict[str, Any]], None]:
+    def edit(d: dict[str, Any]) -> None:
+        obj = d
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = value(obj[path[-1]])
+
+    return edit
+
+
+EPOCH_FIELDS = ("epoch", "steps", "loss", "accuracy", "val_loss", "val_accuracy")
+TRAIN_FIELDS = ("dataset_sha256", "graph_fingerprint", "steps", "weights_sha256")
+
+
+def _drop_epoch(d: dict[str, Any]) -> None:
+    del _train(d)["epochs"][-1]
+
+
+def _add_setting(d: dict[str, Any]) -> None:
+    _train(d)["settings"].append({"name": "clip_grad", "value": 1.0, "source": "explicit", "reason": "explicit"})
+
+
+def _drop_setting(d: dict[str, Any]) -> None:
+    del _train(d)["settings"][2]  # lr
+
+
+def _add_train(d: dict[str, Any]) -> None:
+    d["trains"].append(_train(d))
+
+
+COMPARED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    *((f"epoch-{f}", _set(("trains", 0, "epochs", 1, f)), f"{HEAD}, epoch ") for f in EPOCH_FIELDS),
+    *((f"train-{f}", _set(("trains", 0, f)), f"{HEAD}: {f} differs") for f in TRAIN_FIELDS),
+    ("train-model", _set(("trains", 0, "model"), lambda v: "n"),
+     "diverged: train statement 1 (`train n on d`): model differs: recorded `n`, now `m`"),
+    ("train-dataset", _set(("trains", 0, "dataset"), lambda v: "e"),
+     "diverged: train statement 1 (`train m on e`): dataset differs: recorded `e`, now `d`"),
+    ("train-stopped", _set(("trains", 0, "stopped"), lambda v: "early_stopping"), f"{HEAD}: stopped differs"),
+    ("number-of-epochs", _drop_epoch, f"{HEAD}: number of epochs differs: recorded 1, now 2"),
+    ("setting-value", _set(("trains", 0, "settings", 2, "value")), f"{HEAD}: setting `lr` differs"),
+    ("setting-added", _add_setting, f"{HEAD}: setting `clip_grad` differs: recorded 1.0, now none"),
+    ("setting-missing", _drop_setting, f"{HEAD}: setting `lr` differs: recorded none, now 0.001"),
+    ("number-of-trains", _add_train, "diverged: number of train statements differs: recorded 2, now 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "expected"), COMPARED, ids=[c[0] for c in COMPARED])
+def test_a_changed_result_field_diverges_and_is_named(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+    name: str, edit: Callable[[dict[str, Any]], None], expected: str,
+) -> None:
+    code, out, err = _verify(recorded, edit, name, capsys)
+    assert code == 1, (out, err)
+    first = out.splitlines()[0]
+    assert first.startswith(expected), first
+    if name.startswith("epoch-"):
+        field = name.removeprefix("epoch-")
+        recorded_epoch = 3 if field == "epoch" else 2  # the edited epoch number is what is shown
+        assert first.startswith(f"{HEAD}, epoch {recorded_epoch}: {field} differs: recorded "), first
+
+
+INFORMATIONAL: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    *((f"top-{f}", _set((f,))) for f in ("volta_version", "python", "numpy", "platform", "blas", "determinism")),
+    ("setting-source", _set(("trains", 0, "settings", 2, "source"), lambda v: "explicit")),
+    ("setting-reason", _set(("trains", 0, "settings", 2, "reason"), lambda v: "explicit")),
+]
+
+
+@pytest.mark.parametrize(("name", "edit"), INFORMATIONAL, ids=[c[0] for c in INFORMATIONAL])
+def test_informational_fields_are_not_compared(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+    name: str, edit: Callable[[dict[str, Any]], None],
+) -> None:
+    code, out, err = _verify(recorded, edit, name, capsys)
+    assert (code, out, err) == (0, "bit-identical: 1 train statement, 2 epochs\n", "")
+
+
+def test_a_changed_program_hash_warns_but_the_result_still_verifies(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = _verify(recorded, _set(("program_sha256",)), "program-hash", capsys)
+    assert code == 0 and out == "bit-identical: 1 train statement, 2 epochs\n"
+    assert "changed since the record was written" in err
+
+
+def test_every_recorded_key_is_classified(recorded: tuple[Path, dict[str, Any]]) -> None:
+    _, data = recorded
+    train = _train(data)
+    classified_top = {"format", "program", "program_sha256", "trains"} | {
+        n.removeprefix("top-") for n, _ in INFORMATIONAL if n.startswith("top-")
+    }
+    assert set(data) == classified_top
+    assert set(train) == {"model", "dataset", "settings", "epochs", "stopped", *TRAIN_FIELDS}
+    assert set(train["epochs"][1]) == set(EPOCH_FIELDS)
+    assert all(set(s) == {"name", "value", "source", "reason"} for s in train["settings"])
