@@ -167,6 +167,23 @@ def test_the_rooms_of_volta_core_depend_one_way() -> None:
     assert _cycles(rooms) == []
 
 
+def _documented_order() -> list[str]:
+    """The rooms as docs/architecture.md lists them, lowest first."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("<!-- rooms:", 1)[1].split("<!-- /rooms -->", 1)[0]
+    names = re.findall(r"^\| `([\w.]+)`", table, flags=re.MULTILINE)
+    return [name if name == "volta_core" else f"volta_core.{name}" for name in names]
+
+
+def test_each_room_imports_only_rooms_listed_before_it_in_the_architecture_page() -> None:
+    order = _documented_order()
+    rooms = {room: deps for room, deps in _rooms().items() if room.startswith("volta_core")}
+    assert sorted(order) == sorted(rooms), "docs/architecture.md must list every room once"
+    rank = {room: i for i, room in enumerate(order)}
+    upward = {room: sorted(d for d in deps if rank[d] > rank[room]) for room, deps in rooms.items()}
+    assert {room: deps for room, deps in upward.items() if deps} == {}
+
+
 @pytest.mark.parametrize(
     ("room", "forbidden"),
     [

@@ -35,6 +35,7 @@ from volta_core.diagnostics import (
     to_dict,
     use_colour,
 )
+from volta_core.errors import VoltaError
 from volta_core.present import format_count, format_shape, input_shape_text, layer_table, plural
 from volta_core.suggest import closest
 from volta_core.syntax import ast as A
@@ -66,6 +67,11 @@ class CommandError(Exception):
     def __init__(self, message: str, *helps: str) -> None:
         super().__init__(message)
         self.helps = helps
+
+    @classmethod
+    def of(cls, err: VoltaError) -> CommandError:
+        """A domain error outside any program (e.g. a run record): its message and help line."""
+        return cls(str(err), *([err.help] if err.help else []))
 
 
 # --------------------------------------------------------------------------
@@ -210,7 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             write_record(Path(args.record), record)
         except RecordError as exc:
-            raise CommandError(exc.message, *([exc.help] if exc.help else []))
+            raise CommandError.of(exc) from None
         sys.stderr.write(
             f"run: wrote run record `{args.record}` ({plural(len(record.trains), 'train statement')}, "
             f"{plural(record.epoch_count, 'epoch')})\n"
@@ -483,7 +489,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         expected = load_record(record_path)
     except RecordError as exc:
-        raise CommandError(exc.message, *([exc.help] if exc.help else []))
+        raise CommandError.of(exc) from None
     program = program_path(expected, record_path)
     display = str(program)
     loaded = read_source(program, display)

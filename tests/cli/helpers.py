@@ -12,6 +12,22 @@ from volta_core import cli
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
+#: A small program with one `train` statement of two epochs (for `--record` and `verify`).
+TRAIN_PROGRAM = """\
+model m
+    layers 2 4 2
+    loss cross_entropy
+    seed 1
+dataset d
+    type blobs
+    samples 32
+    split 0.75
+    batch 8
+train m on d
+    epochs 2
+    log_every 1
+"""
+
 
 @dataclass
 class Result:

@@ -13,7 +13,7 @@ from volta_core import __version__, cli
 from volta_core.check.symbols import LayerInfo, ModelInfo, SymbolTable
 from volta_core.diagnostic_codes import CODES
 
-from .helpers import EXAMPLES, volta, write
+from .helpers import EXAMPLES, TRAIN_PROGRAM, volta, write
 
 # ------------------------------------------------------------------ info
 
@@ -130,24 +130,8 @@ def test_inspect_unresolved_model_is_honest(tmp_path: Path, capsys: pytest.Captu
 # ---------------------------------------------------- verify, explain, version
 
 
-_TRAIN_PROGRAM = """\
-model m
-    layers 2 4 2
-    loss cross_entropy
-    seed 1
-dataset d
-    type blobs
-    samples 32
-    split 0.75
-    batch 8
-train m on d
-    epochs 2
-    log_every 1
-"""
-
-
 def test_verify_bit_identical_and_divergence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = write(tmp_path / "p.vt", _TRAIN_PROGRAM)
+    src = write(tmp_path / "p.vt", TRAIN_PROGRAM)
     rec = tmp_path / "out" / "run.json"
     rec.parent.mkdir()
     assert volta(capsys, "run", str(src), "--quiet", "--record", str(rec)).code == 0
@@ -156,13 +140,13 @@ def test_verify_bit_identical_and_divergence(tmp_path: Path, capsys: pytest.Capt
     assert (r.code, r.out) == (0, "bit-identical: 1 train statement, 2 epochs\n")
     assert r.err == ""
     # a changed program is re-run after a warning, and the divergence is named
-    write(src, _TRAIN_PROGRAM.replace("epochs 2", "epochs 2\n    lr 0.5"))
+    write(src, TRAIN_PROGRAM.replace("epochs 2", "epochs 2\n    lr 0.5"))
     r = volta(capsys, "verify", str(rec))
     assert r.code == 1
     assert "changed since the record was written" in r.err
     assert r.out.startswith("diverged: train statement 1 (`train m on d`): setting `lr` differs: recorded 0.001")
     # a tampered epoch loss is reported with the epoch
-    write(src, _TRAIN_PROGRAM)
+    write(src, TRAIN_PROGRAM)
     data = json.loads(rec.read_text())
     data["trains"][0]["epochs"][1]["loss"] += 1e-9
     rec.write_text(json.dumps(data))

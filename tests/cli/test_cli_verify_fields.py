@@ -18,29 +18,15 @@ import pytest
 
 from volta_core import cli
 
-from .helpers import volta
+from .helpers import TRAIN_PROGRAM, volta
 
-PROGRAM = """\
-model m
-    layers 2 4 2
-    loss cross_entropy
-    seed 1
-dataset d
-    type blobs
-    samples 32
-    split 0.75
-    batch 8
-train m on d
-    epochs 2
-    log_every 1
-"""
 HEAD = "diverged: train statement 1 (`train m on d`)"
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     work = tmp_path_factory.mktemp("verify")
-    (work / "p.vt").write_text(PROGRAM, encoding="utf-8")
+    (work / "p.vt").write_text(TRAIN_PROGRAM, encoding="utf-8")
     assert cli.main(["run", str(work / "p.vt"), "--quiet", "--record", str(work / "run.json")]) == 0
     data = json.loads((work / "run.json").read_text(encoding="utf-8"))
     epoch = data["trains"][0]["epochs"][1]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -105,20 +106,26 @@ def test_nan_stops_with_diagnostic_naming_the_step() -> None:
     assert all(np.isfinite(v).all() for v in weights(run).values())
 
 
+def _at_step(model: object, n: int, action: Callable[[], None]) -> dict[str, int]:
+    """Make ``model``'s n-th training step call ``action`` before it computes; returns the step counter."""
+    calls = {"n": 0}
+    original = model.net.train_step  # type: ignore[attr-defined]
+
+    def step(x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == n:
+            action()
+        return original(x, y, *args, **kwargs)
+
+    model.net.train_step = step  # type: ignore[attr-defined]
+    return calls
+
+
 def test_interrupt_stops_at_a_step_boundary() -> None:
     run = Run()
     assert run(XOR).ok
     model = run.session.globals["xor_net"]
-    calls = {"n": 0}
-    original = model.net.train_step  # type: ignore[union-attr]
-
-    def counting(x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 7:
-            run.session.interrupt()
-        return original(x, y, *args, **kwargs)
-
-    model.net.train_step = counting  # type: ignore[union-attr]
+    _at_step(model, 7, run.session.interrupt)
     result = run("train xor_net on xor_data\n    epochs 100\n")
     assert result.errors[-1].code == "E0607"
     assert "after step 7" in result.errors[-1].message
@@ -134,16 +141,7 @@ def test_ctrl_c_during_a_step_is_deferred_to_the_step_boundary() -> None:
     run = Run()
     assert run(XOR).ok
     model = run.session.globals["xor_net"]
-    calls = {"n": 0}
-    original = model.net.train_step  # type: ignore[union-attr]
-
-    def ctrl_c_in_step_3(x, y, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 3:
-            signal.raise_signal(signal.SIGINT)  # the handler runs here, mid-step
-        return original(x, y, *args, **kwargs)
-
-    model.net.train_step = ctrl_c_in_step_3  # type: ignore[union-attr]
+    calls = _at_step(model, 3, lambda: signal.raise_signal(signal.SIGINT))  # the handler runs mid-step
     before = signal.getsignal(signal.SIGINT)
     result = run("train xor_net on xor_data\n    epochs 100\n")
     assert [d.code for d in result.errors] == ["E0607"]
