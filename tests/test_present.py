@@ -91,8 +91,9 @@ def test_blocks_nest_their_layers_in_every_rendering() -> None:
     assert [r.cells[0] for r in table.rows] == ["", "0", "1", "1.0", "1.1"]
     assert [r.depth for r in table.rows] == [0, 0, 0, 1, 1]
     text = table.text().splitlines()
-    assert "  1      residual     [8, 4, 4]        224" in text
-    assert "  1.0      conv 8 3   [8, 4, 4]        224" in text
+    assert "         input image 8 4 4  [8, 4, 4]" in text
+    assert "  1      residual           [8, 4, 4]        224" in text
+    assert "  1.0      conv 8 3         [8, 4, 4]        224" in text
     assert "| 1.0 | \u00a0\u00a0conv 8 3 | [8, 4, 4] | 224 |" in table.markdown()
     assert '<td style="padding-left:1.5em">conv 8 3</td>' in table.html()
 

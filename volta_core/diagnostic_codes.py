@@ -292,6 +292,21 @@ label per example (or the reverse). Pool the sequence (`layer mean_pool` or
 The dataset's feature width (or number of classes) does not fit the model's
 input (or output) width.
 """),
+    ("E0507", "a residual block's shapes do not fit", """
+A `residual` block adds its input to the output of its inner layers, so both
+must have the same shape. When the inner layers change the shape (more
+channels, a strided convolution), write `residual project`: a learned 1×1
+convolution with the spatial ratio as its stride, followed by a batchnorm,
+maps the input to the output's shape. A projection needs images whose height
+and width shrink by the same whole factor.
+"""),
+    ("E0508", "a convolution or pooling window does not fit", """
+A `conv`, `maxpool` or `avgpool` layer does not fit its input: the window
+(kernel size, dilated) is larger than the padded image, `groups` does not divide
+the input and output channels, `pad same` is used with a stride other than 1,
+or a pooling layer pads by more than half its window (as PyTorch requires).
+The message names the sizes; change the kernel, padding, stride or groups.
+"""),
     # --------------------------------------------------------------- runtime
     ("E0601", "division by zero", """
 Integer and float division and `%` by zero are errors (no `inf` or `nan` is

@@ -179,8 +179,10 @@ def simple_table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: s
 
 
 def layer_text(layer: LayerInfo) -> str:
-    """A layer as written in a ``layer`` line: ``conv 32 3``, ``leaky_relu 0.2``."""
-    return " ".join([layer.kind, *(_arg_text(a) for a in layer.args if a is not None)])
+    """A layer as written in a ``layer`` line: ``conv 32 3 pad same``, ``leaky_relu 0.2``."""
+    words = [layer.kind, *(_arg_text(a) for a in layer.args if a is not None)]
+    words += [f"{name} {_arg_text(value)}" for name, value in layer.options]
+    return " ".join(words)
 
 
 def _arg_text(arg: object) -> str:
@@ -190,9 +192,10 @@ def _arg_text(arg: object) -> str:
 
 
 def input_text(info: ModelInfo) -> str:
-    """The model's input as declared: ``input 2``, ``input tokens 16``."""
+    """The model's input as declared: ``input 2``, ``input tokens 16``, ``input image 1 28 28``."""
     dims = " ".join(str(d) for d in info.input_shape)
-    return f"input tokens {dims}" if info.token_input else f"input {dims}"
+    kind = "tokens " if info.token_input else "image " if info.image_input else ""
+    return f"input {kind}{dims}"
 
 
 def input_shape_text(info: ModelInfo) -> str:

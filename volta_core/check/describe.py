@@ -87,9 +87,11 @@ def describe_layer(kind: str) -> str | None:
     if spec is None:
         return None
     lines = [f"**layer** `{spec.signature()}`", "", spec.doc]
-    if spec.args:
+    if spec.args or spec.options:
         lines.append("")
         lines += [_value_line(a) for a in spec.args]
+        lines += [_value_line(o) + (f" (default {o.literal(o.default)})" if o.default is not None else "")
+                  for o in spec.options]  # fmt: skip
     if spec.params_doc:
         lines.append(f"\nParameters: {spec.params_doc}")
     lines.append(f"\nExample: `{spec.example}`")

@@ -17,6 +17,16 @@ def _values(spec: S.PropertySpec) -> str:
     return "; ".join(parts)
 
 
+def _option(o: S.ValueSpec) -> str:
+    default = f", default {o.literal(o.default)}" if o.default is not None else ""
+    return f"option `{o.name}`: {o.describe()}{default} ({o.doc})"
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a `|` would end the cell, even in code)."""
+    return text.replace("|", "\\|")
+
+
 def render_reference() -> str:
     """Markdown for every block key, value kind, range, allowed value and layer kind."""
     out = [
@@ -34,6 +44,8 @@ def render_reference() -> str:
             note = spec.doc
             if spec.only_for:
                 note += f" Only for: {', '.join(spec.only_for)}."
+            if spec.block:
+                note += " Opens an indented block of `layer` lines (blocks nest)."
             if spec.repeatable:
                 note += " May be repeated."
             default = spec.default_doc or "—"
@@ -44,11 +56,11 @@ def render_reference() -> str:
     out += ["## Layer kinds", "", "| layer | arguments | parameters | description | example |", "|---|---|---|---|---|"]
     for layer in S.LAYERS.values():
         args = "; ".join(
-            f"{a.name}: {a.describe()}" + (" (optional)" if a.optional else "") for a in layer.args
+            [f"{a.name}: {a.describe()}" + (" (optional)" if a.optional else "") for a in layer.args]
+            + [_option(o) for o in layer.options]
         ) or "—"
-        out.append(
-            f"| `{layer.signature()}` | {args} | {layer.params_doc or '—'} | {layer.doc} | `{layer.example}` |"
-        )
+        cells = (f"`{layer.signature()}`", args, layer.params_doc or "—", layer.doc, f"`{layer.example}`")
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out += ["", "## Members", "", "| member | of | description |", "|---|---|---|"]
     out += [f"| `.{k}` | model | {v} |" for k, v in S.MODEL_MEMBERS.items()]
     out += [f"| `.{k}` | dataset | {v} |" for k, v in S.DATASET_MEMBERS.items()]

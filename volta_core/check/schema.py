@@ -17,7 +17,8 @@ class ValueSpec:
     """What one value position accepts.
 
     ``kind`` is one of ``int``, ``number`` (int or float), ``string``,
-    ``bool`` or ``choice`` (one word of ``choices``). Ranges apply to numbers:
+    ``bool`` or ``choice`` (one word of ``choices``); an ``int`` or ``number``
+    with ``choices`` also accepts those words (``pad 1`` or ``pad same``). Ranges apply to numbers:
     ``minimum``/``maximum`` are inclusive unless ``exclusive_min``/``exclusive_max``.
     ``default`` is the value the runtime uses when the key is absent (None:
     none, or one the runtime computes); the docs render it, and
@@ -66,7 +67,8 @@ class ValueSpec:
             self.kind
         ]
         rng = self.range_text()
-        return f"{base} {rng}" if rng else base
+        text = f"{base} {rng}" if rng else base
+        return text + "".join(f" or `{c}`" for c in self.choices)
 
     def literal(self, value: object) -> str:
         """``value`` written as it would be in a program (``true``, ``"x"``, ``0.9``, ``relu``)."""
@@ -101,6 +103,9 @@ class PropertySpec:
     repeatable: bool = False
     only_for: tuple[str, ...] = ()
     default_note: str = ""
+    #: The line opens an indented block of ``layer`` lines (``residual``, ``repeat``);
+    #: any other key with an indented block under it is an error.
+    block: bool = False
 
     @property
     def default_doc(self) -> str:
@@ -138,30 +143,45 @@ class BlockSchema:
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
-    """A layer kind: positional ``args`` (optional ones last), docs and params."""
+    """A layer kind: positional ``args`` (optional ones last), named
+    ``options`` (``stride 2``: the option's word, then its value, in any order
+    after the required arguments), docs and params."""
 
     kind: str
     doc: str
     args: tuple[ValueSpec, ...]
     example: str
     params_doc: str = ""
+    options: tuple[ValueSpec, ...] = ()
 
     def signature(self) -> str:
         parts = [self.kind]
         for a in self.args:
             parts.append(f"[{a.name}]" if a.optional else a.name)
+        parts += [f"[{o.name} {_option_value(o)}]" for o in self.options]
         return " ".join(parts)
+
+    def option(self, name: str) -> ValueSpec | None:
+        return next((o for o in self.options if o.name == name), None)
+
+
+def _option_value(o: ValueSpec) -> str:
+    if o.kind == "bool":
+        return "true|false"
+    return "|".join(["N", *o.choices]) if o.choices else "N"
 
 
 LAYER_KINDS: Final = (
     "dense", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax", "dropout",
     "layernorm", "embedding", "positional", "attention", "transformer", "mean_pool", "last_token", "flatten",
+    "conv", "maxpool", "avgpool", "global_avg_pool", "batchnorm",
 )
 ACTIVATIONS: Final = ("relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax")
 OUTPUTS: Final = ("softmax", "sigmoid", "none")
 LOSSES: Final = ("mse", "cross_entropy", "bce")
 OPTIMIZERS: Final = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-DATASET_TYPES: Final = ("xor", "synthetic", "blobs", "spiral", "csv", "npz", "text")
+DATASET_TYPES: Final = ("xor", "synthetic", "blobs", "spiral", "csv", "npz", "text", "images")
+AUGMENTATIONS: Final = ("flip", "crop")
 TEXT_TASKS: Final = ("classify", "next_token")
 TOKEN_UNITS: Final = ("char", "word")
 DEVICES: Final = ("cpu", "gpu", "auto")
@@ -215,10 +235,13 @@ MODEL: Final = BlockSchema(
             ),
             _p(
                 "input",
-                "Input of an explicit stack: `input N` (feature vectors of width N) or "
-                "`input tokens L` (sequences of L integer token ids).",
-                ValueSpec("N", "int", "feature width, or `tokens`", minimum=1),
-                ValueSpec("L", "int", "sequence length after `tokens`", minimum=1, optional=True),
+                "Input of an explicit stack: `input N` (feature vectors of width N), "
+                "`input tokens L` (sequences of L integer token ids) or `input image C H W` "
+                "(images: C channels of H×W pixels, channels first as in PyTorch).",
+                ValueSpec("N", "int", "feature width, or `tokens` or `image`", minimum=1),
+                ValueSpec("L", "int", "sequence length after `tokens`; channels after `image`", minimum=1, optional=True),
+                ValueSpec("H", "int", "image height", minimum=1, optional=True),
+                ValueSpec("W", "int", "image width", minimum=1, optional=True),
                 example="input 784",
             ),
             _p(
@@ -229,6 +252,25 @@ MODEL: Final = BlockSchema(
                 variadic=True,
                 min_values=1,
                 repeatable=True,
+            ),
+            _p(
+                "residual",
+                "A block whose output is added to its input: the indented `layer` lines (and blocks) "
+                "below it form the inner stack. Without `project` the block's input and output shapes "
+                "must match; with `project` a learned 1×1 `conv` (stride from the spatial ratio, no "
+                "bias) and a `batchnorm` map the input to the output's shape (images only).",
+                ValueSpec("project", "choice", "learn a projection of the input", choices=("project",), optional=True),
+                example="residual project",
+                repeatable=True,
+                block=True,
+            ),
+            _p(
+                "repeat",
+                "N copies of the indented `layer` lines (and blocks) below it, each with its own weights.",
+                ValueSpec("N", "int", "number of copies", minimum=1),
+                example="repeat 2",
+                repeatable=True,
+                block=True,
             ),
             _p(
                 "optimizer",
@@ -256,7 +298,8 @@ DATASET: Final = BlockSchema(
             _p(
                 "type",
                 "Kind of data: xor (the four XOR rows), synthetic (seeded regression data), blobs and "
-                "spiral (seeded classification toys), csv, npz, text.",
+                "spiral (seeded classification toys), csv, npz, text, images (a folder with one "
+                "sub-folder of PNG/JPEG files per class).",
                 ValueSpec("TYPE", "choice", choices=DATASET_TYPES),
                 example="type csv",
             ),
@@ -265,7 +308,7 @@ DATASET: Final = BlockSchema(
                 "Path of the data file, relative to the .vt file.",
                 ValueSpec("PATH", "string"),
                 example='source "data/digits.csv"',
-                only_for=("csv", "npz", "text"),
+                only_for=("csv", "npz", "text", "images"),
             ),
             _p(
                 "target",
@@ -288,6 +331,44 @@ DATASET: Final = BlockSchema(
                 ValueSpec("NAME", "string"),
                 example='text "review"',
                 only_for=("text",),
+            ),
+            _p(
+                "size",
+                "Height and width every image is resized to (bilinear); without it all images must "
+                "have the same size.",
+                ValueSpec("H", "int", "height in pixels", minimum=1),
+                ValueSpec("W", "int", "width in pixels", minimum=1),
+                example="size 28 28",
+                only_for=("images",),
+            ),
+            _p(
+                "channels",
+                "Colour channels of the decoded images: 1 (greyscale) or 3 (RGB).",
+                ValueSpec("C", "int", minimum=1, maximum=3, default=3),
+                example="channels 1",
+                only_for=("images",),
+            ),
+            _p(
+                "normalize",
+                "Pixels (scaled to [0, 1]) become (x - MEAN) / STD: one value for all channels, or one "
+                "MEAN and one STD per channel (MEAN… then STD…).",
+                ValueSpec("V", "number", "means, then standard deviations (> 0)"),
+                example="normalize 0.5 0.25",
+                variadic=True,
+                min_values=2,
+                only_for=("images", "npz"),
+            ),
+            _p(
+                "augment",
+                "Random augmentation of the training split, drawn from the dataset seed and the epoch "
+                "(deterministic and replayable): `augment flip` (horizontal flip with probability "
+                "0.5) or `augment crop P` (zero-pad by P pixels, then a random crop back to size). "
+                "One line per augmentation.",
+                ValueSpec("KIND", "choice", choices=AUGMENTATIONS),
+                ValueSpec("P", "int", "padding of `crop`", minimum=1, optional=True),
+                example="augment flip",
+                repeatable=True,
+                only_for=("images", "npz"),
             ),
             _p("batch", "Mini-batch size.", ValueSpec("N", "int", minimum=1, default=32), example="batch 64"),
             _p(
@@ -549,7 +630,63 @@ LAYERS: Final = {
         ),
         LayerSpec("mean_pool", "Mean over the sequence positions: [L, D] → [D].", _NONE, "layer mean_pool"),
         LayerSpec("last_token", "The last position of a sequence: [L, D] → [D].", _NONE, "layer last_token"),
-        LayerSpec("flatten", "[L, D] → [L·D].", _NONE, "layer flatten"),
+        LayerSpec("flatten", "[C, H, W] → [C·H·W] (row-major, as `torch.flatten`); [L, D] → [L·D].", _NONE, "layer flatten"),
+        LayerSpec(
+            "conv",
+            "2-D cross-correlation of an image, as `torch.nn.Conv2d`: OUT channels, K×K kernel; "
+            "`pad same` keeps the size (stride 1). An activation word after it adds that layer.",
+            (
+                ValueSpec("OUT", "int", "output channels", minimum=1),
+                ValueSpec("K", "int", "kernel size", minimum=1),
+                ValueSpec("activation", "choice", choices=ACTIVATIONS, optional=True),
+            ),
+            "layer conv 32 3 pad same",
+            "weight [OUT, C/groups, K, K], bias [OUT] (uniform ±1/sqrt(fan_in), as PyTorch)",
+            options=(
+                ValueSpec("stride", "int", "step between windows", minimum=1, default=1),
+                ValueSpec("pad", "int", "zero padding on every side, or `same`", minimum=0, choices=("same",), default=0),
+                ValueSpec("dilation", "int", "spacing of the kernel's taps", minimum=1, default=1),
+                ValueSpec("groups", "int", "channel groups; must divide C and OUT", minimum=1, default=1),
+                ValueSpec("bias", "bool", "learn a bias", default=True),
+            ),
+        ),
+        LayerSpec(
+            "maxpool",
+            "Maximum over K×K windows (stride K unless given); the gradient goes to the first "
+            "maximum of a window in row-major order.",
+            (ValueSpec("K", "int", "window size", minimum=1),),
+            "layer maxpool 2",
+            options=(
+                ValueSpec("stride", "int", "step between windows; K when not given", minimum=1),
+                ValueSpec("pad", "int", "padding on every side, at most K/2", minimum=0, default=0),
+            ),
+        ),
+        LayerSpec(
+            "avgpool",
+            "Mean over K×K windows (stride K unless given); padding counts in the mean, as in PyTorch.",
+            (ValueSpec("K", "int", "window size", minimum=1),),
+            "layer avgpool 2",
+            options=(
+                ValueSpec("stride", "int", "step between windows; K when not given", minimum=1),
+                ValueSpec("pad", "int", "zero padding on every side, at most K/2", minimum=0, default=0),
+            ),
+        ),
+        LayerSpec("global_avg_pool", "Mean over each channel's pixels: [C, H, W] → [C].", _NONE, "layer global_avg_pool"),
+        LayerSpec(
+            "batchnorm",
+            "Batch normalisation over channels ([C, H, W]) or features ([D]), as "
+            "`torch.nn.BatchNorm2d/1d`: batch statistics and a running-statistics update in `train`, "
+            "the running statistics in `evaluate` and `infer`.",
+            _NONE,
+            "layer batchnorm",
+            "scale [C] (ones), shift [C] (zeros); buffers running_mean [C] (zeros), running_var [C] (ones), "
+            "saved with the weights but not trained",
+            options=(
+                ValueSpec("momentum", "number", "weight of a batch in the running statistics",
+                          minimum=0, maximum=1, default=0.1),
+                ValueSpec("eps", "number", "added to the variance", minimum=0, exclusive_min=True, default=1e-5),
+            ),
+        ),
     )
 }
 assert tuple(LAYERS) == LAYER_KINDS

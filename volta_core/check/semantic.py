@@ -684,7 +684,7 @@ class Checker:
         self.model_defs[st.name.id] = st
         sym = self.declare(st.name, SymbolKind.MODEL, scope, "model")
         values = self.properties(st.props, S.MODEL, scope)
-        info = self.model_shapes(st, values)
+        info = self.model_shapes(st, values, self.stack_calls(st.props, scope))
         if info is not None:
             self.table.models[st.name.id] = info
             sym.detail = f"model {st.name.id}: {len(info.layers)} layers, {info.total_params:,} parameters"
@@ -765,9 +765,16 @@ class Checker:
                     fixes=(Fix.replace("Remove this line", _line_span(self.source, prop.span), ""),),
                 )
                 continue
-            if key == "layer":
-                values = self.layer_values(prop, scope)
-                seen.setdefault(key, (prop, []))[1].append(values)
+            if prop.body and not spec.block:
+                self.diag(
+                    "E0003",
+                    f"`{key}` does not open a block",
+                    prop.body[0].span.to(prop.body[-1].span),
+                    label="unexpected indentation",
+                    helps=("only the `residual` and `repeat` lines of a model take an indented block of layers",),
+                )
+            if key == "layer" or spec.block:
+                seen.setdefault(key, (prop, []))  # the stack's lines are checked in order by stack_calls
                 continue
             if key == "input" and schema is S.MODEL:
                 values = self.input_values(prop, scope)
@@ -817,6 +824,8 @@ class Checker:
             if t not in ("str", UNKNOWN):
                 self.wrong_kind(v, vs, key, t)
             return c
+        if vs.choices and isinstance(v, A.Name) and v.id in vs.choices:
+            return v.id  # a number or one of its words (`pad same`)
         t = self.expr(v, scope)
         ok = {
             "int": t == "int",
@@ -859,6 +868,19 @@ class Checker:
 
     def input_values(self, prop: A.Property, scope: Scope) -> list[object]:
         vals = prop.values
+        specs = S.MODEL.properties["input"].values
+        if vals and isinstance(vals[0], A.Name) and vals[0].id == "image":
+            if len(vals) != 4:
+                self.diag(
+                    "E0207",
+                    "`input image` takes the channels, height and width",
+                    prop.span,
+                    label="expected `input image C H W`",
+                    helps=("example: `input image 1 28 28`",),
+                )
+                return ["image", None]
+            dims = [self.value(v, vs, "input", scope) for v, vs in zip(vals[1:], specs[1:], strict=True)]
+            return ["image", *dims]
         if vals and isinstance(vals[0], A.Name) and vals[0].id == "tokens":
             if len(vals) != 2:
                 self.diag(
@@ -869,22 +891,53 @@ class Checker:
                     helps=("example: `input tokens 32`",),
                 )
                 return ["tokens", None]
-            return ["tokens", self.value(vals[1], S.MODEL.properties["input"].values[1], "input", scope)]
+            return ["tokens", self.value(vals[1], specs[1], "input", scope)]
         if len(vals) != 1:
             self.diag(
                 "E0207",
-                f"`input` takes one width (or `tokens L`), got {len(vals)} values",
+                f"`input` takes one width (or `tokens L`, or `image C H W`), got {len(vals)} values",
                 prop.span if vals else prop.key.span,
-                label="expected `input N` or `input tokens L`",
+                label="expected `input N`, `input tokens L` or `input image C H W`",
                 helps=("example: `input 784`",),
             )
             return [None]
-        return [self.value(vals[0], S.MODEL.properties["input"].values[0], "input", scope)]
+        return [self.value(vals[0], specs[0], "input", scope)]
 
-    def layer_values(self, prop: A.Property, scope: Scope) -> list[object]:
+    def stack_calls(self, lines: tuple[A.Property, ...], scope: Scope, block: str = "") -> tuple[list[LayerCall], bool]:
+        """The ``layer`` lines and blocks among ``lines``, in order, each checked
+        against the schema; False when one is invalid (the stack is checked up
+        to it). Inside a ``block`` any other line is an error."""
+        calls: list[LayerCall] = []
+        for prop in lines:
+            key = prop.key.id
+            spec = S.MODEL.properties.get(key)
+            if key == "layer":
+                layer = self.layer_line(prop, scope)
+                if layer is None:
+                    return calls, False
+                calls += layer
+            elif spec is not None and spec.block:
+                values = self.values(prop, spec, scope)
+                if not prop.body:
+                    self.diag("E0102", f"expected an indented block of layers after `{key}`", prop.key.span,
+                              label="this line opens a block", helps=(f"indent `layer` lines under `{key}`",))  # fmt: skip
+                inner, complete = self.stack_calls(prop.body, scope, key)
+                if not complete or not prop.body or None in values or (key == "repeat" and not values):
+                    return calls, False
+                calls.append(LayerCall(key, tuple(values), prop.span, body=tuple(inner)))
+            elif block:
+                self.diag("E0112", f"`{key}` cannot appear inside a `{block}` block", prop.key.span,
+                          label="only `layer` lines and blocks belong here",
+                          helps=("dedent it to make it a property of the model",))  # fmt: skip
+        return calls, True
+
+    def layer_line(self, prop: A.Property, scope: Scope) -> list[LayerCall] | None:
+        """``layer KIND args… [OPTION value]…`` checked against its :class:`LayerSpec`:
+        the layer, followed by the activation layer a trailing activation word adds
+        (``dense 16 relu``), or None when the line is invalid."""
         if not prop.values:
             self.diag("E0207", "`layer` needs a layer kind", prop.key.span, label="expected `layer KIND args…`", helps=("example: `layer dense 64 relu`",))
-            return []
+            return None
         head = prop.values[0]
         if not isinstance(head, A.Name) or head.id not in S.LAYERS:
             word = head.id if isinstance(head, A.Name) else self.source.snippet(head.span)
@@ -892,35 +945,100 @@ class Checker:
                 "E0208", f"unknown layer kind `{word}`", word, head.span, S.LAYERS,
                 label="not a layer kind", listing=f"layer kinds: {', '.join(S.LAYERS)}",
             ))
-            return []
+            return None
         spec = S.LAYERS[head.id]
-        args = prop.values[1:]
+        words = prop.values[1:]
+        required = [a for a in spec.args if not a.optional]
+        if len(words) < len(required):
+            self.wrong_layer_arity(spec, prop, words)
+            return None
+        args: list[object] = []
+        activation: str | None = None
+        options: list[tuple[str, object]] = []
+        optional = [a for a in spec.args if a.optional]
+        valid = True
+        i = 0
+        while i < len(words):
+            token = words[i]
+            opt = spec.option(token.id) if isinstance(token, A.Name) and i >= len(required) else None
+            if opt is not None:
+                if any(name == opt.name for name, _ in options):
+                    self.diag("E0209", f"option `{opt.name}` is given twice", token.span, label="duplicate option")
+                    return None
+                if i + 1 == len(words):
+                    self.diag("E0209", f"option `{opt.name}` of `{spec.kind}` needs a value", token.span,
+                              label="no value", helps=(f"example: `{opt.name} {opt.literal(opt.default or 1)}`",))  # fmt: skip
+                    return None
+                value = self.value(words[i + 1], opt, f"{spec.kind} {opt.name}", scope)
+                options.append((opt.name, value))
+                valid = valid and value is not None
+                i += 2
+                continue
+            names = [o.name for o in spec.options]
+            followed_by_value = i + 1 < len(words) and not isinstance(words[i + 1], A.Name)
+            if (spec.options and i >= len(required) and isinstance(token, A.Name)
+                    and (closest(token.id, names) or followed_by_value)
+                    and not (optional and token.id in optional[0].choices)):  # fmt: skip
+                self.report(unknown_name(
+                    "E0209", f"unknown option `{token.id}` of `{spec.kind}`", token.id, token.span, names,
+                    label="not an option", listing=f"options: {', '.join(names)}",
+                ))
+                return None
+            if i < len(required):
+                vs = required[i]
+            elif optional:
+                vs = optional.pop(0)
+            else:
+                self.wrong_layer_arity(spec, prop, words, words[i])
+                return None
+            if vs.kind == "choice" and not isinstance(token, (A.Name, A.String)):
+                self.diag("E0209", f"`{spec.kind}` argument {vs.name} must be one of: {', '.join(vs.choices)}", token.span, label="not allowed here")
+                return None
+            value = self.value(token, vs, "activation" if vs.name == "activation" else f"{spec.kind} {vs.name}", scope)
+            valid = valid and value is not None
+            if vs.name == "activation":
+                activation = value if isinstance(value, str) else None
+            else:
+                args.append(value)
+            i += 1
+        if not valid:
+            return None
+        calls = [LayerCall(spec.kind, tuple(args), prop.span, tuple(options))]
+        return [*calls, LayerCall(activation, (), prop.span)] if activation else calls
+
+    def wrong_layer_arity(
+        self, spec: S.LayerSpec, prop: A.Property, words: tuple[A.Expr, ...], extra: A.Expr | None = None
+    ) -> None:
+        """E0209: too few arguments, or an unexpected word (from ``extra`` on)."""
         required = sum(1 for a in spec.args if not a.optional)
-        if len(args) < required or len(args) > len(spec.args):
+        if extra is None or not spec.options:
             self.diag(
                 "E0209",
-                f"`{spec.kind}` takes {_count(required, len(spec.args))}, got {len(args)}",
-                prop.span if len(args) < required else args[len(spec.args)].span.to(args[-1].span),
+                f"`{spec.kind}` takes {_count(required, len(spec.args))}, got {len(words)}",
+                prop.span if extra is None else extra.span.to(words[-1].span),
                 label="expected `" + spec.signature() + "`",
                 helps=(f"example: `{spec.example}`",),
             )
-            if len(args) < required:
-                return [head.id]
-        out: list[object] = [head.id]
-        for a, vs in zip(args, spec.args, strict=False):
-            if vs.kind == "choice" and not isinstance(a, (A.Name, A.String)):
-                self.diag("E0209", f"`{spec.kind}` argument {vs.name} must be one of: {', '.join(vs.choices)}", a.span, label="not allowed here")
-                out.append(None)
-                continue
-            out.append(self.value(a, vs, "activation" if vs.name == "activation" else f"{spec.kind} {vs.name}", scope))
-        return out
+            return
+        names = ", ".join(o.name for o in spec.options)
+        self.diag(
+            "E0209",
+            f"unexpected `{self.source.snippet(extra.span)}` in a `{spec.kind}` layer",
+            extra.span.to(words[-1].span),
+            label="expected `" + spec.signature() + "`",
+            helps=(f"after its arguments, `{spec.kind}` takes the options {names}; example: `{spec.example}`",),
+        )
 
     def model_shapes(
-        self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]]
+        self,
+        st: A.ModelDef,
+        values: dict[str, tuple[A.Property, list[object]]],
+        lines: tuple[list[LayerCall], bool],
     ) -> ModelInfo | None:
         """The checked layer table of a model (None when it cannot be built):
-        expand its layers, infer and check their shapes, resolve its loss."""
-        stack = self.layer_stack(st, values)
+        expand its layers (``lines``: its checked layer lines and blocks), infer
+        and check their shapes, resolve its loss."""
+        stack = self.layer_stack(st, values, lines)
         if stack is None:
             return None
         before = len(self.diags)
@@ -935,7 +1053,9 @@ class Checker:
             self.check_loss(st, loss, last, out_shape, loss_prop[0] if loss_prop else None)
         return ModelInfo(st.name.id, stack.input_shape, stack.tokens, tuple(infos), loss, sum(i.params for i in infos))
 
-    def layer_stack(self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]]) -> LayerStack | None:
+    def layer_stack(
+        self, st: A.ModelDef, values: dict[str, tuple[A.Property, list[object]]], lines: tuple[list[LayerCall], bool]
+    ) -> LayerStack | None:
         """The model's layers from the ``layers`` shorthand or its ``input`` + ``layer``
         lines (E0210 when both are used, E0205 when neither is); None when they
         cannot be known statically."""
@@ -959,17 +1079,17 @@ class Checker:
             example = "layers 2 4 1" if not layer_lines else "input 2"
             self.missing(st, "layers" if not layer_lines else "input", example, "a model needs `layers` or `input` + `layer` lines")
             return None
-        return self.explicit_stack(st, values, input_prop, layer_lines)
+        return self.explicit_stack(st, values, input_prop, lines)
 
     def explicit_stack(
         self,
         st: A.ModelDef,
         values: dict[str, tuple[A.Property, list[object]]],
         input_prop: tuple[A.Property, list[object]],
-        layer_lines: tuple[A.Property, list[object]] | None,
+        lines: tuple[list[LayerCall], bool],
     ) -> LayerStack | None:
-        """``input`` + ``layer`` lines, in order; ``dense N ACT`` becomes the
-        dense layer followed by its activation layer."""
+        """``input`` + ``layer`` lines and blocks, in order; ``dense N ACT`` became
+        the dense layer followed by its activation layer."""
         for key in ("activation", "output"):
             if key in values:
                 self.diag(
@@ -980,28 +1100,17 @@ class Checker:
                     helps=("add the activation as a `layer` line instead",),
                 )
         ivals = input_prop[1]
-        if ivals and ivals[0] == "tokens":
-            if not isinstance(ivals[1], int):
+        input_shape: tuple[int, ...]
+        if ivals and ivals[0] in ("tokens", "image"):
+            dims = ivals[1:]
+            if not dims or not all(isinstance(d, int) for d in dims):
                 return None
-            input_shape, tokens = (ivals[1],), True
+            input_shape, tokens = tuple(cast(list[int], dims)), ivals[0] == "tokens"
         elif ivals and isinstance(ivals[0], int):
             input_shape, tokens = (ivals[0],), False
         else:
             return None
-        calls: list[LayerCall] = []
-        complete = True
-        layer_props = [p for p in st.props if p.key.id == "layer"]
-        line_values = cast(list[list[object]], layer_lines[1] if layer_lines else [])
-        for prop, vals in zip(layer_props, line_values, strict=False):
-            args = tuple(vals[1:])
-            if not vals or any(a is None for a in args):
-                complete = False  # check the stack up to the first invalid layer
-                break
-            kind = str(vals[0])
-            if kind == "dense" and len(args) > 1 and isinstance(args[1], str):
-                calls += [LayerCall(kind, args[:1], prop.span), LayerCall(args[1], (), prop.span)]
-            else:
-                calls.append(LayerCall(kind, args, prop.span))
+        calls, complete = lines
         if not calls:
             if complete:
                 self.missing(st, "layer", "layer dense 1", "the stack has no layers")

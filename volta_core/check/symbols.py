@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,6 +47,16 @@ class LayerInfo:
     params: int
     param_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
     children: tuple[LayerInfo, ...] = ()
+    #: Named options as written (``(("stride", 2), ("pad", "same"))``).
+    options: tuple[tuple[str, object], ...] = ()
+    #: State saved with the weights but not trained (batchnorm running statistics).
+    buffer_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def walk(self) -> Iterator[LayerInfo]:
+        """This layer, then every layer inside it (blocks), depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,24 @@ class ModelInfo:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    @property
+    def image_input(self) -> bool:
+        """The model takes images ``[C, H, W]`` (``input image C H W``)."""
+        return len(self.input_shape) == 3 and not self.token_input
+
+    def all_layers(self) -> Iterator[LayerInfo]:
+        """Every layer, blocks' inner layers included, depth first."""
+        for layer in self.layers:
+            yield from layer.walk()
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every trainable parameter's name and shape, in stack order."""
+        return {name: shape for layer in self.all_layers() for name, shape in layer.param_shapes}
+
+    def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every buffer's name and shape (saved with the weights, not trained)."""
+        return {name: shape for layer in self.all_layers() for name, shape in layer.buffer_shapes}
 
 
 @dataclass(slots=True)

@@ -161,12 +161,16 @@ class Property:
     """``KEY value…`` inside a model, dataset, train or import block.
 
     Values are unary-level expressions (literals, words, names, calls,
-    member access, parenthesised expressions), separated by spaces.
+    member access, parenthesised expressions), separated by spaces. A line
+    followed by an indented block of property lines holds them in ``body``
+    (the ``residual`` and ``repeat`` blocks of a model; the checker rejects
+    a body anywhere else). ``span`` covers the line itself.
     """
 
     key: Name
     values: tuple[Expr, ...]
     span: Span
+    body: tuple[Property, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -444,7 +444,11 @@ class Parser:
         self.end_of_line()
         if context == _ROWS:
             return A.InferRow(values, Span(tok.start, end))
-        return A.Property(key, values, Span(tok.start, end))
+        body: tuple[A.Property, ...] = ()
+        if self.peek().kind == T.INDENT:  # a block of property lines (`residual`, `repeat`)
+            lines, _ = self.parse_block(tok, _PROPS)
+            body = _props(lines)
+        return A.Property(key, values, Span(tok.start, end), body)
 
     def property_values(self) -> tuple[A.Expr, ...]:
         values: list[A.Expr] = []
