@@ -23,16 +23,20 @@ H = TypeVar("H", ModelHandle, DatasetHandle)
 
 
 def property_values(ctx: Context, props: tuple[A.Property, ...], scope: Scope) -> dict[str, object]:
-    """``key → value`` of a property block (a list when the line has several
-    values). ``layer`` lines are skipped: the expanded stack comes from the
-    checker's :class:`~volta_core.check.symbols.ModelInfo`."""
-    out: dict[str, object] = {}
+    """``key → value`` of a property block: a value, a list when the line has
+    several values, a tuple of lists (one per line) when a repeatable key has
+    several lines (``augment``). ``layer`` lines and blocks are skipped: the
+    expanded stack comes from the checker's :class:`~volta_core.check.symbols.ModelInfo`."""
+    lines: dict[str, list[list[object]]] = {}
     for prop in props:
-        if prop.key.id == "layer":
+        if prop.key.id in ("layer", "residual", "repeat"):
             continue
-        values = [_property_value(ctx, v, scope) for v in prop.values]
-        out[prop.key.id] = values[0] if len(values) == 1 else values
-    return out
+        lines.setdefault(prop.key.id, []).append([_property_value(ctx, v, scope) for v in prop.values])
+    return {key: _one_line(found[0]) if len(found) == 1 else tuple(found) for key, found in lines.items()}
+
+
+def _one_line(values: list[object]) -> object:
+    return values[0] if len(values) == 1 else values
 
 
 def _property_value(ctx: Context, expr: A.Expr, scope: Scope) -> object:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from volta_core.lang.arguments import error_diagnostic, unsupported
 from volta_core.lang.context import Context
 from volta_core.nn.network import UnsupportedLayer
+from volta_core.present import format_shape
 from volta_core.syntax.source import Span
 from volta_core.train.data import DataError, Dataset, load_dataset
 from volta_core.train.runtime import DatasetHandle, ModelHandle
@@ -44,6 +45,13 @@ def ready_data(ctx: Context, model: ModelHandle, handle: DatasetHandle, span: Sp
 def check_fit(ctx: Context, model: ModelHandle, data: Dataset, span: Span) -> None:
     """The dataset's features and targets must fit the model's input, output and loss."""
     net = model.net
+    images = (data.sample_shape, net.info.input_shape)
+    if net.info.image_input and len(data.sample_shape) == 3 and images[0] != images[1]:
+        raise ctx.fail(
+            "E0506", f"`{data.name}` has images {format_shape(images[0])} but model `{model.name}` takes "
+            f"{format_shape(images[1])}", span, label="image shapes differ",
+            helps=(_image_help(data.sample_shape, net.info.input_shape),),
+        )
     if not net.info.token_input and data.n_features != net.input_width:
         raise ctx.fail(
             "E0506", f"`{data.name}` has {data.n_features} features but model `{model.name}` takes "
@@ -87,6 +95,12 @@ def check_fit(ctx: Context, model: ModelHandle, data: Dataset, span: Span) -> No
             help_ = f"make the last layer {t} wide"
     if problem:
         raise ctx.fail("E0505", problem, span, label="targets do not fit the model", helps=(help_,))
+
+
+def _image_help(found: tuple[int, ...], wanted: tuple[int, ...]) -> str:
+    if found[0] != wanted[0]:
+        return f"set `channels {wanted[0]}` in the dataset (images folders), or declare `input image {found[0]} …`"
+    return f"set `size {wanted[1]} {wanted[2]}` in the dataset (images folders), or declare `input image {' '.join(map(str, found))}`"
 
 
 def _check_tokens(ctx: Context, model: ModelHandle, data: Dataset, span: Span) -> None:

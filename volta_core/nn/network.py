@@ -267,7 +267,16 @@ class Network:
 
     def feeds(self, x: np.ndarray, y: np.ndarray, step: int = 0, seed: int = 0) -> dict[str, np.ndarray]:
         """The non-weight inputs of a training/eval graph for one batch."""
-        return {"x": x, "y": self.prepare_targets(y), "dropout_step": np.asarray(dropout_key(seed, step), np.int64)}
+        return {
+            "x": self.prepare_inputs(x), "y": self.prepare_targets(y),
+            "dropout_step": np.asarray(dropout_key(seed, step), np.int64),
+        }
+
+    def prepare_inputs(self, x: np.ndarray) -> np.ndarray:
+        """A batch in the model's input shape: images stored flat (CSV rows of C·H·W
+        values, row-major) become ``[B, C, H, W]`` and image arrays feed a flat
+        input the same way — a view, never a copy."""
+        return x.reshape(len(x), *self.info.input_shape) if x.shape[1:] != self.info.input_shape else x
 
     def prepare_targets(self, y: np.ndarray) -> np.ndarray:
         """Dataset targets in the dtype/shape the loss takes."""
@@ -309,7 +318,7 @@ class Network:
         """Predictions (probabilities for classification) for a batch."""
         ex, _ = self.executor(len(x), training=False)
         feeds: dict[str, np.ndarray] = dict(self.params)
-        feeds["x"] = x
+        feeds["x"] = self.prepare_inputs(x)
         return ex.run(feeds)[0]
 
     def correct(self, logits: np.ndarray, y: np.ndarray) -> float:

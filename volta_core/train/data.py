@@ -29,8 +29,17 @@ from typing import Final
 import numpy as np
 
 from volta_core.check.schema import DATASET, ValueSpec
-from volta_core.errors import VoltaError
+from volta_core.present import format_shape
 from volta_core.suggest import did_you_mean
+from volta_core.train.data_error import DataError
+from volta_core.train.images import (
+    NO_AUGMENTATION,
+    Augmentation,
+    as_images,
+    load_image_folder,
+    normalize,
+    scale_pixels,
+)
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -55,47 +64,10 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE: Final = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
-class DataError(VoltaError):
-    """A dataset could not be built.
-
-    ``path`` is the file as written in the program (None for generated
-    data); ``row`` is 1-based with the header as row 1 (CSV line numbers);
-    ``column`` is a column or array name. ``str(err)`` is the full one-line
-    message naming file, row and column.
-    """
-
-    default_code = "E0803"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | None = None,
-        row: int | None = None,
-        column: str | None = None,
-        help: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        self.path = path
-        self.row = row
-        self.column = column
-        super().__init__(message, help=help, code=code)
-
-    def describe(self) -> str:
-        where: list[str] = []
-        if self.path is not None:
-            where.append(f"`{self.path}`")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column `{self.column}`")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
-
-
 @dataclass(slots=True)
 class Split:
-    """One split: ``x`` is float32 ``[N, F]`` features or int64 ``[N, L]`` token
-    ids; ``y`` is int64 ``[N]`` (or ``[N, L]``) class ids or float32 ``[N, T]``
+    """One split: ``x`` is float32 ``[N, F]`` features, float32 ``[N, C, H, W]``
+    images or int64 ``[N, L]`` token ids; ``y`` is int64 ``[N]`` (or ``[N, L]``) class ids or float32 ``[N, T]``
     regression targets."""
 
     x: np.ndarray
@@ -122,9 +94,11 @@ class ModelShape:
 
 @dataclass(slots=True)
 class Dataset:
-    """A loaded dataset. ``n_features`` is ``x``'s width (the sequence length
-    for token data); ``n_classes`` is None for regression targets; ``vocab``
-    is the vocabulary size of token data (ids are ``< vocab``)."""
+    """A loaded dataset. ``n_features`` is the number of values per example
+    (the sequence length for token data); ``sample_shape`` is one example's
+    shape (``(C, H, W)`` for images); ``n_classes`` is None for regression
+    targets; ``vocab`` is the vocabulary size of token data (ids are
+    ``< vocab``); ``augment`` transforms training batches of images."""
 
     name: str
     type: str
@@ -137,27 +111,37 @@ class Dataset:
     n_classes: int | None
     sha256: str
     vocab: int | None = None
+    sample_shape: tuple[int, ...] = ()
+    augment: Augmentation = NO_AUGMENTATION
 
-    def batches(self, epoch: int, batch: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def batches(
+        self, epoch: int, batch: int | None = None, order_seed: int | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Mini-batches of the training split for ``epoch``.
 
-        The order is a permutation drawn from ``SeedSequence([seed, epoch])``
-        when ``shuffle`` is true (so every epoch differs, and the same epoch is
-        always the same), else the stored order. The last batch may be
-        smaller. Never uses the global RNG.
+        The order is a permutation drawn from ``SeedSequence([seed, epoch])`` —
+        ``seed`` is ``order_seed`` when given (a ``train … seed N``), else the
+        dataset's — when ``shuffle`` is true (so every epoch differs, and the
+        same epoch is always the same), else the stored order. Augmentation
+        (images) is drawn from the dataset's seed and the epoch, one draw per
+        position in the epoch's order. The last batch may be smaller. Never
+        uses the global RNG.
         """
         size = self.batch if batch is None else batch
         if size < 1:
             raise ValueError(f"batch size must be at least 1, not {size}")
         n = len(self.train)
-        if self.shuffle:
-            order = epoch_order(self.seed, epoch, n)
-            for start in range(0, n, size):
+        order = epoch_order(self.seed if order_seed is None else order_seed, epoch, n) if self.shuffle else None
+        flips, offsets = self.augment.draws(self.seed, epoch, n) if self.augment else (None, None)
+        for start in range(0, n, size):
+            if order is None:
+                x, y = self.train.x[start : start + size], self.train.y[start : start + size]
+            else:
                 idx = order[start : start + size]
-                yield self.train.x[idx], self.train.y[idx]
-        else:
-            for start in range(0, n, size):
-                yield self.train.x[start : start + size], self.train.y[start : start + size]
+                x, y = self.train.x[idx], self.train.y[idx]
+            if flips is not None and offsets is not None:
+                x = self.augment.apply(x, flips[start : start + size], offsets[start : start + size])
+            yield x, y
 
     def n_batches(self, batch: int | None = None) -> int:
         size = self.batch if batch is None else batch
@@ -192,7 +176,7 @@ def dataset_sha256(train: Split, val: Split | None) -> str:
 
 
 def _unwrap(value: object) -> object:
-    if isinstance(value, (list, tuple)) and len(value) == 1:
+    if isinstance(value, list) and len(value) == 1:
         return value[0]
     return value
 
@@ -253,6 +237,39 @@ class _Props:
             raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`")
         return value
 
+    def numbers(self, key: str) -> list[float] | None:
+        """The values of a line of numbers (``normalize 0.5 0.25``), or None when absent."""
+        value = self.props.get(key)
+        if value is None:
+            return None
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise DataError(f"`{key}` takes numbers")
+        return [float(v) for v in values]  # type: ignore[arg-type]
+
+    def lines(self, key: str) -> list[list[object]]:
+        """Every line of a repeatable key, each a list of its values (``augment flip``
+        and ``augment crop 4``: ``[["flip"], ["crop", 4]]``). Several lines arrive as
+        a tuple of lists, one line as a list (several values) or a value."""
+        value = self.props.get(key)
+        if value is None:
+            return []
+        if isinstance(value, tuple):
+            return [v if isinstance(v, list) else [v] for v in value]
+        return [value if isinstance(value, list) else [value]]
+
+    def augmentation(self) -> Augmentation:
+        flip, crop = False, 0
+        for line in self.lines("augment"):
+            if line[:1] == ["flip"] and len(line) == 1:
+                flip = True
+            elif line[:1] == ["crop"] and len(line) == 2 and isinstance(line[1], int) and line[1] >= 1:
+                crop = line[1]
+            else:
+                raise DataError(f"`augment {' '.join(str(v) for v in line)}` is not an augmentation",
+                                help="write `augment flip` or `augment crop P` (P pixels, at least 1)")  # fmt: skip
+        return Augmentation(flip, crop)
+
     def _string(self, key: str, default: object) -> str:
         value = self.props.get(key, default)
         if not isinstance(value, str):
@@ -306,6 +323,13 @@ def load_dataset(
         x, y, n_classes = _load_npz(
             p.required("source"), p.string("features"), p.string("target"), base_dir, shape
         )
+    elif kind == "images":
+        size = p.props.get("size")
+        folder = load_image_folder(
+            _resolve(p.required("source"), base_dir), p.required("source"), p.integer("channels"),
+            (int(size[0]), int(size[1])) if isinstance(size, list) else None,
+        )  # fmt: skip
+        x, y, n_classes = folder.x, folder.y, max(len(folder.classes), 2)
     elif kind == "text":
         seq_len = p.opt_integer("seq_len")
         if seq_len is None:
@@ -326,8 +350,16 @@ def load_dataset(
     else:
         raise DataError(f"unknown dataset type `{kind}`")
 
+    augment = p.augmentation()
+    normalization = p.numbers("normalize")
+    if (augment or normalization is not None) and x.ndim != 4:
+        what = "`augment`" if augment else "`normalize`"
+        raise DataError(f"{what} needs images, but the examples have shape {format_shape(x.shape[1:])}",
+                        help="images are arrays [N, C, H, W] or [N, H, W] (npz), or an `images` folder")  # fmt: skip
+    if normalization is not None:
+        x = normalize(x, normalization, p.required("source"))
     train_idx, val_idx = _split_indices(int(x.shape[0]), split, shuffle, seed)
-    return _finish(name, kind, x, y, n_classes, train_idx, val_idx, batch, shuffle, seed, vocab)
+    return _finish(name, kind, x, y, n_classes, train_idx, val_idx, batch, shuffle, seed, vocab, augment)
 
 
 def _split_indices(n: int, fraction: float, shuffle: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,6 +387,7 @@ def _finish(
     shuffle: bool,
     seed: int,
     vocab: int | None,
+    augment: Augmentation = NO_AUGMENTATION,
 ) -> Dataset:
     train = Split(np.ascontiguousarray(x[train_idx]), np.ascontiguousarray(y[train_idx]))
     val = Split(np.ascontiguousarray(x[val_idx]), np.ascontiguousarray(y[val_idx])) if len(val_idx) else None
@@ -366,10 +399,12 @@ def _finish(
         batch=batch,
         shuffle=shuffle,
         seed=seed,
-        n_features=int(x.shape[1]),
+        n_features=math.prod(x.shape[1:]),
         n_classes=n_classes,
         sha256=dataset_sha256(train, val),
         vocab=vocab,
+        sample_shape=tuple(int(d) for d in x.shape[1:]),
+        augment=augment,
     )
 
 
@@ -668,6 +703,9 @@ def _load_npz(
         )
     if x.shape[0] == 0:
         raise DataError("the arrays have no rows", path=source)
+    if x.ndim in (3, 4) and not (shape is not None and shape.token_input):
+        images = scale_pixels(as_images(x))  # [N, H, W] or [N, C, H, W]: images, uint8 scaled to [0, 1]
+        return (images, *_npz_targets(y, source, target, shape))
     x2 = x.reshape(x.shape[0], -1)
     if shape is not None and shape.token_input:
         if x2.dtype.kind not in "iu" or (x2.size and x2.min() < 0):
@@ -676,6 +714,13 @@ def _load_npz(
         xs: np.ndarray = x2.astype(np.int64)
     else:
         xs = x2.astype(np.float32)
+    return (xs, *_npz_targets(y, source, target, shape))
+
+
+def _npz_targets(
+    y: np.ndarray, source: str, target: str, shape: ModelShape | None
+) -> tuple[np.ndarray, int | None]:
+    """An npz target array as class ids (with the class count) or regression targets."""
     flat_y = y.reshape(-1)
     integral = y.dtype.kind in "biu"
     classify = shape.classification if shape is not None else integral
@@ -695,8 +740,8 @@ def _load_npz(
         if ys.ndim == 2 and ys.shape[1] == 1 and not (shape is not None and shape.token_input):
             ys = ys[:, 0]
         n_classes = max(int(ys.max()) + 1, limit or 0, 2)
-        return xs, ys, n_classes
-    return xs, y.reshape(y.shape[0], -1).astype(np.float32), None
+        return ys, n_classes
+    return y.reshape(y.shape[0], -1).astype(np.float32), None
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -77,16 +77,6 @@ def evaluate_split(model: ModelHandle, split: Split, batch: int) -> tuple[float,
     return total / n, (correct / n if net.classification else None)
 
 
-def _batches(dataset: Dataset, epoch: int, batch: int, seed: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    if seed is None or not dataset.shuffle:
-        yield from dataset.batches(epoch, batch)
-        return
-    order = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch]))).permutation(len(dataset.train))
-    for start in range(0, len(order), batch):
-        idx = order[start : start + batch]
-        yield dataset.train.x[idx], dataset.train.y[idx]
-
-
 def train(
     model: ModelHandle,
     dataset: Dataset,
@@ -138,7 +128,7 @@ def train(
             loss_sum = 0.0
             seen = 0
             correct = 0.0
-            for x, y in _batches(dataset, life_epoch, batch, seed if isinstance(seed, int) else None):
+            for x, y in dataset.batches(life_epoch, batch, seed if isinstance(seed, int) else None):
                 if steps_limit is not None and taken >= total_steps:
                     break
                 if interrupted():

@@ -1,0 +1,132 @@
+"""Image data (SPEC §2.2): `images` folders, npz image arrays, normalisation
+and seeded augmentation; bad files get diagnostics naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from volta_core.lang import Session
+from volta_core.train.data import DataError, load_dataset
+from volta_core.train.images import Augmentation
+
+
+def _png(path: Path, pixels: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+def _folder(root: Path, size: tuple[int, int] = (4, 5)) -> Path:
+    rng = np.random.default_rng(0)
+    for cls, count in (("zebra", 2), ("ant", 3)):
+        for i in range(count):
+            _png(root / cls / f"{i}.png", rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+    return root
+
+
+def test_an_image_folder_is_read_like_torchvision_image_folder(tmp_path: Path) -> None:
+    _folder(tmp_path / "imgs")
+    data = load_dataset("d", {"type": "images", "source": "imgs", "shuffle": False}, tmp_path)
+    assert data.sample_shape == (3, 4, 5) and data.n_features == 60 and data.n_classes == 2
+    # classes in sorted folder-name order: ant = 0, zebra = 1; files in sorted order
+    assert data.train.y.tolist() == [0, 0, 0, 1, 1]
+    first = np.asarray(Image.open(tmp_path / "imgs" / "ant" / "0.png")).transpose(2, 0, 1) / 255
+    np.testing.assert_allclose(data.train.x[0], first, rtol=0, atol=1e-7)
+    assert data.train.x.dtype == np.float32 and 0 <= data.train.x.min() and data.train.x.max() <= 1
+
+
+def test_channels_size_and_normalize(tmp_path: Path) -> None:
+    _folder(tmp_path / "imgs")
+    grey = load_dataset("d", {"type": "images", "source": "imgs", "channels": 1, "size": [8, 6], "shuffle": False},
+                        tmp_path)  # fmt: skip
+    assert grey.sample_shape == (1, 8, 6)
+    img = Image.open(tmp_path / "imgs" / "ant" / "0.png").convert("L").resize((6, 8), Image.Resampling.BILINEAR)
+    np.testing.assert_allclose(grey.train.x[0, 0], np.asarray(img) / 255, atol=1e-7)
+    props = {"type": "images", "source": "imgs", "shuffle": False}
+    raw = load_dataset("d", props, tmp_path).train.x
+    norm = load_dataset("d", {**props, "normalize": [0.5, 0.5, 0.5, 0.2, 0.25, 0.5]}, tmp_path).train.x
+    np.testing.assert_allclose(norm[:, 1], (raw[:, 1] - 0.5) / 0.25, rtol=1e-6)
+    one = load_dataset("d", {**props, "normalize": [0.5, 0.5]}, tmp_path).train.x
+    np.testing.assert_allclose(one, (raw - 0.5) / 0.5, rtol=1e-6)
+    with pytest.raises(DataError, match=r"`normalize` has 4 values; images with 3 channel\(s\) take 2"):
+        load_dataset("d", {**props, "normalize": [0.5, 0.5, 0.5, 0.5]}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda r: (r / "ant").mkdir(parents=True), r"`imgs/ant`: class folder `ant` holds no PNG or JPEG files"),
+        (lambda r: r.mkdir(), r"`imgs`: has no class sub-folders"),
+        (lambda r: r.write_text("x"), r"`imgs`: is not a folder"),
+        (lambda r: (_folder(r), (r / "ant" / "9.png").write_bytes((r / "ant" / "0.png").read_bytes()[:40])),
+         r"`imgs/ant/9.png`: cannot be decoded as an image"),
+        (lambda r: (_folder(r), _png(r / "zebra" / "7.png", np.zeros((9, 5, 3), np.uint8))),
+         r"`imgs/zebra/7.png`: is 9×5 pixels, but `imgs/ant/0.png` is 4×5"),
+    ],
+)
+def test_bad_image_folders_name_the_file(tmp_path: Path, setup, message: str) -> None:  # type: ignore[no-untyped-def]
+    setup(tmp_path / "imgs")
+    with pytest.raises(DataError, match=message):
+        load_dataset("d", {"type": "images", "source": "imgs"}, tmp_path)
+
+
+def test_npz_image_arrays_keep_their_shape_and_uint8_is_scaled(tmp_path: Path) -> None:
+    x = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.savez(tmp_path / "a.npz", x=x, y=np.array([0, 1]))
+    data = load_dataset("d", {"type": "npz", "source": "a.npz", "shuffle": False}, tmp_path)
+    assert data.sample_shape == (1, 3, 4)
+    np.testing.assert_allclose(data.train.x[:, 0], x / 255, atol=1e-7)
+    floats = np.random.default_rng(1).random((2, 2, 3, 4)).astype(np.float32)
+    np.savez(tmp_path / "b.npz", x=floats, y=np.array([0, 1]))
+    same = load_dataset("d", {"type": "npz", "source": "b.npz", "shuffle": False}, tmp_path)
+    assert np.array_equal(same.train.x, floats)
+
+
+def test_augmentation_is_seeded_per_epoch_and_replayable(tmp_path: Path) -> None:
+    x = np.random.default_rng(2).random((10, 1, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "a.npz", x=x, y=np.arange(10) % 2)
+    props = {"type": "npz", "source": "a.npz", "augment": (["flip"], ["crop", 1]), "seed": 3, "shuffle": False}
+    data = load_dataset("d", props, tmp_path)
+    assert data.augment == Augmentation(flip=True, crop=1)
+    epoch0 = [b[0] for b in data.batches(0, 4)]
+    assert all(np.array_equal(a, b) for a, b in zip(epoch0, [b[0] for b in data.batches(0, 4)], strict=True))
+    epoch1 = np.concatenate([b[0] for b in data.batches(1, 4)])
+    assert not np.array_equal(np.concatenate(epoch0), epoch1)
+    # the batch size does not change what an example becomes
+    assert np.array_equal(np.concatenate(epoch0), np.concatenate([b[0] for b in data.batches(0, 3)]))
+    # each augmented image is the original, maybe flipped, zero-padded by 1 and cropped back
+    flips, offsets = data.augment.draws(3, 0, 10)
+    for i, out in enumerate(np.concatenate(epoch0)):
+        img = x[i, :, :, ::-1] if flips[i] else x[i]
+        padded = np.pad(img, ((0, 0), (1, 1), (1, 1)))
+        r, c = offsets[i]
+        assert np.array_equal(out, padded[:, r : r + 4, c : c + 4])
+    assert flips.any() and not flips.all() and len({tuple(o) for o in offsets}) > 1
+
+
+def test_augment_and_normalize_need_images(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"`augment` needs images, but the examples have shape \[2\]"):
+        load_dataset("d", {"type": "blobs", "augment": "flip"}, tmp_path)
+    with pytest.raises(DataError, match=r"`augment crop` is not an augmentation"):
+        load_dataset("d", {"type": "blobs", "augment": "crop"}, tmp_path)
+
+
+def _run(tmp_path: Path, text: str) -> tuple[Session, str]:
+    out: list[str] = []
+    session = Session(stdout=out.append, base_dir=tmp_path)
+    result = session.run(text, "p.vt")
+    return session, "".join(out) + "".join(f"{d.code}: {d.message}\n" for d in result.errors)
+
+
+def test_a_flat_model_trains_on_an_image_folder_and_shapes_must_match(tmp_path: Path) -> None:
+    _folder(tmp_path / "imgs")
+    model = "model m\n    input image 3 4 5\n    layer flatten\n    layer dense 2\n    loss cross_entropy\n"
+    data = 'dataset d\n    type images\n    source "imgs"\n    batch 2\n    augment flip\n    seed 1\n'
+    _, text = _run(tmp_path, model + data + "train m on d\n    epochs 2\n")
+    assert "trained m: 2 epochs, 6 steps" in text
+    grey = data.replace("    batch 2\n", "    batch 2\n    channels 1\n")
+    _, text = _run(tmp_path, model + grey + "train m on d\n")
+    assert "E0506: `d` has images [1, 4, 5] but model `m` takes [3, 4, 5]" in text
