@@ -129,3 +129,15 @@ def test_extension_builds_lints_tests_and_packages() -> None:
     result = json.loads(proc.stdout)
     assert result["check"]["ok"], result
     assert result["server"] == {"command": sys.executable, "args": ["-m", "volta_lsp", "--x"]}
+
+
+def test_the_grammar_highlights_exactly_the_schema_layer_kinds() -> None:
+    """The TextMate grammar's list of layer kinds is the schema's (volta_core/check/schema.py)."""
+    import re
+
+    from volta_core.check.schema import LAYER_KINDS
+
+    grammar = (EXT / "syntaxes" / "volta.tmLanguage.json").read_text(encoding="utf-8")
+    found = re.search(r"\(layer\)\\\\b\(\?:\[ \\\\t\]\+\(\?:\(([a-z_|]+)\)", grammar)
+    assert found is not None
+    assert set(found.group(1).split("|")) == set(LAYER_KINDS)

@@ -46,7 +46,7 @@ def is_magic_line(line: str) -> bool:
 
 def opens_block(line: str) -> bool:
     """True when ``line`` (comment stripped) is a header that opens an indented body."""
-    return header_opens_block(line.split())
+    return header_opens_block(line.split(), indented=line[:1] == " ")
 
 
 def is_complete(code: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from volta_core.syntax.tokens import (
     BLOCK_KEYWORDS,
+    BLOCK_PROPERTY_KEYS,
     KEYWORDS,
     ONE_LINE_FORMS,
     OPTIONAL_BLOCK_KEYWORDS,
@@ -118,6 +119,7 @@ def _sample_lines() -> list[str]:
     base += list(ONE_LINE.values())
     base += [f"{k} x" for k in sorted(KEYWORDS - set(STATEMENT_KEYWORDS))]
     base += ["x 1", "model_x 1", "iffy 2", "infer on_model", "else_branch 1"]
+    base += ["residual", "residual project", "repeat 2", "residuals 1", "repeater 2"]
     lines = []
     for line in base:
         lines += [line, f"    {line.strip()}", f"{line}  # a comment", f"{line}  // on"]
@@ -131,7 +133,7 @@ def test_vscode_has_indent_patterns() -> None:
 @pytest.mark.parametrize("line", _sample_lines())
 def test_vscode_indents_after_exactly_the_block_headers(line: str) -> None:
     words = re.split(r"\s*(?:#|//)", line, maxsplit=1)[0].split()
-    expected = header_opens_block(words)
+    expected = header_opens_block(words, indented=line.startswith(" "))
     for pattern in _indent_patterns():
         assert bool(pattern.match(line)) == expected, (pattern.pattern, line)
 
@@ -140,6 +142,16 @@ def _named_in(text: str, start: str, end: str) -> set[str]:
     """The backticked words of ``text`` between ``start`` and the next ``end``."""
     head = text.index(start) + len(start)
     return set(re.findall(r"`(\w+)`", text[head : text.index(end, head)]))
+
+
+def test_block_property_keys_are_the_schemas_block_keys_and_the_kernel_indents_under_them() -> None:
+    from volta_core.check.schema import MODEL
+
+    assert {key for key, spec in MODEL.properties.items() if spec.block} == BLOCK_PROPERTY_KEYS
+    for key in sorted(BLOCK_PROPERTY_KEYS):
+        cell = f"model m\n    input image 1 8 8\n    {key}{' 2' if key == 'repeat' else ''}"
+        assert is_complete(cell) == ("incomplete", " " * 8)
+        assert not header_opens_block([key])  # at top level it is a variable named `{key}`
 
 
 def test_the_explanations_name_the_declared_keywords() -> None:

@@ -35,7 +35,7 @@ def test_an_image_folder_is_read_like_torchvision_image_folder(tmp_path: Path) -
     assert data.train.y.tolist() == [0, 0, 0, 1, 1]
     first = np.asarray(Image.open(tmp_path / "imgs" / "ant" / "0.png")).transpose(2, 0, 1) / 255
     np.testing.assert_allclose(data.train.x[0], first, rtol=0, atol=1e-7)
-    assert data.train.x.dtype == np.float32 and 0 <= data.train.x.min() and data.train.x.max() <= 1
+    assert data.train.x.dtype == np.float32 and data.train.x.min() >= 0 and data.train.x.max() <= 1
 
 
 def test_channels_size_and_normalize(tmp_path: Path) -> None:

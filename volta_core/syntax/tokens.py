@@ -32,8 +32,18 @@ OPTIONAL_BLOCK_KEYWORDS: Final = frozenset({"train"})
 ONE_LINE_FORMS: Final = {"infer": "on"}
 
 
-def header_opens_block(words: Sequence[str]) -> bool:
-    """True when a statement line split into ``words`` (comment removed) opens a block."""
+#: Property keys whose line opens an indented block of ``layer`` lines inside a
+#: ``model`` (``residual``, ``repeat 2``): they are not keywords, so only an
+#: indented line (a line of a model block) counts. ``check/schema.py`` marks
+#: the same keys ``block=True`` (tests/syntax/test_block_keywords.py).
+BLOCK_PROPERTY_KEYS: Final = frozenset({"residual", "repeat"})
+
+
+def header_opens_block(words: Sequence[str], indented: bool = False) -> bool:
+    """True when a line split into ``words`` (comment removed) opens a block;
+    ``indented``: the line is indented (a property line of a block)."""
+    if indented and words and words[0] in BLOCK_PROPERTY_KEYS:
+        return True
     if not words or words[0] not in BLOCK_KEYWORDS:
         return False
     marker = ONE_LINE_FORMS.get(words[0])
