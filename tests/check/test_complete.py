@@ -160,3 +160,23 @@ def test_describe_at() -> None:
     assert "float" in (describe_at(analysis, text.rindex("rate") + 1) or ("",))[0]
     assert "runs the indented block" in (describe_at(analyze("loop 3\n    print 1\n"), 1) or ("",))[0]
     assert describe_at(analysis, text.index("0.5")) is None
+
+
+def test_layer_options_blocks_and_image_inputs_complete() -> None:
+    head = "model m\n    input image 1 8 8\n"
+    assert "image" in _items("model m\n    input ")
+    assert {"conv", "maxpool", "batchnorm", "global_avg_pool"} <= set(_items(head + "    layer "))
+    # after the required arguments: the options and the activation words
+    after = set(_items(head + "    layer conv 8 3 "))
+    assert {"stride", "pad", "dilation", "groups", "bias", "relu"} <= after
+    # an option's value: `pad` takes a number or `same`; `bias` true or false
+    assert set(_items(head + "    layer conv 8 3 pad ")) == {"same"}
+    assert set(_items(head + "    layer conv 8 3 bias ")) >= {"true", "false"}
+    # options already given are not offered again
+    assert "stride" not in _items(head + "    layer conv 8 3 stride 2 ")
+    # inside `residual` and `repeat` blocks the lines are the model's
+    assert {"layer", "residual", "repeat"} <= set(_items(head + "    residual\n        "))
+    assert "conv" in _items(head + "    repeat 2\n        residual\n            layer ")
+    text = head + "    residual\n        layer conv 8 3 pad same\n"
+    hover = describe_at(analyze(text), text.index("conv") + 1)
+    assert hover is not None and hover[0].startswith("**layer** `conv OUT K")

@@ -130,7 +130,11 @@ def enclosing_block(text: str, line_start: int, indent: int) -> str | None:
     for line in reversed(text[:line_start].split("\n")[:-1]):
         code, _ = strip_comment(line)
         if code.strip() and _indent(code) < indent:
-            return code.split()[0]
+            word = code.split()[0]
+            if word in T.BLOCK_PROPERTY_KEYS and _indent(code) > 0:
+                indent = _indent(code)  # a `residual`/`repeat` block: its lines belong to the model
+                continue
+            return word
     return None
 
 
@@ -141,15 +145,29 @@ def value_spec(block: str, words: tuple[str, ...] | list[str], index: int) -> sc
     key = words[0]
     if block == "model" and key == "layer" and index >= 1:
         layer = schema.LAYERS.get(words[1]) if len(words) > 1 else None
-        if layer is None or index - 1 >= len(layer.args):
-            return None
-        return layer.args[index - 1]
+        return None if layer is None else _layer_value_spec(layer, list(words[2:index + 1]))
     prop = schema.BLOCKS[block].properties.get(key)
     if prop is None or not prop.values:
         return None
     if index < len(prop.values):
         return prop.values[index]
     return prop.values[-1] if prop.variadic else None
+
+
+def _layer_value_spec(layer: schema.LayerSpec, before: list[str]) -> schema.ValueSpec | None:
+    """What the next word of a ``layer KIND`` line may be, after the words ``before`` it:
+    a required argument, an option's value (after the option's name), or one of
+    the option names and the words of the optional arguments left."""
+    required = [a for a in layer.args if not a.optional]
+    if len(before) < len(required):
+        return required[len(before)]
+    option = layer.option(before[-1]) if before else None
+    if option is not None:
+        return option
+    given = {w for w in before[len(required):]}
+    words = [o.name for o in layer.options if o.name not in given]
+    words += [c for a in layer.args if a.optional and not given & set(a.choices) for c in a.choices]
+    return schema.ValueSpec("OPTION", "choice", f"an option of `{layer.kind}`", choices=tuple(words)) if words else None
 
 
 def _names(analysis: Analysis, extra: Mapping[str, Symbol] | None) -> dict[str, Symbol]:
@@ -295,6 +313,7 @@ def _value_items(spec: schema.ValueSpec | None, names: Mapping[str, Symbol]) -> 
     if spec.kind == "choice":
         return [CompletionItem(c, "value", spec.doc) for c in spec.choices]
     items = [keyword_item(w) for w in ("true", "false")] if spec.kind == "bool" else []
+    items += [CompletionItem(c, "value", spec.doc) for c in spec.choices]  # a number or a word (`pad same`)
     accepts = _ACCEPTS.get(spec.kind, ())
     return items + [symbol_item(s) for s in names.values() if s.kind in _VARIABLES and s.type in accepts]
 
@@ -334,6 +353,7 @@ def complete(
         items = _value_items(ctx.spec, names)
         if ctx.block == "model" and ctx.key == "input" and ctx.index == 0:
             items.insert(0, CompletionItem("tokens", "keyword", "input tokens L", "Sequences of L integer token ids."))
+            items.insert(1, CompletionItem("image", "keyword", "input image C H W", "Images: C channels of H×W pixels."))
         return items
     if kind == ContextKind.NAME:
         return [symbol_item(s) for s in names.values() if s.kind == ctx.expects]
@@ -405,6 +425,11 @@ def property_blocks(analysis: Analysis) -> list[tuple[str, tuple[A.Property, ...
     for stmt in analysis.program.body:
         if isinstance(stmt, (A.ModelDef, A.DatasetDef, A.Train)):
             out.append((kinds[type(stmt)], stmt.props))
+            blocks = [p for p in stmt.props if p.body]
+            while blocks:  # the layer lines of `residual` and `repeat` blocks, nested ones too
+                block = blocks.pop()
+                out.append((kinds[type(stmt)], block.body))
+                blocks += [p for p in block.body if p.body]
         elif isinstance(stmt, A.Import):
             out.append(("import", stmt.options))
     return out
