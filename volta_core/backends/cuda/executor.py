@@ -51,7 +51,10 @@ class CudaExecutor:
                 return Ref(("node", nid))
             return Ref(("buf", plan.memory.assignment[nid]))
 
-        b = Builder(self.dev, value, plan.determinism)
+        def work(nid: int) -> Ref:
+            return Ref(("buf", plan.memory.workspace[nid][0]))
+
+        b = Builder(self.dev, value, plan.determinism, work)
         for nid in plan.order:
             node = graph.node(nid)
             if get_op(node.op).source or nid in views:
