@@ -53,8 +53,8 @@ def test_mask_varies_per_step_and_with_the_seed() -> None:
     assert len(set(loss.values())) == 4
     assert dropout_key(0, 1) != dropout_key(1, 1) and 0 <= dropout_key(2**70, 2**70) < 2**63
     # evaluation mode ignores the key: no dropout
-    plain = net.train_step(x, y, 1, 0, dropout=False)[0]
-    assert net.train_step(x, y, 2, 9, dropout=False)[0] == plain == net.loss_on(x, y)[0]
+    plain = net.train_step(x, y, 1, 0, train_mode=False)[0]
+    assert net.train_step(x, y, 2, 9, train_mode=False)[0] == plain == net.loss_on(x, y)[0]
 
 
 def test_evaluate_and_infer_are_unaffected_by_dropout() -> None:
