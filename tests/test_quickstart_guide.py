@@ -93,7 +93,7 @@ def test_quickstart_guide_in_a_fresh_virtualenv(tmp_path: Path) -> None:
               "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(src)])
         # --ignore-installed: the borrowed test environment may hold a non-editable volta
         # already (as CI's does), and pip would then call the requirement satisfied.
-        _run([*pip, "--no-index", "--no-deps", "--ignore-installed", *map(str, wheels.glob("volta-*.whl"))])
+        _run([*pip, "--no-index", "--no-deps", "--ignore-installed", *map(str, wheels.glob("volta_lang-*.whl"))])
 
     # 2. The guide's runnable blocks, in order, in one fresh directory.
     work = tmp_path / "work"

@@ -74,7 +74,7 @@ def _cuda() -> dict[str, Any]:
     pkg = _package("pycuda")
     result: dict[str, Any] = {"pycuda": pkg, "gpu": None, "devices": [], "cublas": None, "backend": None}
     if not pkg["installed"]:
-        result["gpu"] = "unknown (PyCUDA not installed: pip install 'volta[cuda]')"
+        result["gpu"] = "unknown (PyCUDA not installed: pip install 'volta-lang[cuda]')"
         result["backend"] = "unavailable (PyCUDA not installed)"
         return result
     try:

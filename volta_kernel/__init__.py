@@ -15,7 +15,7 @@ USAGE = (
     "usage: python -m volta_kernel install [--user | --sys-prefix | --prefix PREFIX]\n"
     "       python -m volta_kernel -f CONNECTION_FILE   (started by Jupyter)\n"
 )
-_MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta[kernel]'\n"
+_MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta-lang[kernel]'\n"
 
 
 def _install(argv: list[str]) -> int:

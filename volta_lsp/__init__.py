@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from volta_lsp.server import create_server
     except ImportError as exc:
-        sys.stderr.write(f"volta_lsp: {exc}; install the `lsp` extra: pip install 'volta[lsp]'\n")
+        sys.stderr.write(f"volta_lsp: {exc}; install the `lsp` extra: pip install 'volta-lang[lsp]'\n")
         return 2
     server = create_server()
     if args.tcp:

@@ -45,7 +45,7 @@ export const SERVER_MODULE = "volta_lsp";
 /** The module behind the `volta` command line: `python -m volta_core`. */
 export const CLI_MODULE = "volta_core";
 /** What to tell people whose interpreter lacks the language server. */
-export const INSTALL_HINT = "pip install 'volta[lsp]'";
+export const INSTALL_HINT = "pip install 'volta-lang[lsp]'";
 
 function defaultIsFile(file: string): boolean {
   try {
