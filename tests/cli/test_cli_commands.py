@@ -216,7 +216,7 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["numpy"]["installed"] is True
     assert "OMP_NUM_THREADS" in report["threads"]["env"]
     assert set(report["cuda"]) == {"pycuda", "gpu", "devices", "cublas", "backend"}
-    assert report["lsp"]["volta_lsp"] is True
+    assert report["lsp"]["ready"] is True and set(report["lsp"]) == {"pygls", "ready", "missing", "why"}
     assert set(report["onnx"]) == {"installed", "version"}
 
 
@@ -224,7 +224,7 @@ def test_doctor_text(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     r = volta(capsys, "doctor")
     assert r.code == 0
-    for key in ("python", "numpy", "blas", "cpu count", "pycuda", "gpu", "onnxruntime", "ipykernel", "volta_lsp", "pygls"):
+    for key in ("python", "numpy", "blas", "cpu count", "pycuda", "gpu", "onnxruntime", "ipykernel", "language server", "pygls"):
         assert f"\n  {key} " in r.out
     assert "OMP_NUM_THREADS=3" in r.out
 
