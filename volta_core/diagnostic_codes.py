@@ -127,10 +127,21 @@ belong inside `model`, `dataset` and `train` blocks; `input` rows inside
 `infer` blocks; other statements cannot appear inside those blocks.
 """),
     # --------------------------------------------------------- properties
-    ("W0201", "unknown property", """
-The key is not a property of this block. It is ignored, which is almost always
-a typo: the warning suggests the closest known key. `volta explain` and the
-language reference list every key of every block.
+    ("E0201", "unknown property", """
+The key is not a property of this block. It is an error rather than a
+warning: a misspelt key would otherwise be ignored and the program would run
+with the default instead (`epoch 100` would train the default 10 epochs,
+`outptu softmax` would drop the output activation). The help suggests the
+closest known key and the fix replaces it. `volta explain` and the language
+reference list every key of every block.
+
+    train brain on digits
+        epoch 100            # error[E0201]: did you mean `epochs`?
+"""),
+    ("W0201", "property not used by this dataset type", """
+The key is a dataset property, but not one that this `type` of dataset reads
+(e.g. `samples` on a `csv` dataset, whose size is the file's). It has no
+effect; the help lists the types that use it and the fix removes the line.
 """),
     ("E0202", "wrong kind of value for a property", """
 Each property expects values of a particular kind (an integer, a number, a

@@ -132,7 +132,8 @@ def test_activation_typo_matches_spec_example() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("dataset d\n    type xor\ntrain x on d\n    lrr 0.1\n", "W0201"),
+        ("dataset d\n    type xor\ntrain x on d\n    lrr 0.1\n", "E0201"),
+        ("dataset d\n    type csv\n    samples 3\n", "W0201"),
         ("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epochs -3\n", "E0204"),
         ("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epochs 2.5\n", "E0202"),
         ("dataset d\n    batch 4\n", "E0205"),

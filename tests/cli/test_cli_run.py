@@ -34,6 +34,20 @@ def test_run_syntax_error_does_not_execute(tmp_path: Path, capsys: pytest.Captur
     assert "run: 1 error" in r.err
 
 
+MISSPELT_EPOCHS = "model m\n    layers 2 2\n    output softmax\ndataset d\n    type xor\ntrain m on d\n    epoch 3\n"
+
+
+def test_a_misspelt_property_key_is_an_error_in_check_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `epoch 3` would otherwise train the default 10 epochs without a word.
+    src = write(tmp_path / "typo.vt", MISSPELT_EPOCHS)
+    checked = volta(capsys, "check", str(src))
+    assert checked.code == 1 and "error[E0201]: unknown property `epoch` in train block" in checked.out
+    assert "did you mean `epochs`?" in checked.out
+    ran = volta(capsys, "run", str(src))
+    assert ran.code == 1 and "error[E0201]" in ran.err
+    assert ran.out == ""  # nothing ran: no autopilot table, no training
+
+
 def test_run_models_example_trains(capsys: pytest.CaptureFixture[str]) -> None:
     r = volta(capsys, "run", str(EXAMPLES / "models.vt"), "--quiet")
     assert r.code == 0, r.err

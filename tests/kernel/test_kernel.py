@@ -64,6 +64,14 @@ def test_warnings_are_shown_but_the_cell_succeeds(kernel: Kernel) -> None:
     assert "warning[W0101]" in res.stderr and "did you mean the keyword `print`" in res.stderr
 
 
+def test_a_misspelt_property_key_is_an_error_and_nothing_runs(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    res = kernel.run("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epoch 100")
+    assert res.status == "error" and res.reply["ename"] == "E0201"
+    assert "did you mean `epochs`?" in res.stderr
+    assert res.stdout == ""
+
+
 def test_model_statements_run(kernel: Kernel) -> None:
     res = kernel.run("model m\n    layers 2 3 1")
     assert res.status == "ok"

@@ -746,8 +746,8 @@ class Checker:
             spec = schema.properties.get(key)
             if spec is None:
                 self.report(unknown_name(
-                    "W0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
-                    schema.properties, label="ignored",
+                    "E0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
+                    schema.properties, label=f"not a {schema.name} property",
                     otherwise=f"{schema.name} properties: {', '.join(schema.properties)}",
                 ))
                 for v in prop.values:
