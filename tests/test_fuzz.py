@@ -56,11 +56,26 @@ def _check_span(span: object, length: int, what: str) -> None:
     assert 0 <= start <= end <= length, f"{what} span {start}..{end} outside text of length {length}"
 
 
+#: What a Python repr of an internal object looks like (a runtime handle, a network, an array).
+INTERNAL_REPRS = ("Handle(", "Network(", "array(")
+#: Longest message, label, help or note a diagnostic may have.
+MAX_MESSAGE = 500
+
+
+def check_wording(d: Diagnostic) -> None:
+    """No text of ``d`` shows a Python repr of an internal object or runs past :data:`MAX_MESSAGE`."""
+    texts = [d.message, d.label, *d.helps, *d.notes, *(label.message for label in d.labels)]
+    for text in texts:
+        assert not any(r in text for r in INTERNAL_REPRS), f"{d.code} shows a Python repr: {text[:200]}"
+        assert len(text) <= MAX_MESSAGE, f"{d.code}: {len(text)} characters: {text[:200]}…"
+
+
 def check_diagnostics(diagnostics: list[Diagnostic], text_length: int) -> None:
     for d in diagnostics:
         assert d.code in CODES, d.code
         assert d.code != "E9999", render_text(d)
         assert d.message
+        check_wording(d)
         _check_span(d.span, text_length, d.code)
         for label in d.labels:
             _check_span(label.span, text_length, f"{d.code} label")
@@ -204,6 +219,13 @@ def test_token_soup_never_raises(text: str) -> None:
 @given(mutated_program())
 def test_mutated_programs_never_raise(text: str) -> None:
     check_text(text)
+
+
+def test_corpus_programs_run_with_plain_wording() -> None:
+    """Every corpus program as written, checked and run: its diagnostics (a runtime error
+    included) are well formed and worded for people (``check_wording``)."""
+    for _, text in corpus_programs():
+        check_text(text)
 
 
 def test_corpus_programs_are_clean() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
+from volta_core.check.schema import TRAIN
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
@@ -61,7 +62,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     assert stmt.dataset is not None
     data_handle = handle(ctx, stmt.dataset, scope, DatasetHandle)
-    given = property_values(ctx, stmt.props, scope)
+    given = property_values(ctx, stmt.props, scope, TRAIN)
     for key in _TRAIN_KEYS_INT:
         if key in given:
             given[key] = int(given[key])  # type: ignore[call-overload]

@@ -30,6 +30,7 @@ import numpy as np
 
 from volta_core.check.schema import DATASET, ValueSpec
 from volta_core.errors import VoltaError
+from volta_core.present import describe_value
 from volta_core.suggest import did_you_mean
 
 __all__ = [
@@ -214,7 +215,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise DataError(f"`{key}` must be an integer, not {value!r}")
+            raise DataError(f"`{key}` must be an integer, not {describe_value(value)}")
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return value
@@ -227,7 +228,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DataError(f"`{key}` must be a number, not {value!r}")
+            raise DataError(f"`{key}` must be a number, not {describe_value(value)}")
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return float(value)
@@ -235,7 +236,7 @@ class _Props:
     def boolean(self, key: str) -> bool:
         value = self.props.get(key, DATASET.value(key).default)
         if not isinstance(value, bool):
-            raise DataError(f"`{key}` must be true or false, not {value!r}")
+            raise DataError(f"`{key}` must be true or false, not {describe_value(value)}")
         return value
 
     def string(self, key: str) -> str:
@@ -257,7 +258,7 @@ class _Props:
         value = self.props.get(key, default)
         if not isinstance(value, str):
             raise DataError(
-                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {value!r}"
+                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {describe_value(value)}"
             )
         return value
 
@@ -553,12 +554,12 @@ def _parse_number(cell: str, source: str, row: int, column: str) -> float:
         raise DataError("empty cell", path=source, row=row, column=column, help="every cell needs a number")
     if _NON_FINITE.fullmatch(text):
         raise DataError(f"`{text}` is not a finite number", path=source, row=row, column=column)
+    shown = text if len(text) <= 40 else text[:37] + "..."
     if not _NUMBER.fullmatch(text):
-        shown = text if len(text) <= 40 else text[:37] + "..."
         raise DataError(f"non-numeric cell `{shown}`", path=source, row=row, column=column)
     value = float(text)
     if not math.isfinite(value):
-        raise DataError(f"`{text}` overflows a 64-bit float", path=source, row=row, column=column)
+        raise DataError(f"`{shown}` overflows a 64-bit float", path=source, row=row, column=column)
     return value
 
 
