@@ -137,6 +137,9 @@ reference list every key of every block.
 
     train brain on digits
         epoch 100            # error[E0201]: did you mean `epochs`?
+
+`use FN` (the original Volta's models backed by a function) is not supported:
+describe the layers with an explicit `input` + `layer` stack instead.
 """),
     ("W0201", "property not used by this dataset type", """
 The key is a dataset property, but not one that this `type` of dataset reads

@@ -48,6 +48,16 @@ def test_a_misspelt_property_key_is_an_error_in_check_and_run(tmp_path: Path, ca
     assert ran.out == ""  # nothing ran: no autopilot table, no training
 
 
+def test_use_fn_is_not_supported_in_check_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "use.vt", "fn forward(x)\n    return x\nmodel m\n    layers 2 1\n    use forward\n")
+    for command, stream in (("check", "out"), ("run", "err")):
+        r = volta(capsys, command, str(src))
+        text = getattr(r, stream)
+        assert r.code == 1, text
+        assert "error[E0201]: `use FN` (a model backed by a function) is not supported" in text
+        assert "explicit stack" in text and "W0102" not in text
+
+
 def test_run_models_example_trains(capsys: pytest.CaptureFixture[str]) -> None:
     r = volta(capsys, "run", str(EXAMPLES / "models.vt"), "--quiet")
     assert r.code == 0, r.err

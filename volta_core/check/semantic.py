@@ -744,6 +744,9 @@ class Checker:
         for prop in props:
             key = prop.key.id
             spec = schema.properties.get(key)
+            if spec is None and schema is S.MODEL and key == "use":
+                self.function_model(prop, scope)
+                continue
             if spec is None:
                 self.report(unknown_name(
                     "E0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
@@ -775,6 +778,21 @@ class Checker:
                 values = self.values(prop, spec, scope)
             seen[key] = (prop, values)
         return seen
+
+    def function_model(self, prop: A.Property, scope: Scope) -> None:
+        """``use FN``: the original Volta's models backed by a function, which Volta does not support."""
+        for v in prop.values:
+            sym = self.lookup(v.id, scope) if isinstance(v, A.Name) else None
+            if sym is not None:
+                sym.references.append(v.span)  # named on purpose: not also an unused function
+        self.diag(
+            "E0201",
+            "`use FN` (a model backed by a function) is not supported",
+            prop.key.span,
+            label="not supported",
+            helps=("describe the layers with an explicit stack: `input N`, then one `layer KIND …` line per "
+                   "layer (or the `layers` shorthand for a dense MLP)",),
+        )
 
     def values(self, prop: A.Property, spec: S.PropertySpec, scope: Scope) -> list[object]:
         n = len(prop.values)
