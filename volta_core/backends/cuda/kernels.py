@@ -30,7 +30,8 @@ SIGNATURES = {
     "reduce": "iqqPPP", "softmax": "iqqqPP", "layernorm": "qq{T}PPPP", "dropout": "qPP{T}P", "fused": "iPPiPqPP",
     "sce_rows": "qqPPPP", "scatter_add": "qqqqqPPPP", "scatter_add_atomic": "qqqqPPPP", "gather": "qqqqPPPP",
     "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififffff",
-    "opt_rmsprop": "qPPPPfiffffif", "clip_sumsq": "qPP", "clip_coef": "iPf", "clip_scale": "qPP",
+    "opt_rmsprop": "qPPPPfiffffif", "opt_adagrad": "qPPPfiff",
+    "clip_sumsq": "qPP", "clip_coef": "iPf", "clip_scale": "qPP",
 }
 UNARY = {"copy": 0, "neg": 1, "sqrt": 2, "exp": 3, "log": 4, "abs": 5, "sign": 6, "erf": 7, "relu": 8,
          "leaky_relu": 9, "sigmoid": 10, "tanh": 11, "gelu": 12, "gelu_tanh": 13, "silu": 14, "pow": 15}
