@@ -168,6 +168,39 @@ def test_model_table_follows_spec_parameter_names_and_shapes() -> None:
     assert info.loss == "mse"
 
 
+def test_layers_shorthand_takes_dropout_and_layernorm_after_each_hidden_activation() -> None:
+    a = analyze("model m\n    layers 2 4 3 1\n    activation tanh\n    dropout 0.2\n    layernorm yes\n")
+    assert a.diagnostics == []
+    info = a.symbols.models["m"]
+    assert [(layer.kind, layer.args) for layer in info.layers] == [
+        ("dense", (4,)), ("tanh", ()), ("layernorm", ()), ("dropout", (0.2,)),
+        ("dense", (3,)), ("tanh", ()), ("layernorm", ()), ("dropout", (0.2,)),
+        ("dense", (1,)),
+    ]
+    assert info.layers[2].param_shapes == (("2.layernorm.scale", (4,)), ("2.layernorm.shift", (4,)))
+    plain = analyze("model m\n    layers 2 4 1\n    dropout 0\n    layernorm no\n").symbols.models["m"]
+    assert [layer.kind for layer in plain.layers] == ["dense", "relu", "dense"]
+
+
+@pytest.mark.parametrize(("line", "code", "snippet"), [
+    ("dropout 1", "E0204", "1"),
+    ("layernorm true", "E0202", "true"),
+    ("layernorm yess", "E0203", "yess"),
+])
+def test_layers_shorthand_dropout_and_layernorm_values_are_checked(line: str, code: str, snippet: str) -> None:
+    a = analyze(f"model m\n    layers 2 4 1\n    {line}\n")
+    [d] = a.diagnostics
+    assert d.code == code and a.source.snippet(d.span) == snippet
+
+
+def test_dropout_and_layernorm_lines_belong_to_the_shorthand() -> None:
+    a = analyze("model m\n    input 2\n    layer dense 1\n    dropout 0.2\n    layernorm yes\n")
+    assert [(d.code, d.message) for d in a.diagnostics] == [
+        ("E0210", "`dropout` only applies to the `layers` shorthand"),
+        ("E0210", "`layernorm` only applies to the `layers` shorthand"),
+    ]
+
+
 def test_transformer_model_shapes_and_param_count() -> None:
     a = analyze(
         "model clf\n    input tokens 16\n    layer embedding 100 32\n    layer transformer 4 64\n"

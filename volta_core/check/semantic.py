@@ -972,7 +972,7 @@ class Checker:
             )
             return None
         if layers_prop:
-            return shorthand_stack(layers_prop, values.get("activation"), values.get("output"))
+            return shorthand_stack(values)
         if not input_prop:
             example = "layers 2 4 1" if not layer_lines else "input 2"
             self.missing(st, "layers" if not layer_lines else "input", example, "a model needs `layers` or `input` + `layer` lines")
@@ -988,7 +988,7 @@ class Checker:
     ) -> LayerStack | None:
         """``input`` + ``layer`` lines, in order; ``dense N ACT`` becomes the
         dense layer followed by its activation layer."""
-        for key in ("activation", "output"):
+        for key in SHORTHAND_KEYS:
             if key in values:
                 self.diag(
                     "E0210",
@@ -1239,25 +1239,43 @@ class Checker:
                 pass  # declared for later cells or editors; not worth a warning
 
 
-def shorthand_stack(
-    layers_prop: tuple[A.Property, list[object]],
-    act_prop: tuple[A.Property, list[object]] | None,
-    out_prop: tuple[A.Property, list[object]] | None,
-) -> LayerStack | None:
-    """``layers IN H… OUT`` expanded: ``dense`` per width, ``activation``
-    between them (default relu), ``output`` after the last; None when a width
-    is not a static int."""
+#: Model keys of the `layers` shorthand only (an explicit stack writes them as `layer` lines).
+SHORTHAND_KEYS: Final = ("activation", "output", "dropout", "layernorm")
+
+
+def shorthand_stack(values: Mapping[str, tuple[A.Property, list[object]]]) -> LayerStack | None:
+    """``layers IN H… OUT`` expanded (SPEC §2.1, §2.1a): a ``dense`` per width; after each
+    hidden one its ``activation`` (default relu), then a ``layernorm`` with ``layernorm yes``
+    and a ``dropout P`` with ``dropout P`` (P > 0); ``output`` after the last. None when a
+    width or the dropout probability is not static."""
+    layers_prop = values["layers"]
     widths = layers_prop[1]
     if len(widths) < 2 or any(not isinstance(w, int) for w in widths):
         return None
-    act = act_prop[1][0] if act_prop and act_prop[1] else S.MODEL.default("activation")
-    output = out_prop[1][0] if out_prop and out_prop[1] else S.MODEL.default("output")
+
+    def given(key: str) -> object:
+        prop = values.get(key)
+        return prop[1][0] if prop and prop[1] else S.MODEL.default(key)
+
+    act, output, dropout, layernorm = given("activation"), given("output"), given("dropout"), given("layernorm")
+    if "dropout" in values and not isinstance(dropout, int | float):
+        return None
     span = layers_prop[0].span
+
+    def span_of(key: str) -> Span:
+        return values[key][0].span if key in values else span
+
+    hidden: list[LayerCall] = [LayerCall(act, (), span)] if isinstance(act, str) else []
+    if layernorm == "yes":
+        hidden.append(LayerCall("layernorm", (), span_of("layernorm")))
+    if isinstance(dropout, int | float) and dropout > 0:
+        hidden.append(LayerCall("dropout", (float(dropout),), span_of("dropout")))
     calls: list[LayerCall] = []
     for i, w in enumerate(widths[1:]):
         calls.append(LayerCall("dense", (w,), span))
-        if i < len(widths) - 2 and isinstance(act, str):
-            calls.append(LayerCall(act, (), span))
+        if i < len(widths) - 2:
+            calls += hidden
+    out_prop = values.get("output")
     if out_prop is not None and isinstance(output, str) and output != "none":  # `none`: no output activation
         calls.append(LayerCall(output, (), out_prop[0].span))
     return LayerStack(calls, (cast(int, widths[0]),), False, layers_prop[0].values[0].span)
