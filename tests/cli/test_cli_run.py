@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import EXAMPLES, volta, write
+from .helpers import EXAMPLES, TRAIN_PROGRAM, volta, write
 
 
 def test_run_prints_program_output_and_no_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,3 +165,39 @@ def test_run_warnings_only_exit_0_with_summary(tmp_path: Path, capsys: pytest.Ca
     assert r.code == 0
     assert r.out == "2\n"
     assert "warning[" in r.err and "run: 1 warning" in r.err
+
+
+def _run_on_a_terminal(path: Path, *options: str) -> str:
+    """Everything ``python -m volta_core run PATH`` writes when stdout and stderr are a terminal."""
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen([sys.executable, "-m", "volta_core", "run", str(path), *options],
+                            stdout=child, stderr=child, env=env)  # fmt: skip
+    os.close(child)
+    chunks = []
+    try:
+        while True:  # read while it runs: a full terminal buffer would block the program
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # EIO once the program has exited and the terminal is drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(main)
+        code = proc.wait(timeout=120)
+    assert code == 0, b"".join(chunks).decode()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_quiet_on_a_terminal_shows_no_progress(tmp_path: Path) -> None:
+    src = write(tmp_path / "t.vt", TRAIN_PROGRAM.replace("epochs 2", "epochs 30"))
+    shown = _run_on_a_terminal(src)
+    assert "\r\x1b[K" in shown and "epoch 30/30" in shown  # the updating line
+    assert "\nepoch 1/30  " not in shown  # and no line per epoch
+    quiet = _run_on_a_terminal(src, "--quiet")
+    assert "Auto configuration:" in quiet and "trained m: 30 epochs" in quiet
+    assert "epoch 1/30" not in quiet and "\r\x1b[K" not in quiet
+    assert len(quiet.splitlines()) < len(shown.splitlines()) + 5
