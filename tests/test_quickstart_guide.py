@@ -12,8 +12,7 @@ onnx, setuptools) through a ``.pth`` file, while Volta itself comes from the
 new environment (checked through ``volta doctor``). With
 ``VOLTA_QUICKSTART_ONLINE=1`` it is a plain ``pip install`` from the index.
 
-Which steps run is decided by the guide alone: when a step becomes runnable
-(e.g. "Train the model" once the training engine lands), marking its block
+Which steps run is decided by the guide alone: marking a block
 ``<!-- runnable -->`` adds it here with no change to this file.
 """
 

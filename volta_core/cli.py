@@ -345,10 +345,11 @@ def _model_summary(info: ModelInfo | None) -> str:
 
 def _analyze_file(arg: str, command: str) -> Analysis:
     """Read and analyse one ``.vt`` file for ``info``/``inspect``; file errors raise."""
-    path = Path(arg)
-    if path.suffix == ".onnx":
-        raise CommandError(
-            f"cannot read `{arg}`: ONNX support arrives with the interop issue",
+    if Path(arg).suffix == ".onnx":
+        raise UsageError(
+            f"`{arg}` is an ONNX file; `volta {command}` takes a `{SOURCE_SUFFIX}` file",
+            f"`volta info {arg}` summarises an ONNX file (inputs, outputs, ops, whether it imports)",
+            f'to see it as a Volta model, import it in a program: `import "{arg}" as m`, then `inspect m`',
         )
     path = _source_path(arg, command)
     loaded = read_source(path, arg)

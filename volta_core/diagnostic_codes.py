@@ -453,8 +453,10 @@ input and one output, or choose another `loss`.
     # ------------------------------------------------------------ not yet
     ("E0901", "statement cannot run yet", """
 The statement parses and checks fully (so editors and `volta check` validate
-it), but executing it needs the training engine, which is not part of this
-build yet. Nothing was silently skipped: execution stops here.
+it), but this build cannot execute it: a model whose layer widths are not
+known when the program is checked, or a layer the compiler cannot build into
+its graph. Nothing was silently skipped: execution stops here, saying what is
+missing.
 """),
     # -------------------------------------------------------------- warnings
     ("W0101", "unused variable", """

@@ -8,6 +8,7 @@ from volta_core.analysis import analyze
 from volta_core.check import schema as S
 from volta_core.check.symbols import Symbol, SymbolKind
 from volta_core.diagnostics import CODES
+from volta_core.syntax.tokens import STATEMENT_KEYWORDS
 
 
 def codes(text: str) -> list[tuple[str, int, int]]:
@@ -261,6 +262,11 @@ def test_generated_reference_is_committed_and_lists_everything() -> None:
                     assert choice in text
     for kind in S.LAYERS:
         assert f"| `{kind}" in text
+    statements = text.split("## Statements", 1)[1].split("\n## ", 1)[0]
+    for keyword in STATEMENT_KEYWORDS:
+        assert f"| `{keyword}" in statements, keyword
+    for form in ('`save MODEL as "path" [with optimizer]`', '`load MODEL from "path"`', "`input v1 v2 …` row"):
+        assert form in statements
 
 
 def test_undefined_variable_offers_a_declare_fix_above_the_statement() -> None:

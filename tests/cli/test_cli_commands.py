@@ -43,6 +43,14 @@ def test_info_on_a_file_with_errors_exits_1(tmp_path: Path, capsys: pytest.Captu
     assert "volta check" in r.err
 
 
+def test_inspect_of_an_onnx_file_says_what_to_use(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    r = volta(capsys, "inspect", str(tmp_path / "model.onnx"), "m")
+    assert r.code == 2
+    assert "is an ONNX file; `volta inspect` takes a `.vt` file" in r.err
+    assert f"`volta info {tmp_path / 'model.onnx'}` summarises an ONNX file" in r.err and "inspect m" in r.err
+    assert "arrives" not in r.err
+
+
 def test_info_missing_onnx_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     r = volta(capsys, "info", str(tmp_path / "model.onnx"))
     assert r.code == 1
