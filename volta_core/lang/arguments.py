@@ -46,6 +46,12 @@ def property_values(
     return out
 
 
+def property_spans(props: tuple[A.Property, ...]) -> dict[str, Span]:
+    """``key → span`` of each property's values (of its key when it has none): where a
+    diagnostic about that property points."""
+    return {p.key.id: p.values[0].span.to(p.values[-1].span) if p.values else p.key.span for p in props}
+
+
 def _property_value(ctx: Context, expr: A.Expr, scope: Scope, spec: ValueSpec | None) -> object:
     if type(expr) is A.Name and (
         (spec is not None and spec.kind == "choice" and expr.id in spec.choices) or not scope.binds(expr.id)

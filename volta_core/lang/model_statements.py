@@ -10,7 +10,7 @@ statement, never tracebacks.
 from __future__ import annotations
 
 from volta_core.check.schema import DATASET, MODEL
-from volta_core.lang.arguments import handle, property_values
+from volta_core.lang.arguments import handle, property_spans, property_values
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import load_data
 from volta_core.nn.imported import ImportedNetwork, describe
@@ -43,7 +43,7 @@ def visit_ModelDef(ctx: Context, stmt: A.ModelDef, scope: Scope) -> None:
 def visit_DatasetDef(ctx: Context, stmt: A.DatasetDef, scope: Scope) -> None:
     data = DatasetHandle(stmt.name.id, property_values(ctx, stmt.props, scope, DATASET), ctx.runtime.base_dir)
     if not data.needs_model:
-        load_data(ctx, data, None, stmt.span)
+        load_data(ctx, data, None, stmt.span, property_spans(stmt.props))
     scope.vars[stmt.name.id] = data  # type: ignore[assignment]
 
 

@@ -61,8 +61,10 @@ class DataError(VoltaError):
 
     ``path`` is the file as written in the program (None for generated
     data); ``row`` is 1-based with the header as row 1 (CSV line numbers);
-    ``column`` is a column or array name. ``str(err)`` is the full one-line
-    message naming file, row and column.
+    ``column`` is a column or array name. ``key`` is the dataset property the
+    error is about (``source``, ``target``, ``batch``, …; None: the file's
+    contents or the dataset as a whole): a diagnostic points at its line.
+    ``str(err)`` is the full one-line message naming file, row and column.
     """
 
     default_code = "E0803"
@@ -76,10 +78,12 @@ class DataError(VoltaError):
         column: str | None = None,
         help: str | None = None,
         code: str | None = None,
+        key: str | None = None,
     ) -> None:
         self.path = path
         self.row = row
         self.column = column
+        self.key = key
         super().__init__(message, help=help, code=code)
 
     def describe(self) -> str:
@@ -201,8 +205,8 @@ def _unwrap(value: object) -> object:
 def _out_of_range(key: str, spec: ValueSpec, value: object) -> DataError:
     # A lower bound alone (every integer key) reads "at least N"; other ranges as an interval.
     if spec.minimum is not None and spec.maximum is None and not spec.exclusive_min:
-        return DataError(f"`{key}` must be at least {spec.literal(spec.minimum)}, not {value}")
-    return DataError(f"`{key}` must be in {spec.interval_text()}, not {value}")
+        return DataError(f"`{key}` must be at least {spec.literal(spec.minimum)}, not {value}", key=key)
+    return DataError(f"`{key}` must be in {spec.interval_text()}, not {value}", key=key)
 
 
 class _Props:
@@ -215,7 +219,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise DataError(f"`{key}` must be an integer, not {describe_value(value)}")
+            raise DataError(f"`{key}` must be an integer, not {describe_value(value)}", key=key)
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return value
@@ -228,7 +232,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DataError(f"`{key}` must be a number, not {describe_value(value)}")
+            raise DataError(f"`{key}` must be a number, not {describe_value(value)}", key=key)
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return float(value)
@@ -236,7 +240,7 @@ class _Props:
     def boolean(self, key: str) -> bool:
         value = self.props.get(key, DATASET.value(key).default)
         if not isinstance(value, bool):
-            raise DataError(f"`{key}` must be true or false, not {describe_value(value)}")
+            raise DataError(f"`{key}` must be true or false, not {describe_value(value)}", key=key)
         return value
 
     def string(self, key: str) -> str:
@@ -251,14 +255,15 @@ class _Props:
         value = self.string(key)
         choices = DATASET.value(key).choices
         if value not in choices:
-            raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`")
+            raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`", key=key)
         return value
 
     def _string(self, key: str, default: object) -> str:
         value = self.props.get(key, default)
         if not isinstance(value, str):
             raise DataError(
-                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {describe_value(value)}"
+                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {describe_value(value)}",
+                key=key,
             )
         return value
 
@@ -453,11 +458,11 @@ def _read_bytes(source: str, base_dir: Path | None) -> bytes:
     try:
         if not path.exists():
             raise DataError(
-                "file not found", path=source, code="E0801",
+                "file not found", path=source, code="E0801", key="source",
                 help=f"paths are relative to the .vt file's directory (looked for `{path}`)",
             )
         if path.is_dir():
-            raise DataError("is a directory, not a file", path=source, code="E0801")
+            raise DataError("is a directory, not a file", path=source, code="E0801", key="source")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise DataError(
@@ -466,7 +471,7 @@ def _read_bytes(source: str, base_dir: Path | None) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801")
+        raise DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801", key="source")
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -543,7 +548,7 @@ def _column_index(table: _Table, name: str, source: str, role: str) -> int:
     columns = ", ".join(f"`{c}`" for c in table.header)
     raise DataError(
         f"no column `{name}` (the {role} column) in the header",
-        path=source, row=1, column=name,
+        path=source, row=1, column=name, key=role,
         help=f"{hint + ' ' if hint else ''}columns: {columns}",
     )
 
@@ -636,7 +641,7 @@ def _load_npz(
                 hint = did_you_mean(key, names)
                 listed = ", ".join(f"`{n}`" for n in names) or "none"
                 raise DataError(
-                    f"no array `{key}` (the {role}) in the archive", path=source, column=key,
+                    f"no array `{key}` (the {role}) in the archive", path=source, column=key, key=role,
                     help=f"{hint + ' ' if hint else ''}arrays: {listed}; set `{role} \"NAME\"` to choose one",
                 )
             try:
