@@ -73,7 +73,10 @@ in the file are still reported.
 """),
     ("E0101", "unknown statement", """
 A line starts with a word that is neither a keyword nor a valid statement. When
-the word looks like a keyword (`trian` for `train`), the fix replaces it.
+the word looks like a keyword (`trian` for `train`), the fix replaces it. A
+line that reads as a declaration nothing uses, named like a keyword and with a
+value that keyword takes (`prnt "hi"`, `inspct brain`), is that statement
+misspelt too; name it `_prnt` to declare an unused variable on purpose.
 Statements are: `NAME EXPR` (declaration), `NAME = EXPR` (assignment),
 `print`, `fn`, `return`, `loop`, `for`, `if/elif/else`, `model`, `dataset`,
 `train`, `evaluate`, `infer`, `save`, `load`, `import`, `export`, `inspect`.

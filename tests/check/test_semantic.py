@@ -107,12 +107,23 @@ def test_session_predeclared_names_are_visible_and_redeclarable() -> None:
     assert [d.code for d in a.diagnostics] == []
 
 
-def test_unused_keyword_like_variable_suggests_keyword() -> None:
-    a = analyze('prnt "hello"\n')
-    d = a.diagnostics[0]
-    assert d.code == "W0101"
-    assert any("print" in h for h in d.helps)
-    assert d.fixes[0].edits[0].new_text == "print"
+def test_a_keyword_misspelling_with_a_value_it_takes_is_an_error_with_a_fix() -> None:
+    for text, keyword in (('prnt "hello"\n', "print"), ("model m\n    layers 2 1\ninspct m\n", "inspect"),
+                          ("fn f(x)\n    retrun x\nprint f(1)\n", "return")):
+        [d] = analyze(text).diagnostics
+        assert (d.code, d.severity.value) == ("E0101", "error"), text
+        assert d.helps[0] == f"did you mean `{keyword}`?"
+        assert d.fixes[0].edits[0].new_text == keyword
+
+
+def test_an_unused_keyword_like_variable_whose_value_the_keyword_does_not_take_is_a_warning() -> None:
+    # `inspect 3` or a `loop` line without its block would not be those statements either.
+    for text, keyword in (("inspct 3\n", "inspect"), ("lop 3\n", "loop"), ('_prnt "x"\nprnt 1\nprint prnt\n', "")):
+        diagnostics = analyze(text).diagnostics
+        assert all(d.code == "W0101" for d in diagnostics), text
+        if keyword:
+            [d] = diagnostics
+            assert any(f"the keyword `{keyword}`" in h for h in d.helps) and d.fixes == ()
 
 
 # --------------------------------------------------------------- schemas

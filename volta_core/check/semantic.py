@@ -1225,12 +1225,23 @@ class Checker:
                 continue
             if sym.kind is SymbolKind.VARIABLE:
                 helps: tuple[str, ...] = (f"remove it, or name it `_{sym.name}` if it is intentionally unused",)
-                fixes: tuple[Fix, ...] = ()
                 kw = closest(sym.name, STATEMENT_KEYWORDS)
+                takes = KEYWORD_VALUES.get(kw, ()) if kw is not None else ()
+                if kw is not None and kw in KEYWORD_VALUES and (takes is None or sym.type in takes):
+                    # `prnt "hi"`: a keyword's misspelling with a value that keyword takes is
+                    # almost surely that statement, not a variable nobody reads.
+                    self.diag(
+                        "E0101", f"unknown statement `{sym.name}`", sym.span,
+                        label=f"read as a declaration of `{sym.name}`, which nothing reads",
+                        helps=(f"did you mean `{kw}`?",
+                               f"to declare a variable that is never read, name it `_{sym.name}`"),
+                        fixes=(Fix.replace(f"Change to `{kw}`", sym.span, kw),),
+                    )
+                    continue
                 if kw is not None:
+                    # No fix: with this value the line would not be that statement either.
                     helps = (f"`{sym.name}` is read as a new variable; did you mean the keyword `{kw}`?", *helps)
-                    fixes = (Fix.replace(f"Change to `{kw}`", sym.span, kw),)
-                self.diag("W0101", f"unused variable `{sym.name}`", sym.span, label="declared but never read", helps=helps, fixes=fixes, tags=(Tag.UNNECESSARY,))
+                self.diag("W0101", f"unused variable `{sym.name}`", sym.span, label="declared but never read", helps=helps, tags=(Tag.UNNECESSARY,))
             elif sym.kind is SymbolKind.FUNCTION:
                 self.diag("W0102", f"unused function `{sym.name}`", sym.span, label="never called", helps=(f"call it, or name it `_{sym.name}`",), tags=(Tag.UNNECESSARY,))
             elif sym.kind is SymbolKind.PARAMETER:
@@ -1279,6 +1290,13 @@ def shorthand_stack(values: Mapping[str, tuple[A.Property, list[object]]]) -> La
     if out_prop is not None and isinstance(output, str) and output != "none":  # `none`: no output activation
         calls.append(LayerCall(output, (), out_prop[0].span))
     return LayerStack(calls, (cast(int, widths[0]),), False, layers_prop[0].values[0].span)
+
+
+#: One-line statements that take one value, and the static types of the values they take
+#: (None: any). An unused declaration named like one of them, with such a value, is that
+#: statement misspelt (E0101), not a variable. (`loop N` and `infer M` need a block: the
+#: line alone would not be that statement either.)
+KEYWORD_VALUES: Final[dict[str, tuple[str, ...] | None]] = {"print": None, "return": None, "inspect": ("model",)}
 
 
 def default_loss(last_layer: str) -> str:
