@@ -3,6 +3,8 @@ at run time exactly as the checker reads it."""
 
 from __future__ import annotations
 
+import pytest
+
 from .helpers import Recorder, dedent, error_codes
 
 
@@ -27,11 +29,14 @@ def test_a_dataset_type_named_like_a_model_is_the_type() -> None:
     assert rec.out.endswith("4\n")
 
 
-def test_a_word_of_the_key_wins_over_a_variable_of_that_name() -> None:
+@pytest.mark.parametrize(("declared", "chosen"), [
+    ('sgd "adam"\nprint sgd\n', "sgd"),  # a word the key lists wins over a variable of that name
+    ('chosen "momentum"\n', "momentum"),  # any other word is the variable's value
+])
+def test_a_bare_word_is_one_of_the_keys_words_or_else_a_variable(declared: str, chosen: str) -> None:
     rec = Recorder()
-    result = rec.run(dedent("""
-        sgd "adam"
-        print sgd
+    word = declared.split()[0]
+    result = rec.run(declared + dedent(f"""
         model m
             layers 2 2
             output softmax
@@ -39,26 +44,8 @@ def test_a_word_of_the_key_wins_over_a_variable_of_that_name() -> None:
             type xor
         train m on d
             epochs 1
-            optimizer sgd
+            optimizer {word}
             lr 0.1
     """))
     assert error_codes(result) == [], [d.message for d in result.diagnostics]
-    assert "optimizer = sgd (explicit)" in rec.out
-
-
-def test_a_word_the_key_does_not_list_is_a_variable() -> None:
-    rec = Recorder()
-    result = rec.run(dedent("""
-        chosen "momentum"
-        model m
-            layers 2 2
-            output softmax
-        dataset d
-            type xor
-        train m on d
-            epochs 1
-            optimizer chosen
-            lr 0.1
-    """))
-    assert error_codes(result) == [], [d.message for d in result.diagnostics]
-    assert "optimizer = momentum (explicit)" in rec.out
+    assert f"optimizer = {chosen} (explicit)" in rec.out
