@@ -233,7 +233,7 @@ def _close(a: dict[str, np.ndarray], b: dict[str, np.ndarray], tol: float = 1e-4
     assert not bad, "weights differ beyond 1e-4: " + "; ".join(bad)
 
 
-@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam", "adamw", "rmsprop"])
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad"])
 def test_mlp_training_50_steps_matches_cpu(opt, tmp_path):
     cpu, _, _ = _train(MLP, "net", tmp_path, opt=opt, device="cpu")
     gpu, out, handle = _train(MLP, "net", tmp_path, opt=opt, device="gpu")

@@ -63,8 +63,9 @@ def test_notebook_is_clean_and_runs(path: Path, kernel_prefix: Path) -> None:
     elif path.name == "02-stepwise-and-replay.ipynb":
         assert out[1].startswith("Auto configuration:\n") and "    lr = 0.05 (model default)\n" in out[1]
         assert "trained xor_net: 50 epochs, 50 steps" in out[1]  # xor is one batch: an epoch a step
-        assert out[2].startswith("trained xor_net: 50 epochs, 100 steps")  # settings reused: no table
-        assert out[3].startswith("trained xor_net: 100 epochs, 200 steps")
+        # settings reused: no table; this step's counts, then the model's totals
+        assert out[2].startswith("trained xor_net: 50 epochs, 50 steps (model total: 100 epochs, 100 steps)")
+        assert out[3].startswith("trained xor_net: 100 epochs, 100 steps (model total: 200 epochs, 200 steps)")
         assert out[4] == "steps: 200 accuracy: 1.0\n"
         assert "# %step xor_net on xor_data 100\ntrain xor_net on xor_data\n    steps 100\n" in out[5]
         assert out[6] == "bit-identical: 5 cells replayed, outputs identical\n"

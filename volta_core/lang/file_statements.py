@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from volta_core.check.schema import IMPORT
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.nn.network import Network, UnsupportedLayer, architecture_json
@@ -97,7 +98,7 @@ def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
     from volta_core.nn.imported import ImportFitError, load_imported
 
     path = resolve_path(ctx, stmt.path, scope)
-    opts = property_values(ctx, stmt.options, scope)
+    opts = property_values(ctx, stmt.options, scope, IMPORT)
     batch = opts.get("batch")
     loss = opts.get("loss")
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
+from volta_core.check.schema import TRAIN
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
@@ -28,7 +29,7 @@ from volta_core.syntax.source import Span
 from volta_core.train import autopilot
 from volta_core.train.atomic import atomic_write_bytes
 from volta_core.train.loop import Interrupted, NonFiniteLoss, evaluate_split, train
-from volta_core.train.progress import Progress, format_metrics
+from volta_core.train.progress import Progress, format_metrics, trained_summary
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 _TRAIN_KEYS_INT = ("epochs", "steps", "batch", "warmup_steps", "early_stopping", "seed", "log_every")
@@ -61,7 +62,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     assert stmt.dataset is not None
     data_handle = handle(ctx, stmt.dataset, scope, DatasetHandle)
-    given = property_values(ctx, stmt.props, scope)
+    given = property_values(ctx, stmt.props, scope, TRAIN)
     for key in _TRAIN_KEYS_INT:
         if key in given:
             given[key] = int(given[key])  # type: ignore[call-overload]
@@ -76,7 +77,11 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         raise error_diagnostic(ctx, err, span, "no usable GPU") from None
     ctx.write(cfg.table())
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
-    progress = Progress(ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs)  # type: ignore[call-overload]
+    progress = Progress(
+        ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs,  # type: ignore[call-overload]
+        start_epoch=model.epochs, start_step=model.steps,
+    )
+    start_steps = model.steps
     if cfg.get("device") == "gpu" and cfg.get("determinism") == "balanced":
         ctx.write("note: determinism balanced on the GPU uses TF32 matmuls and atomic scatter-adds: "
                   "results are not bit-reproducible from run to run\n")
@@ -114,7 +119,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     rt.train_reports.append(report)
     last = report.epochs[-1] if report.epochs else None
     why = {"early_stopping": " (early stopping)", "steps": ""}.get(report.stopped or "", "")
-    summary = f"trained {model.name}: {len(report.epochs)} epochs, {model.steps} steps{why}"
+    summary = trained_summary(model.name, len(report.epochs), model.steps - start_steps, model.epochs, model.steps) + why
     if last is not None:
         summary += "  " + format_metrics(last.loss, last.accuracy, last.val_loss, last.val_accuracy)
     ctx.write(summary + "\n")

@@ -22,7 +22,7 @@ from volta_core.train.data import Split
 from volta_core.train.optim import Optimizer
 
 _SLOTS = {"sgd": (), "momentum": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq"),
-          "adamw": ("exp_avg", "exp_avg_sq"), "rmsprop": ("square_avg", "momentum_buffer")}
+          "adamw": ("exp_avg", "exp_avg_sq"), "rmsprop": ("square_avg", "momentum_buffer"), "adagrad": ("sum",)}
 
 
 def _f32(x: float) -> float:
@@ -94,6 +94,8 @@ class DeviceOptimizer:
                 decay = opt.name == "adamw" and bool(wd)
                 kind, args = "opt_adam", (n, p, g, st[0], st[1], _f32(wd), has_wd, _f32(1.0 - lr * wd), int(decay),
                                           _f32(1.0 - b1), _f32(b2), _f32(1.0 - b2), _f32(eps_c), _f32(neg_step_c))
+            elif opt.name == "adagrad":
+                kind, args = "opt_adagrad", (n, p, g, st[0], _f32(wd), has_wd, _f32(opt.eps), _f32(-lr))
             else:
                 buf = st[1] if len(st) > 1 else 0
                 kind, args = "opt_rmsprop", (n, p, g, st[0], buf, _f32(wd), has_wd, _f32(opt.alpha),

@@ -45,16 +45,16 @@ def load_image_folder(root: Path, shown: str, channels: int, size: tuple[int, in
 
     if not root.is_dir():
         raise DataError("is not a folder (an `images` dataset reads a folder of class sub-folders)",
-                         path=shown, help="point `source` at the folder that holds one sub-folder per class")  # fmt: skip
+                         path=shown, key="source", help="point `source` at the folder that holds one sub-folder per class")  # fmt: skip
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise DataError("has no class sub-folders", path=shown,
+        raise DataError("has no class sub-folders", path=shown, key="source",
                          help="put the images of each class in a sub-folder named after the class")  # fmt: skip
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
         found = sorted(p for p in (root / name).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not found:
-            raise DataError(f"class folder `{name}` holds no PNG or JPEG files", path=f"{shown}/{name}")
+            raise DataError(f"class folder `{name}` holds no PNG or JPEG files", path=f"{shown}/{name}", key="source")
         files += [(p, label) for p in found]
     pixels: list[np.ndarray] = []
     first: tuple[str, tuple[int, int]] | None = None
@@ -69,13 +69,13 @@ def load_image_folder(root: Path, shown: str, channels: int, size: tuple[int, in
                     elif (img.height, img.width) != first[1]:
                         raise DataError(
                             f"is {img.height}×{img.width} pixels, but `{first[0]}` is {first[1][0]}×{first[1][1]}",
-                            path=where, help="add `size H W` to resize every image to one size",
+                            path=where, key="source", help="add `size H W` to resize every image to one size",
                         )
                     decoded = img.convert(_MODES[channels])
                 else:
                     decoded = img.convert(_MODES[channels]).resize((size[1], size[0]), Image.Resampling.BILINEAR)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DataError(f"cannot be decoded as an image ({_reason(exc)})", path=where,
+            raise DataError(f"cannot be decoded as an image ({_reason(exc)})", path=where, key="source",
                              help="remove or replace the file") from None  # fmt: skip
         array = np.asarray(decoded, dtype=np.uint8)
         pixels.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
@@ -108,13 +108,13 @@ def normalize(x: np.ndarray, values: Sequence[float], shown: str) -> np.ndarray:
     if len(values) not in (2, 2 * channels):
         raise DataError(
             f"`normalize` has {len(values)} values; images with {channels} channel(s) take 2 "
-            f"(one mean, one std) or {2 * channels} (a mean per channel, then a std per channel)", path=shown,
+            f"(one mean, one std) or {2 * channels} (a mean per channel, then a std per channel)", path=shown, key="normalize",
         )
     half = len(values) // 2
     mean = np.array(values[:half], np.float32).reshape(1, -1, 1, 1)
     std = np.array(values[half:], np.float32).reshape(1, -1, 1, 1)
     if np.any(std <= 0):
-        raise DataError("`normalize` needs standard deviations above 0", path=shown)
+        raise DataError("`normalize` needs standard deviations above 0", path=shown, key="normalize")
     x -= mean
     x /= std
     return x

@@ -778,6 +778,21 @@ extern "C" __global__ void opt_rmsprop(i64 n, float* p, const float* __restrict_
   }
 }
 
+extern "C" __global__ void opt_adagrad(i64 n, float* p, const float* __restrict__ g, float* acc, float wd, int has_wd,
+                                       float eps, float neg_lr) {
+  GRID_STRIDE(i, n) {
+    const float gg = decayed(g[i], p[i], wd, has_wd);
+    float b = gg * gg;
+    const float s = acc[i] + b;
+    acc[i] = s;
+    b = sqrt(s);
+    b = b + eps;
+    b = gg / b;
+    b = b * neg_lr;
+    p[i] = p[i] + b;
+  }
+}
+
 // gradient clipping without a host round trip: per-tensor sum of squares (one block, fixed tree),
 // then one thread forms the coefficient, then every gradient is scaled by it.
 extern "C" __global__ void clip_sumsq(i64 n, const float* __restrict__ x, float* slot) {
