@@ -51,7 +51,7 @@ def test_channels_size_and_normalize(tmp_path: Path) -> None:
     np.testing.assert_allclose(norm[:, 1], (raw[:, 1] - 0.5) / 0.25, rtol=1e-6)
     one = load_dataset("d", {**props, "normalize": [0.5, 0.5]}, tmp_path).train.x
     np.testing.assert_allclose(one, (raw - 0.5) / 0.5, rtol=1e-6)
-    with pytest.raises(DataError, match=r"`normalize` has 4 values; images with 3 channel\(s\) take 2"):
+    with pytest.raises(DataError, match=r"`normalize` has 4 values; images with 3 channels take 2"):
         load_dataset("d", {**props, "normalize": [0.5, 0.5, 0.5, 0.5]}, tmp_path)
 
 

@@ -359,7 +359,7 @@ def load_dataset(
                         key="augment" if augment else "normalize",
                         help="images are arrays [N, C, H, W] or [N, H, W] (npz), or an `images` folder")  # fmt: skip
     if normalization is not None:
-        x = normalize(x, normalization, p.required("source"))
+        x = normalize(x, normalization)
     train_idx, val_idx = _split_indices(int(x.shape[0]), split, shuffle, seed)
     return _finish(name, kind, x, y, n_classes, train_idx, val_idx, batch, shuffle, seed, vocab, augment)
 

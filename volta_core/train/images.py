@@ -16,6 +16,7 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.present import plural
 from volta_core.train.data_error import DataError
 
 #: File endings read as images (case-insensitive), as torchvision's ImageFolder.
@@ -74,7 +75,10 @@ def load_image_folder(root: Path, shown: str, channels: int, size: tuple[int, in
                     decoded = img.convert(_MODES[channels])
                 else:
                     decoded = img.convert(_MODES[channels]).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        except UnidentifiedImageError:  # Pillow's message repeats the absolute path: say it plainly
+            raise DataError("cannot be decoded as an image (not PNG or JPEG data, or truncated)", path=where,
+                            key="source", help="remove or replace the file") from None  # fmt: skip
+        except (OSError, SyntaxError, ValueError) as exc:
             raise DataError(f"cannot be decoded as an image ({_reason(exc)})", path=where, key="source",
                              help="remove or replace the file") from None  # fmt: skip
         array = np.asarray(decoded, dtype=np.uint8)
@@ -101,20 +105,21 @@ def as_images(x: np.ndarray) -> np.ndarray:
     return x[:, None] if x.ndim == 3 else x
 
 
-def normalize(x: np.ndarray, values: Sequence[float], shown: str) -> np.ndarray:
+def normalize(x: np.ndarray, values: Sequence[float]) -> np.ndarray:
     """``(x - mean) / std`` per channel of ``[N, C, H, W]`` (in place); ``values`` is
     one mean and one std, or C means then C stds."""
     channels = x.shape[1]
     if len(values) not in (2, 2 * channels):
+        per_channel = "" if channels == 1 else f" or {2 * channels} (a mean per channel, then a std per channel)"
         raise DataError(
-            f"`normalize` has {len(values)} values; images with {channels} channel(s) take 2 "
-            f"(one mean, one std) or {2 * channels} (a mean per channel, then a std per channel)", path=shown, key="normalize",
+            f"`normalize` has {len(values)} values; images with {plural(channels, 'channel')} take 2 "
+            f"(one mean, one std){per_channel}", key="normalize",
         )
     half = len(values) // 2
     mean = np.array(values[:half], np.float32).reshape(1, -1, 1, 1)
     std = np.array(values[half:], np.float32).reshape(1, -1, 1, 1)
     if np.any(std <= 0):
-        raise DataError("`normalize` needs standard deviations above 0", path=shown, key="normalize")
+        raise DataError("`normalize` needs standard deviations above 0", key="normalize")
     x -= mean
     x /= std
     return x
