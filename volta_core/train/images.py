@@ -94,9 +94,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def scale_pixels(x: np.ndarray) -> np.ndarray:
-    """``uint8`` pixels scaled to [0, 1] as float32; other numbers as float32, unchanged."""
+    """``uint8`` pixels scaled to [0, 1] as float32 (divided by 255 in float32, as
+    torchvision's ``ToTensor``); other numbers as float32, unchanged."""
     if x.dtype == np.uint8:
-        return np.multiply(x, np.float32(1 / 255), dtype=np.float32)
+        return np.divide(x, np.float32(255), dtype=np.float32)
     return x.astype(np.float32, copy=False)
 
 
