@@ -107,3 +107,5 @@ def test_bundled_images_are_what_the_generator_draws(tmp_path: Path) -> None:
     assert len(names) == 600
     for name in names:  # pixels, not bytes: PNG encoders may differ between Pillow versions
         assert np.array_equal(np.asarray(Image.open(bundled / name)), np.asarray(Image.open(made / name))), name
+    with np.load(bundled.parent / "samples.npz") as ours, np.load(made.parent / "samples.npz") as theirs:
+        assert ours["x"].shape == (3, 1, 24, 24) and np.array_equal(ours["x"], theirs["x"])

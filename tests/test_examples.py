@@ -23,7 +23,7 @@ RUNNABLE = EXAMPLES
 
 def test_examples_exist() -> None:
     names = {p.name for p in EXAMPLES}
-    assert {"quickstart.vt", "fizzbuzz.vt", "primes.vt", "collatz.vt", "models.vt"} <= names
+    assert {"quickstart.vt", "language-tour.vt", "fizzbuzz.vt", "primes.vt", "collatz.vt", "models.vt"} <= names
     assert {"xor.vt", "blobs.vt", "regression.vt"} <= names
 
 

@@ -2,7 +2,8 @@
 
 Three classes of 24×24 greyscale pictures — a filled circle, square or
 triangle of random size, position and brightness on a noisy background —
-200 of each, one sub-folder per class, as an `images` dataset reads them.
+200 of each, one sub-folder per class, as an `images` dataset reads them;
+and `samples.npz`, three more (one per class, in that order) for `infer`.
 
     python examples/shapes-cnn/generate.py
 """
@@ -39,7 +40,8 @@ def draw(kind: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def main(root: Path | None = None) -> Path:
-    """Write the folder (replacing an old one); returns its path."""
+    """Write the folder (replacing an old one) and `samples.npz` beside it — three
+    new pictures (a circle, a square, a triangle) for `infer`; returns the folder."""
     out = root or Path(__file__).resolve().parent / "shapes"
     if out.exists():
         shutil.rmtree(out)
@@ -48,6 +50,8 @@ def main(root: Path | None = None) -> Path:
         (out / kind).mkdir(parents=True)
         for i in range(PER_CLASS):
             Image.fromarray(draw(kind, rng)).save(out / kind / f"{i:03d}.png", optimize=False)
+    samples = np.stack([draw(kind, rng) for kind in CLASSES])[:, None]  # [3, 1, 24, 24] uint8
+    np.savez(out.parent / "samples.npz", x=samples)
     return out
 
 

@@ -73,6 +73,21 @@ def test_readme_opens_with_exactly_two_commands() -> None:
     ]
 
 
+def test_readme_quickstart_output_is_what_the_quickstart_prints() -> None:
+    """The README's excerpt of the first command's output is the golden output of
+    examples/quickstart.vt (checked by tests/test_examples.py), trimmed: every
+    line it shows is there, in order; `…` marks what it leaves out."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    excerpt = text.split("<!-- quickstart output -->\n```\n", 1)[1].split("```\n<!-- /quickstart output -->", 1)[0]
+    golden = (ROOT / "tests" / "golden" / "examples" / "quickstart.out").read_text(encoding="utf-8").splitlines()
+    shown = [line for line in excerpt.splitlines() if line.strip() != "…"]
+    assert len(shown) >= 15
+    position = 0
+    for line in shown:
+        assert line in golden[position:], f"not in the quickstart's output (in order): {line!r}"
+        position = golden.index(line, position) + 1
+
+
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = ROOT / ".ci" / "run"
     assert ci.stat().st_mode & 0o111, ".ci/run must be executable"

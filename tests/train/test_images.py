@@ -150,3 +150,14 @@ def test_infer_on_an_image_model_reads_npz_arrays_or_flat_csv_rows(tmp_path: Pat
     np.savez(tmp_path / "bad.npz", x=np.zeros((2, 3, 3)))
     _, text = _run(tmp_path, model + 'infer m on "bad.npz" as "c.csv"\n')
     assert "E0623: `" in text and "examples of shape [3, 3] (float64) do not fit model `m`, which takes [1, 4, 5]" in text
+
+
+def test_infer_on_a_file_without_as_prints_the_predictions(tmp_path: Path) -> None:
+    x = np.random.default_rng(8).integers(0, 256, (2, 1, 4, 5), dtype=np.uint8)
+    np.savez(tmp_path / "in.npz", x=x)
+    model = "model m\n    input image 1 4 5\n    layer flatten\n    layer dense 3\n    loss cross_entropy\n"
+    session, text = _run(tmp_path, model + 'infer m on "in.npz"\n')
+    lines = [line for line in text.splitlines() if line.startswith("class ")]
+    probs = session.globals["m"].net.predict(x.astype(np.float32) / np.float32(255))  # type: ignore[union-attr]
+    assert lines == [f"class {int(np.argmax(p))}  probabilities " + " ".join(f"{v:.4f}" for v in p) for p in probs]
+    assert not list(tmp_path.glob("*.csv"))

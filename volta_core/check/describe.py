@@ -20,7 +20,7 @@ KEYWORD_DOCS: Final[dict[str, str]] = {
     "dataset": "`dataset NAME` — declares a dataset in an indented property block (`type`, `source`, `batch`, …).",
     "train": "`train MODEL on DATASET` — mini-batch training; an optional block overrides the settings autopilot resolves.",
     "evaluate": "`evaluate MODEL on DATASET` — prints loss/accuracy on the validation split (or all data) and sets the model's metrics.",
-    "infer": '`infer MODEL` — prints one prediction per `input v1 v2 …` row of its indented block; `infer MODEL on "in.csv" as "out.csv"` writes a prediction per row of a CSV file instead.',
+    "infer": '`infer MODEL` — prints one prediction per `input v1 v2 …` row of its indented block; `infer MODEL on "in.csv"` prints one per row of a CSV (or example of an npz `x` array), and `… as "out.csv"` writes them to a CSV file instead.',
     "save": '`save MODEL as "path" [with optimizer]` — writes a safetensors checkpoint atomically (with the optimizer state when asked).',
     "load": '`load MODEL from "path"` — reads a checkpoint into a model of the same architecture (else names the first parameter that differs).',
     "import": '`import "file.onnx" as NAME` — an ONNX graph becomes a Volta model.',

@@ -163,11 +163,14 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
     if stmt.source is not None and stmt.dest is not None:
         _infer_file(ctx, model, resolve_path(ctx, stmt.source, scope), resolve_path(ctx, stmt.dest, scope), stmt)
         return
-    if not stmt.rows:
+    if stmt.source is not None:
+        x = _inputs(ctx, model, resolve_path(ctx, stmt.source, scope), stmt.source.span)
+    elif stmt.rows:
+        rows = [[float(ctx.value(v, scope)) for v in row.values] for row in stmt.rows]
+        x = np.array(rows, np.int64 if net.info.token_input else np.float32)
+    else:
         return
-    rows = [[float(ctx.value(v, scope)) for v in row.values] for row in stmt.rows]
-    dtype = np.int64 if net.info.token_input else np.float32
-    preds = _predict(ctx, model, np.array(rows, dtype), stmt.span)
+    preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, net.output_width), np.float32)
     for pred in preds:
         if net.loss == "cross_entropy":
             text = f"class {int(np.argmax(pred))}  probabilities " + " ".join(_fmt(p) for p in pred)
@@ -176,6 +179,11 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
         else:
             text = " ".join(_fmt(p) for p in np.ravel(pred))
         ctx.write(text + "\n")
+
+
+def _inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.ndarray:
+    """The examples of an ``infer … on`` file: an npz array, or the rows of a CSV."""
+    return _npz_inputs(ctx, model, src, span) if src.suffix.lower() == ".npz" else _csv_inputs(ctx, model, src, span)
 
 
 def _csv_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.ndarray:
@@ -236,7 +244,7 @@ def _npz_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.n
 
 def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A.Infer) -> None:
     span = stmt.source.span if stmt.source is not None else stmt.span
-    x = _npz_inputs(ctx, model, src, span) if src.suffix.lower() == ".npz" else _csv_inputs(ctx, model, src, span)
+    x = _inputs(ctx, model, src, span)
     preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, model.net.output_width), np.float32)
     preds = preds.reshape(len(x), -1)
     out = io.StringIO()

@@ -672,10 +672,12 @@ class Parser:
         if self.peek().is_keyword("on"):
             self.advance()
             src = self.parse_expr()
-            self.expect_keyword("as")
-            dest = self.parse_expr()
+            dest: A.Expr | None = None
+            if self.peek().is_keyword("as"):  # without `as`, the predictions are printed
+                self.advance()
+                dest = self.parse_expr()
             self.end_of_line()
-            return A.Infer(model, (), src, dest, Span(tok.start, _span(dest).end))
+            return A.Infer(model, (), src, dest, Span(tok.start, _span(dest if dest is not None else src).end))
         self.end_of_line()
         rows, _ = self.parse_block(tok, _ROWS)
         return A.Infer(model, tuple(r for r in rows if isinstance(r, A.InferRow)), None, None, Span(tok.start, model.span.end))
