@@ -347,3 +347,16 @@ def test_calls_inside_parenthesised_property_values_allow_spaces() -> None:
 
 def test_space_before_call_parens_in_expressions_is_still_a_call() -> None:
     assert sexp(expr("f (1)")) == "f[1]"
+
+
+def test_infer_on_a_file_with_or_without_as() -> None:
+    from volta_core.analysis import analyze
+    from volta_core.syntax import ast as A
+
+    both = analyze('model m\n    layers 2 1\ninfer m on "in.csv" as "out.csv"\n')
+    shown = analyze('model m\n    layers 2 1\ninfer m on "in.csv"\n')
+    assert both.diagnostics == [] and shown.diagnostics == []
+    first, second = both.program.body[1], shown.program.body[1]
+    assert isinstance(first, A.Infer) and isinstance(second, A.Infer)
+    assert first.dest is not None and second.dest is None and second.source is not None
+    assert shown.source.snippet(second.span) == 'infer m on "in.csv"'
