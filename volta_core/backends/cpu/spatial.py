@@ -59,55 +59,95 @@ def _borders(first: int, stop: int, size: int) -> list[slice]:
 
 
 # ------------------------------------------------------------------ convolution
-def _im2col(shape: tuple[int, ...], hw: tuple[Window, Window], out_hw: tuple[int, int]) -> list[tuple[Index, Index, list[Index]]]:
-    """Per tap: (columns index, x index, column slabs that are padding) for columns [C, kH, kW, N, Ho, Wo]
-    and x read channels-first ([C, N, H, W])."""
-    wh, ww = hw
-    ho, wo = out_hw
-    plan: list[tuple[Index, Index, list[Index]]] = []
-    for a in range(wh.kernel):
-        h0, h1, ih = wh.taps(shape[2], ho, a)
-        for b in range(ww.kernel):
-            w0, w1, iw = ww.taps(shape[3], wo, b)
-            tap: Index = (slice(None), a, b, slice(None))
-            if h1 == h0 or w1 == w0:
-                plan.append((tap, (), [(*tap, slice(None), slice(None))]))
+class _Columns:
+    """The im2col geometry of one convolution: columns [C, kH, kW, N, Ho, Wo] against an
+    image [N, C, H, W] read channels first.
+
+    Per tap: the columns index, the image index, and the column slabs that are
+    padding. With stride 1 and Wo == W, a tap is a shift of the flattened
+    [H·W] planes, so it moves as one run per (channel, sample) instead of one
+    per output row (NumPy's per-row overhead dominates small images); the run
+    also carries values across row ends, which land exactly in the padding
+    slabs and are zeroed (im2col) or zeroed first (col2im) there.
+    """
+
+    def __init__(self, image: tuple[int, ...], hw: tuple[Window, Window], out_hw: tuple[int, int]) -> None:
+        wh, ww = hw
+        n, c, h, w = image
+        ho, wo = out_hw
+        self.shapes = ((c, wh.kernel, ww.kernel, n, ho * wo), (c, wh.kernel, ww.kernel, n, ho, wo))
+        self.flat = wh.stride == ww.stride == 1 and wo == w
+        self.taps: list[tuple[Index, Index, list[Index]]] = []
+        for a in range(wh.kernel):
+            h0, h1, ih = wh.taps(h, ho, a)
+            for b in range(ww.kernel):
+                w0, w1, iw = ww.taps(w, wo, b)
+                tap: Index = (slice(None), a, b, slice(None))
+                if h1 == h0 or w1 == w0:
+                    self.taps.append((tap, (), [tap]))
+                    continue
+                zero: list[Index] = [(*tap, s, slice(None)) for s in _borders(h0, h1, ho)]
+                zero += [(*tap, slice(h0, h1), s) for s in _borders(w0, w1, wo)]
+                if self.flat:
+                    start, stop = h0 * wo + w0, (h1 - 1) * wo + w1
+                    shift = ih * w + iw - start
+                    self.taps.append(((*tap, slice(start, stop)),
+                                      (slice(None), slice(None), slice(start + shift, stop + shift)), zero))
+                else:
+                    self.taps.append(((*tap, slice(h0, h1), slice(w0, w1)),
+                                      (slice(None), slice(None), _run(h0, h1, ih, wh.stride),
+                                       _run(w0, w1, iw, ww.stride)), zero))
+
+    def views(self, cols: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(columns as the taps index them, columns 6-D for the slabs, the image channels first)."""
+        n, c = image.shape[:2]
+        cols6 = cols.reshape(self.shapes[1])
+        if self.flat:
+            return cols.reshape(self.shapes[0]), cols6, image.reshape(n, c, -1).transpose(1, 0, 2)
+        return cols6, cols6, image.transpose(1, 0, 2, 3)
+
+    def gather(self, cols: np.ndarray, image: np.ndarray) -> None:
+        """im2col: every column of every tap, padding as 0."""
+        dst, cols6, src = self.views(cols, image)
+        for d, s, zero in self.taps:
+            if s:
+                np.copyto(dst[d], src[s])
+            for z in zero:
+                cols6[z] = 0
+
+    def scatter_add(self, cols: np.ndarray, image: np.ndarray) -> None:
+        """col2im: add every tap's columns into ``image`` (zeroed by the caller), taps in row-major order."""
+        src, cols6, dst = self.views(cols, image)
+        for d, s, zero in self.taps:
+            if not s:
                 continue
-            zero: list[Index] = [(*tap, s, slice(None)) for s in _borders(h0, h1, ho)]
-            zero += [(*tap, slice(h0, h1), s) for s in _borders(w0, w1, wo)]
-            plan.append(((*tap, slice(h0, h1), slice(w0, w1)),
-                         (slice(None), slice(None), _run(h0, h1, ih, wh.stride), _run(w0, w1, iw, ww.stride)), zero))
-    return plan
-
-
-def _fill_columns(plan: list[tuple[Index, Index, list[Index]]], cols6: np.ndarray, x: np.ndarray) -> None:
-    xt = x.transpose(1, 0, 2, 3)
-    for dst, src, zero in plan:
-        if src:
-            np.copyto(cols6[dst], xt[src])
-        for z in zero:
-            cols6[z] = 0
+            if self.flat:  # the run crosses row ends through padding slabs: make them add +0.0
+                for z in zero:
+                    cols6[z] = 0
+            view = dst[s]
+            np.add(view, src[d], out=view)
 
 
 def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
     x, w = ins[0].shape, ins[1].shape
-    n, c = x[0], x[1]
+    n = x[0]
     o, cg, kh, kw = w
     groups = node.attr("groups")
     ho, wo = node.shape[2:]
     dt = np.dtype(numpy_dtype(node.dtype))
     cols_shape, outt_shape = conv_workspace(x, w, node.shape, groups, transpose=False)
     cols, outt = _carve(workspace, [(cols_shape, dt), (outt_shape, dt)])
-    plan = _im2col(x, windows("conv2d", node.attr_dict, (kh, kw)), (ho, wo))
-    cols6 = cols.reshape(c, kh, kw, n, ho, wo)
+    columns = _Columns(x, windows("conv2d", node.attr_dict, (kh, kw)), (ho, wo))
     cols3 = cols.reshape(groups, cg * kh * kw, -1)
     outt3 = outt.reshape(groups, o // groups, -1)
     from_t = outt.reshape(o, n, ho * wo).transpose(1, 0, 2)
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        _fill_columns(plan, cols6, i[0])
-        np.matmul(i[1].reshape(groups, o // groups, -1), cols3, out=outt3)
+        columns.gather(cols, i[0])
+        w3 = i[1].reshape(groups, o // groups, -1)
+        for g in range(groups):  # 2-D GEMMs: NumPy sends stacked (3-D) operands to BLAS only sometimes
+            np.matmul(w3[g], cols3[g], out=outt3[g])
         o3 = out.reshape(n, o, ho * wo)
         if bias:  # the copy back to NCHW adds the bias on the way
             np.add(from_t, i[2].reshape(1, o, 1), out=o3)
@@ -119,23 +159,24 @@ def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None
 
 def _conv2d_weight_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
     x, dy = ins[0].shape, ins[1].shape
-    n, c = x[0], x[1]
+    n = x[0]
     o, cg, kh, kw = node.shape
     groups = node.attr("groups")
     ho, wo = dy[2:]
     dt = np.dtype(numpy_dtype(node.dtype))
     cols_shape, dyt_shape = conv_workspace(x, node.shape, dy, groups, transpose=False)
     cols, dyt = _carve(workspace, [(cols_shape, dt), (dyt_shape, dt)])
-    plan = _im2col(x, windows("conv2d_weight_grad", node.attr_dict, (kh, kw)), (ho, wo))
-    cols6 = cols.reshape(c, kh, kw, n, ho, wo)
+    columns = _Columns(x, windows("conv2d_weight_grad", node.attr_dict, (kh, kw)), (ho, wo))
     cols_t = cols.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1)
     dyt3 = dyt.reshape(groups, o // groups, -1)
     to_t = dyt.reshape(o, n, ho * wo).transpose(1, 0, 2)
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        _fill_columns(plan, cols6, i[0])
+        columns.gather(cols, i[0])
         np.copyto(to_t, i[1].reshape(n, o, ho * wo))
-        np.matmul(dyt3, cols_t, out=out.reshape(groups, o // groups, -1))
+        dw3 = out.reshape(groups, o // groups, -1)
+        for g in range(groups):
+            np.matmul(dyt3[g], cols_t[g], out=dw3[g])
 
     return k
 
@@ -145,34 +186,25 @@ def _conv_transpose2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | N
     n, c, h, wd = x
     _, og, kh, kw = w
     groups = node.attr("groups")
-    o, ho, wo = node.shape[1:]
+    o = node.shape[1]
     dt = np.dtype(numpy_dtype(node.dtype))
     cols_shape, xt_shape = conv_workspace(x, w, node.shape, groups, transpose=True)
     cols, xt = _carve(workspace, [(cols_shape, dt), (xt_shape, dt)])
-    wh, ww = windows("conv_transpose2d", node.attr_dict, (kh, kw))
-    # column (tap a, b) of input pixel (y, x) lands on output (y*sh - top + a*dh, x*sw - left + b*dw)
-    scatter: list[tuple[Index, Index]] = []
-    for a in range(kh):
-        h0, h1, oh = wh.taps(ho, h, a)
-        for b in range(kw):
-            w0, w1, ow = ww.taps(wo, wd, b)
-            if h1 > h0 and w1 > w0:
-                scatter.append(((slice(None), slice(None), _run(h0, h1, oh, wh.stride), _run(w0, w1, ow, ww.stride)),
-                                (slice(None), a, b, slice(None), slice(h0, h1), slice(w0, w1))))
+    # columns (tap a, b) of input pixel (y, x) land on output (y*sH - top + a*dH, x*sW - left + b*dW):
+    # conv2d's im2col geometry from the output's side
+    columns = _Columns(node.shape, windows("conv_transpose2d", node.attr_dict, (kh, kw)), (h, wd))
     cols3 = cols.reshape(groups, og * kh * kw, -1)
-    cols6 = cols.reshape(o, kh, kw, n, h, wd)
     xt3 = xt.reshape(groups, c // groups, -1)
     to_t = xt.reshape(c, n, h * wd).transpose(1, 0, 2)
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         np.copyto(to_t, i[0].reshape(n, c, h * wd))
-        np.matmul(i[1].reshape(groups, c // groups, -1).transpose(0, 2, 1), xt3, out=cols3)
+        w3 = i[1].reshape(groups, c // groups, -1)
+        for g in range(groups):
+            np.matmul(w3[g].T, xt3[g], out=cols3[g])
         out.fill(0)
-        yt = out.transpose(1, 0, 2, 3)
-        for dst, src in scatter:  # taps in row-major order: a fixed summation order
-            view = yt[dst]
-            np.add(view, cols6[src], out=view)
+        columns.scatter_add(cols, out)
         if bias:
             np.add(out, i[2].reshape(1, o, 1, 1), out=out)
 
