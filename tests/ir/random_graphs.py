@@ -322,7 +322,7 @@ def _pool(op: str) -> Gen:
             return y
         if op == "avg_pool2d_grad":
             return g.op(op, y, shape=g.node(x).shape, **attrs)
-        return g.op(op, x, y if op == "max_pool2d_grad" else g.op("neg", x), **attrs)
+        return g.op(op, x, y, y if op == "max_pool2d_grad" else g.op("neg", x), **attrs)
 
     return gen
 

@@ -129,6 +129,15 @@ def _batchnorm_training(g: Graph, ids: list[int]) -> int:
 
 
 _POOL3 = {"kernel": (3, 3), "strides": (2, 2), "pads": (1, 1, 1, 1)}
+
+
+def _with_maxima(op: str, attrs: dict[str, object]) -> Callable[[Graph, list[int]], int]:
+    """max_pool2d_grad/select as the gradient rules call them: y is max_pool2d(x)."""
+    def build(g: Graph, ids: list[int]) -> int:
+        x, other = ids
+        return g.op(op, x, g.op("max_pool2d", x, **attrs), other, **attrs)
+
+    return build
 _TORCH_PAD_MODE = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
 
 
@@ -273,9 +282,13 @@ CASES = [
          finite_differences=False),
     Case("max_pool2d_grad", "max_pool2d_grad", (((2, 2, 5, 5), "any"), ((2, 2, 3, 3), "any")),
          lambda x, g: _torch_pool_grad(lambda z: _torch_max_pool(z, (3, 3), (2, 2), (1, 1, 1, 1)), x.shape, x, g),
-         _POOL3),
+         graph=_with_maxima("max_pool2d_grad", _POOL3)),
+    Case("max_pool2d_grad_ties", "max_pool2d_grad", (((2, 2, 6, 6), "ties"), ((2, 2, 6, 6), "any")),
+         lambda x, g: _torch_pool_grad(lambda z: _torch_max_pool(z, (3, 3), (1, 1), (1, 1, 1, 1)), x.shape, x, g),
+         graph=_with_maxima("max_pool2d_grad", {"kernel": (3, 3), "pads": (1, 1, 1, 1)}), finite_differences=False),
     Case("max_pool2d_select", "max_pool2d_select", (((2, 2, 5, 5), "any"), ((2, 2, 5, 5), "any")),
-         lambda x, v: _torch_max_select(x, v, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1)), _POOL3),
+         lambda x, v: _torch_max_select(x, v, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1)),
+         graph=_with_maxima("max_pool2d_select", _POOL3)),
     Case("avg_pool2d", "avg_pool2d", (((2, 3, 6, 6), "any"),), lambda x: _torch_avg_pool(x, (2, 2), (2, 2)),
          {"kernel": (2, 2), "strides": (2, 2)}),
     Case("avg_pool2d_ceil_counts_pad", "avg_pool2d", (((2, 3, 6, 6), "any"),),
@@ -367,6 +380,15 @@ def _build(case: Case, values: list[np.ndarray], float_dtype: str):
         loss = g.op("reduce_sum", g.op("mul", y, cot), axes=tuple(range(len(g.node(y).shape))))
     g.set_outputs([y])
     return g, y, loss, floats
+
+
+def _forward_ops(g: Graph, y: int) -> set[str]:
+    """The ops the case's output y is computed with (not the loss built around it)."""
+    need = {y}
+    for n in reversed(g.nodes):
+        if n.id in need:
+            need.update(n.inputs)
+    return {g.node(i).op for i in need}
 
 
 def _feeds(values: list[np.ndarray], cot: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -1248,16 +1248,17 @@ def _pool_rule(op: str) -> ShapeRule:
 
 
 def _max_pool2d_pair_rule(op: str) -> ShapeRule:
-    """max_pool2d_grad (x, g [pooled]) -> like x; max_pool2d_select (x, v [like x]) -> pooled."""
+    """max_pool2d_grad (x, y [pooled], g [pooled]) -> like x; max_pool2d_select (x, y [pooled], v [like x]) -> pooled."""
     def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         dtype = _float_images(op, ts)
         x = _image(op, "x", ts[0][0])
         _, (ho, wo) = _pool_windows(op, x, attrs)
         pooled = (x[0], x[1], ho, wo)
-        want, result = (pooled, x) if op == "max_pool2d_grad" else (x, pooled)
-        if ts[1][0] != want:
-            raise ShapeError(f"{op}: second input must be {format_shape(want)} for x {format_shape(x)}, "
-                             f"got {format_shape(ts[1][0])}")
+        last, result = (pooled, x) if op == "max_pool2d_grad" else (x, pooled)
+        for k, (what, want) in enumerate((("y", pooled), ("g" if op == "max_pool2d_grad" else "v", last)), 1):
+            if ts[k][0] != want:
+                raise ShapeError(f"{op}: {what} must be {format_shape(want)} for x {format_shape(x)}, "
+                                 f"got {format_shape(ts[k][0])}")
         return result, dtype
 
     return rule
@@ -1368,7 +1369,7 @@ def _conv_ws(transpose: bool, weight_grad: bool = False) -> WorkspaceRule:
 def _pool_ws(op: str) -> WorkspaceRule:
     """The padded frame of x when windows reach outside it; avg_pool2d_grad adds the pooled
     gradient over the divisor; max_pool2d_grad/select a second frame (accumulator or padded v),
-    the maxima, one more pooled array and three pooled byte masks."""
+    one pooled array and three pooled byte masks."""
     def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
         x = tuple(attrs["shape"]) if op == "avg_pool2d_grad" else ts[0][0]
         hw, out_hw = _pool_windows(op, x, attrs)
@@ -1380,7 +1381,7 @@ def _pool_ws(op: str) -> WorkspaceRule:
             return big * size
         if op == "avg_pool2d_grad":
             return (big + pooled) * size
-        return (2 * big + 2 * pooled) * size + 3 * pooled
+        return (2 * big + pooled) * size + 3 * pooled
 
     return rule
 
@@ -1441,16 +1442,16 @@ def _g_conv2d_weight_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int |
 
 
 def _g_max_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    return (c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict),)
+    return (c.op("max_pool2d_grad", c.x(0), c.y(), g, **n.attr_dict),)
 
 
 def _g_max_pool2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    # Which element of a window is its first maximum is piecewise constant in x: no gradient to x.
-    return None, c.op("max_pool2d_select", c.x(0), g, **n.attr_dict)
+    # Which element of a window is picked is piecewise constant in x and y: no gradient to them.
+    return None, None, c.op("max_pool2d_select", c.x(0), c.x(1), g, **n.attr_dict)
 
 
 def _g_max_pool2d_select(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    return None, c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict)
+    return None, None, c.op("max_pool2d_grad", c.x(0), c.x(1), g, **n.attr_dict)
 
 
 def _g_avg_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
@@ -1603,13 +1604,13 @@ for _op in (
           workspace=_pool_ws("max_pool2d"),
           doc="max over kH x kW windows of x [N,C,H,W] (padding never wins; ceil_mode as PyTorch); "
               "gradient to each window's first maximum in row-major order"),
-    OpDef("max_pool2d_grad", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_grad"), _g_max_pool2d_grad,
+    OpDef("max_pool2d_grad", 3, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_grad"), _g_max_pool2d_grad,
           workspace=_pool_ws("max_pool2d_grad"),
-          doc="g [N,C,Ho,Wo] added at each window's first maximum of x -> like x (gradient of max_pool2d; "
-              "a window holding NaN routes to its first element)"),
-    OpDef("max_pool2d_select", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_select"),
+          doc="x, y, g [N,C,Ho,Wo]: g added at the first element of each window of x not below y -> like x "
+              "(with y = max_pool2d(x): its gradient, to the first maximum; a window with NaN: to its first element)"),
+    OpDef("max_pool2d_select", 3, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_select"),
           _g_max_pool2d_select, workspace=_pool_ws("max_pool2d_select"),
-          doc="v (shaped like x) read at each window's first maximum of x -> [N,C,Ho,Wo] "
+          doc="x, y, v (like x): v at the first element of each window of x not below y -> [N,C,Ho,Wo] "
               "(gradient of max_pool2d_grad)"),
     OpDef("avg_pool2d", 1, _AVGPOOL_ATTRS, _pool_rule("avg_pool2d"), _g_avg_pool2d, workspace=_pool_ws("avg_pool2d"),
           doc="mean over kH x kW windows of x [N,C,H,W]; count_include_pad counts zero padding "

@@ -298,32 +298,30 @@ def _max_pool2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = 
 
 
 class _FirstMax:
-    """The taps of x's windows in row-major order, each with the windows it is the first maximum of.
+    """The taps of x's windows in row-major order, each with the windows it is the first element
+    of not below ``y`` (with y the windows' maxima: the first maximum; a window holding NaN has
+    max NaN, no element is below it, and its first element is picked).
 
-    The first maximum is the first element not below the window's max; a
-    window holding NaN has max NaN, and then its first element is picked.
-    Scratch (from the workspace): x's padded frame, a second frame (the
-    gradient accumulator or the padded ``v``), the maxima, one pooled float
-    array and three pooled byte masks.
+    Scratch (from the workspace): x's padded frame, a second frame (the gradient accumulator or
+    the padded ``v``), one pooled float array and three pooled byte masks.
     """
 
     def __init__(self, node: Node, x: tuple[int, ...], workspace: np.ndarray | None) -> None:
         self.frame, dt, pooled = _pool_setup(node, x)
         big = _frame_shape(self.frame)
         flag = np.dtype(np.bool_)
-        (self.xbuf, self.other, self.peak, self.picked, self.lt, self.hit, self.open) = _carve(
-            workspace, [(big, dt), (big, dt), (pooled, dt), (pooled, dt), (pooled, flag), (pooled, flag), (pooled, flag)])
+        (self.xbuf, self.other, self.picked, self.lt, self.hit, self.open) = _carve(
+            workspace, [(big, dt), (big, dt), (pooled, dt), (pooled, flag), (pooled, flag), (pooled, flag)])
         self.mask = self.lt.view(np.int8)  # ``lt`` is spent once a tap's ``hit`` is known
 
-    def walk(self, x: np.ndarray, each: Callable[[Index, np.ndarray], None]) -> None:
+    def walk(self, x: np.ndarray, y: np.ndarray, each: Callable[[Index, np.ndarray], None]) -> None:
         frame = self.frame
         xf = frame.load(x, self.xbuf, -np.inf)
-        _max_into(frame, xf, self.peak)
         self.open.fill(True)
         last = len(frame.taps) - 1
         for p, t in enumerate(frame.taps):
-            np.less(xf[t], self.peak, out=self.lt)
-            np.greater(self.open, self.lt, out=self.hit)  # still open and not below the max
+            np.less(xf[t], y, out=self.lt)
+            np.greater(self.open, self.lt, out=self.hit)  # still open and not below y
             if p < last:
                 np.logical_and(self.open, self.lt, out=self.open)
             each(t, self.hit)
@@ -334,7 +332,7 @@ def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | No
     frame = fm.frame
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        g = i[1]
+        g = i[2]
         acc = fm.other if frame.padded else out
         if not frame.tiles:
             acc.fill(0)
@@ -347,7 +345,7 @@ def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | No
                 _masked(g, hit, fm.mask, fm.picked)
                 np.add(view, fm.picked, out=view)
 
-        fm.walk(i[0], each)
+        fm.walk(i[0], i[1], each)
         frame.store(acc, out)
 
     return k
@@ -358,14 +356,14 @@ def _max_pool2d_select(node: Node, ins: Sequence[Node], workspace: np.ndarray | 
     frame = fm.frame
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        vf = frame.load(i[1], fm.other, 0.0)
+        vf = frame.load(i[2], fm.other, 0.0)
         out.fill(0)
 
         def each(t: Index, hit: np.ndarray) -> None:
             _masked(vf[t], hit, fm.mask, fm.picked)
-            np.add(out, fm.picked, out=out)  # one tap per window is picked; the others add +0.0
+            np.add(out, fm.picked, out=out)  # at most one tap per window is picked; the others add +0.0
 
-        fm.walk(i[0], each)
+        fm.walk(i[0], i[1], each)
 
     return k
 

@@ -41,7 +41,7 @@ SIGNATURES = {
     "sce_rows": "qqPPPP", "scatter_add": "qqqqqPPPP", "scatter_add_atomic": "qqqqPPPP", "gather": "qqqqPPPP",
     "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififffff",
     "opt_rmsprop": "qPPPPfiffffif", "clip_sumsq": "qPP", "clip_coef": "iPf", "clip_scale": "qPP",
-    "im2col": "qPPP", "col2im": "qPPPP", "maxpool": "qPPP", "maxpool_grad": "qPPPP", "maxpool_select": "qPPPP",
+    "im2col": "qPPP", "col2im": "qPPPP", "maxpool": "qPPP", "maxpool_grad": "qPPPPP", "maxpool_select": "qPPPPP",
     "avgpool": "qiPPP", "avgpool_grad": "qiPPP", "moments": "qqqPP", "batchnorm": "qqq{T}PPPPPP", "pad": "qidPPP",
     "pad_fold": "qiPP",
 }
