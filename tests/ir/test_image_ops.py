@@ -124,7 +124,13 @@ def _torch_cnn(feeds: dict[str, np.ndarray]):
     return loss, stats, p
 
 
-def test_small_cnn_training_step_matches_pytorch():
+@pytest.mark.parametrize("column_bytes", [None, 1, 60_000], ids=["whole-batch", "chunks-of-1", "chunks-of-3-and-1"])
+def test_small_cnn_training_step_matches_pytorch(column_bytes, monkeypatch):
+    """Also with the CPU's im2col cut into chunks of samples (uneven: 3 + 1 for the first conv)."""
+    from volta_core.ir import ops
+
+    if column_bytes is not None:
+        monkeypatch.setattr(ops, "CPU_COLUMN_BYTES", column_bytes)
     g, loss, params, _ = _cnn()
     feeds = _cnn_feeds(g)
     outs = run_graph(training_graph(g, loss, params)[0], feeds)

@@ -25,6 +25,7 @@ import numpy as np
 from volta_core.ir.graph import Node
 from volta_core.ir.ops import (
     Window,
+    conv_chunk,
     conv_workspace,
     numpy_dtype,
     pad_widths,
@@ -128,83 +129,117 @@ class _Columns:
             np.add(view, src[d], out=view)
 
 
+def _prefix(buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The first prod(shape) elements of ``buf``, contiguous, as ``shape``."""
+    return buf.reshape(-1)[: math.prod(shape)].reshape(shape)
+
+
+def _chunks(node: Node, x: tuple[int, ...], w: tuple[int, ...], out: tuple[int, ...], transpose: bool,
+            workspace: np.ndarray | None) -> tuple[list[slice], np.ndarray, np.ndarray]:
+    """The batch cut into chunks whose columns fit ``CPU_COLUMN_BYTES``, and the workspace's
+    columns and channels-first buffers for one chunk."""
+    dt = np.dtype(numpy_dtype(node.dtype))
+    size = conv_chunk(x, w, out, transpose, node.dtype, "cpu")
+    cols, flat = _carve(workspace, [(shape, dt) for shape in conv_workspace(x, w, out, transpose, size)])
+    return [slice(a, min(x[0], a + size)) for a in range(0, x[0], size)], cols, flat
+
+
 def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk of samples: im2col, one GEMM per group into [O, chunk·Ho·Wo], and the copy back
+    # to NCHW that also adds the bias.
     x, w = ins[0].shape, ins[1].shape
-    n = x[0]
     o, cg, kh, kw = w
     groups = node.attr("groups")
     ho, wo = node.shape[2:]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, outt_shape = conv_workspace(x, w, node.shape, groups, transpose=False)
-    cols, outt = _carve(workspace, [(cols_shape, dt), (outt_shape, dt)])
-    columns = _Columns(x, windows("conv2d", node.attr_dict, (kh, kw)), (ho, wo))
-    cols3 = cols.reshape(groups, cg * kh * kw, -1)
-    outt3 = outt.reshape(groups, o // groups, -1)
-    from_t = outt.reshape(o, n, ho * wo).transpose(1, 0, 2)
+    hw = windows("conv2d", node.attr_dict, (kh, kw))
+    chunks, cols, outt = _chunks(node, x, w, node.shape, False, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * ho * wo))
+        o_m = _prefix(outt, (o, m * ho * wo))
+        parts.append((sl, _Columns((m, *x[1:]), hw, (ho, wo)), c_m, c_m.reshape(groups, cg * kh * kw, -1),
+                      o_m.reshape(groups, o // groups, -1), o_m.reshape(o, m, ho * wo).transpose(1, 0, 2)))
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        columns.gather(cols, i[0])
         w3 = i[1].reshape(groups, o // groups, -1)
-        for g in range(groups):  # 2-D GEMMs: NumPy sends stacked (3-D) operands to BLAS only sometimes
-            np.matmul(w3[g], cols3[g], out=outt3[g])
-        o3 = out.reshape(n, o, ho * wo)
-        if bias:  # the copy back to NCHW adds the bias on the way
-            np.add(from_t, i[2].reshape(1, o, 1), out=o3)
-        else:
-            np.copyto(o3, from_t)
+        for sl, columns, cols_m, cols3, outt3, from_t in parts:
+            columns.gather(cols_m, i[0][sl])
+            for g in range(groups):  # 2-D GEMMs: NumPy sends stacked (3-D) operands to BLAS only sometimes
+                np.matmul(w3[g], cols3[g], out=outt3[g])
+            o3 = out[sl].reshape(from_t.shape)
+            if bias:
+                np.add(from_t, i[2].reshape(1, o, 1), out=o3)
+            else:
+                np.copyto(o3, from_t)
 
     return k
 
 
 def _conv2d_weight_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk: im2col of x and a channels-first copy of dy, then dW += dy · columnsᵀ per group
+    # (chunks in order: a fixed summation order).
     x, dy = ins[0].shape, ins[1].shape
-    n = x[0]
     o, cg, kh, kw = node.shape
     groups = node.attr("groups")
     ho, wo = dy[2:]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, dyt_shape = conv_workspace(x, node.shape, dy, groups, transpose=False)
-    cols, dyt = _carve(workspace, [(cols_shape, dt), (dyt_shape, dt)])
-    columns = _Columns(x, windows("conv2d_weight_grad", node.attr_dict, (kh, kw)), (ho, wo))
-    cols_t = cols.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1)
-    dyt3 = dyt.reshape(groups, o // groups, -1)
-    to_t = dyt.reshape(o, n, ho * wo).transpose(1, 0, 2)
+    hw = windows("conv2d_weight_grad", node.attr_dict, (kh, kw))
+    chunks, cols, dyt = _chunks(node, x, node.shape, dy, False, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * ho * wo))
+        d_m = _prefix(dyt, (o, m * ho * wo))
+        parts.append((sl, _Columns((m, *x[1:]), hw, (ho, wo)), c_m,
+                      c_m.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1), d_m.reshape(groups, o // groups, -1),
+                      d_m.reshape(o, m, ho * wo).transpose(1, 0, 2)))
+    partial = np.empty((groups, o // groups, cg * kh * kw), numpy_dtype(node.dtype))
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        columns.gather(cols, i[0])
-        np.copyto(to_t, i[1].reshape(n, o, ho * wo))
         dw3 = out.reshape(groups, o // groups, -1)
-        for g in range(groups):
-            np.matmul(dyt3[g], cols_t[g], out=dw3[g])
+        for first, (sl, columns, cols_m, cols_t, dyt3, to_t) in zip([True] + [False] * len(parts), parts,
+                                                                   strict=False):
+            columns.gather(cols_m, i[0][sl])
+            np.copyto(to_t, i[1][sl].reshape(to_t.shape))
+            for g in range(groups):
+                if first:
+                    np.matmul(dyt3[g], cols_t[g], out=dw3[g])
+                else:
+                    np.matmul(dyt3[g], cols_t[g], out=partial[g])
+                    np.add(dw3[g], partial[g], out=dw3[g])
 
     return k
 
 
 def _conv_transpose2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk: x channels first, columns = weightᵀ · x per group, then col2im into the output
+    # (conv2d's im2col geometry seen from the output's side).
     x, w = ins[0].shape, ins[1].shape
-    n, c, h, wd = x
+    c, h, wd = x[1:]
     _, og, kh, kw = w
     groups = node.attr("groups")
     o = node.shape[1]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, xt_shape = conv_workspace(x, w, node.shape, groups, transpose=True)
-    cols, xt = _carve(workspace, [(cols_shape, dt), (xt_shape, dt)])
-    # columns (tap a, b) of input pixel (y, x) land on output (y*sH - top + a*dH, x*sW - left + b*dW):
-    # conv2d's im2col geometry from the output's side
-    columns = _Columns(node.shape, windows("conv_transpose2d", node.attr_dict, (kh, kw)), (h, wd))
-    cols3 = cols.reshape(groups, og * kh * kw, -1)
-    xt3 = xt.reshape(groups, c // groups, -1)
-    to_t = xt.reshape(c, n, h * wd).transpose(1, 0, 2)
+    hw = windows("conv_transpose2d", node.attr_dict, (kh, kw))
+    chunks, cols, xt = _chunks(node, x, w, node.shape, True, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * h * wd))
+        x_m = _prefix(xt, (c, m * h * wd))
+        parts.append((sl, _Columns((m, *node.shape[1:]), hw, (h, wd)), c_m, c_m.reshape(groups, og * kh * kw, -1),
+                      x_m.reshape(groups, c // groups, -1), x_m.reshape(c, m, h * wd).transpose(1, 0, 2)))
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        np.copyto(to_t, i[0].reshape(n, c, h * wd))
         w3 = i[1].reshape(groups, c // groups, -1)
-        for g in range(groups):
-            np.matmul(w3[g].T, xt3[g], out=cols3[g])
-        out.fill(0)
-        columns.scatter_add(cols, out)
+        for sl, columns, cols_m, cols3, xt3, to_t in parts:
+            np.copyto(to_t, i[0][sl].reshape(to_t.shape))
+            for g in range(groups):
+                np.matmul(w3[g].T, xt3[g], out=cols3[g])
+            y = out[sl]
+            y.fill(0)
+            columns.scatter_add(cols_m, y)
         if bias:
             np.add(out, i[2].reshape(1, o, 1, 1), out=out)
 

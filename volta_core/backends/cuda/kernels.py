@@ -509,7 +509,7 @@ def _conv2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, w = ins[0], ins[1]
     groups, dt = node.attr("groups"), node.dtype
     o, cg, kh, kw = w.shape
-    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=False)
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, transpose=False)
     cols = b.workspace(node.id)
     outt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _im2col(b, node, x, (kh, kw), node.shape[2:], cols)
@@ -525,7 +525,7 @@ def _conv2d_weight_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, dy = ins
     groups, dt = node.attr("groups"), node.dtype
     o, cg, kh, kw = node.shape
-    cols_shape, _ = conv_workspace(x.shape, node.shape, dy.shape, groups, transpose=False)
+    cols_shape, _ = conv_workspace(x.shape, node.shape, dy.shape, transpose=False)
     cols = b.workspace(node.id)
     dyt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _im2col(b, node, x, (kh, kw), dy.shape[2:], cols)
@@ -541,7 +541,7 @@ def _conv_transpose2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, w = ins[0], ins[1]
     groups, dt = node.attr("groups"), node.dtype
     c, og, kh, kw = w.shape
-    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=True)
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, transpose=True)
     cols = b.workspace(node.id)
     xt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _to_channels_first(b, dt, b.value(x.id), xt, x.shape)
