@@ -22,7 +22,7 @@ EXACT = {"add", "sub", "mul", "div", "neg", "abs", "sign", "relu", "leaky_relu",
          "embedding", "scatter_add", "squeeze", "unsqueeze", "dropout", "reduce_max",
          # image ops: the same IEEE operations in the same order (taps in row-major order, one division)
          "max_pool2d", "max_pool2d_select", "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad", "batchnorm", "pad",
-         "input"}
+         "resize2d", "input"}
 
 
 def _both(graph, feeds, determinism="strict"):

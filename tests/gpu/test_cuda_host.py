@@ -21,7 +21,7 @@ from .host import HostDevice, build_library
 
 # the image ops whose forward is the CPU backend's arithmetic, step for step (and the plumbing around them)
 EXACT = {"max_pool2d", "max_pool2d_select", "avg_pool2d", "batchnorm", "pad", "max_pool2d_grad", "avg_pool2d_grad",
-         "input", "reshape", "slice"}
+         "resize2d", "input", "reshape", "slice"}
 
 
 @pytest.fixture(scope="session")

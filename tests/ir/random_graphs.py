@@ -360,6 +360,21 @@ def _pad(op: str) -> Gen:
     return gen
 
 
+def _resize(op: str) -> Gen:
+    def gen(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+        x = _image(pick, g, pool)
+        if x is None:
+            return None
+        shape = g.node(x).shape
+        attrs = {"size": (1 + pick(2 * shape[2]), 1 + pick(2 * shape[3])), "mode": ("nearest", "linear")[pick(2)],
+                 "coordinates": ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")[pick(4)],
+                 "nearest_mode": ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")[pick(4)]}
+        y = g.op("resize2d", x, **attrs)
+        return y if op == "resize2d" else g.op(op, y, shape=shape, **attrs)
+
+    return gen
+
+
 GENERATORS: dict[str, Gen] = {
     **{op: _unary(op) for op in ("neg", "sqrt", "exp", "log", "abs", "erf", "relu", "sigmoid", "tanh", "silu")},
     "sign": _sign,
@@ -398,6 +413,8 @@ GENERATORS: dict[str, Gen] = {
     "batchnorm": _batchnorm,
     "pad": _pad("pad"),
     "pad_grad": _pad("pad_grad"),
+    "resize2d": _resize("resize2d"),
+    "resize2d_grad": _resize("resize2d_grad"),
 }
 _NAMES = sorted(GENERATORS)
 

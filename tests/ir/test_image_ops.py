@@ -60,6 +60,11 @@ ERRORS = [
     ("pad", [(2, 3)], {"pads": (0, 1)}, AttrError, "pad: pads needs 4 values, got [0, 1]"),
     ("pad", [(2, 3)], {"pads": (0, 1, 0, 0), "mode": "edge", "value": 2.0}, AttrError,
      "pad: value is used by mode constant only, got value=2.0 with mode edge"),
+    ("resize2d", [(1, 2, 4, 4)], {"size": (8, 8), "scales": (2.0,)}, AttrError,
+     "resize2d: scales must be empty or two positive numbers, got [2.0]"),
+    ("resize2d", [(1, 2, 4, 4)], {"size": (0, 8)}, AttrError, "resize2d: every value of size must be >= 1, got [0, 8]"),
+    ("resize2d_grad", [(1, 2, 8, 7)], {"size": (8, 8), "shape": (1, 2, 4, 4)}, ShapeError,
+     "resize2d_grad: g [1, 2, 8, 7] is not the resize2d output [1, 2, 8, 8] of [1, 2, 4, 4]"),
     ("pad_grad", [(2, 3)], {"pads": (0, 2, 0, 2)}, ShapeError,
      "pad_grad: pads [0, 2, 0, 2] remove more than g [2, 3] holds"),
 ]

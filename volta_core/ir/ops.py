@@ -147,6 +147,12 @@ class Attr:
             ):
                 raise AttrError(f"{where} must be a sequence of ints, got {value!r}")
             value = tuple(int(v) for v in value)
+        elif self.kind == "floats":
+            if not isinstance(value, tuple | list) or any(
+                isinstance(v, bool) or not isinstance(v, int | float | np.number) or not math.isfinite(v) for v in value
+            ):
+                raise AttrError(f"{where} must be a sequence of finite numbers, got {value!r}")
+            value = tuple(float(v) for v in value)
         elif self.kind == "scalars":
             if not isinstance(value, tuple | list) or any(
                 not isinstance(v, int | float | bool | np.number) for v in value
@@ -1340,6 +1346,87 @@ def _pad_grad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     return shape, dtype
 
 
+_RESIZE_COORDINATES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+_NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def resize_scales(x: Shape, attrs: AttrMap) -> tuple[float, float]:
+    """Output/input size per spatial axis: ``scales`` when given (ONNX maps coordinates with the scale
+    it was asked for, which a rounded size may not equal), else size / input size."""
+    if attrs["scales"]:
+        return attrs["scales"][0], attrs["scales"][1]
+    return attrs["size"][0] / x[2], attrs["size"][1] / x[3]
+
+
+def resize_taps(size_in: int, size_out: int, scale: float, attrs: AttrMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index along one axis: the source indices i0 and i1 and the weight of i1 (i0 gets 1 - w).
+
+    The source coordinate is ONNX Resize's ``coordinate_transformation_mode``;
+    ``nearest`` rounds it by ``nearest_mode`` and clamps the index (i1 = i0,
+    w = 0); ``linear`` clamps the coordinate to [0, size_in - 1], PyTorch's and
+    onnxruntime's edge rule, and interpolates between its floor and the next index.
+    """
+    o = np.arange(size_out, dtype=np.float64)
+    how = attrs["coordinates"]
+    if how in ("half_pixel", "pytorch_half_pixel"):
+        src = (o + 0.5) / scale - 0.5
+        if how == "pytorch_half_pixel" and size_out == 1:
+            src = np.zeros(1)
+    elif how == "align_corners":
+        src = o * (size_in - 1) / (size_out - 1) if size_out > 1 else np.zeros(size_out)
+    else:
+        src = o / scale
+    if attrs["mode"] == "nearest":
+        rounding = {"floor": np.floor(src), "ceil": np.ceil(src), "round_prefer_floor": np.ceil(src - 0.5),
+                    "round_prefer_ceil": np.floor(src + 0.5)}[attrs["nearest_mode"]]
+        i0 = np.clip(rounding, 0, size_in - 1).astype(np.int64)
+        return i0, i0, np.zeros(size_out)
+    src = np.clip(src, 0, size_in - 1)
+    i0 = np.floor(src).astype(np.int64)
+    return i0, np.minimum(i0 + 1, size_in - 1), src - i0
+
+
+def resize_matrix(size_in: int, size_out: int, scale: float, attrs: AttrMap) -> np.ndarray:
+    """The [size_out, size_in] interpolation matrix of one axis (at most two nonzeros a row)."""
+    i0, i1, w = resize_taps(size_in, size_out, scale, attrs)
+    m = np.zeros((size_out, size_in))
+    rows = np.arange(size_out)
+    np.add.at(m, (rows, i0), 1.0 - w)
+    np.add.at(m, (rows, i1), w)
+    return m
+
+
+def _resize_rule(op: str) -> ShapeRule:
+    def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+        shape, dtype = ts[0]
+        _need_float(op, dtype)
+        size = _attr_ints(op, attrs, "size", 2, 1)
+        if len(attrs["scales"]) not in (0, 2) or any(v <= 0 for v in attrs["scales"]):
+            raise AttrError(f"{op}: scales must be empty or two positive numbers, got {list(attrs['scales'])}")
+        if op == "resize2d":
+            x = _image(op, "x", shape)
+            return (x[0], x[1], *size), dtype
+        x = _image(op, "shape", tuple(attrs["shape"]))
+        if shape != (x[0], x[1], *size):
+            raise ShapeError(f"{op}: g {format_shape(shape)} is not the resize2d output "
+                             f"{format_shape((x[0], x[1], *size))} of {format_shape(x)}")
+        return x, dtype
+
+    return rule
+
+
+def _resize_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
+    """resize2d: rows resized along W ([N, C, H, Wo], two for linear) and one output-sized
+    product; resize2d_grad: g times the width matrix [N, C, Ho, W]."""
+    if "shape" in attrs:
+        x = tuple(attrs["shape"])
+        return x[0] * x[1] * attrs["size"][0] * x[3] * _itemsize(out[1])
+    n, c, h, _ = ts[0][0]
+    rows = n * c * h * attrs["size"][1]
+    linear = attrs["mode"] == "linear"
+    return ((2 if linear else 1) * rows + (numel(out[0]) if linear else 0)) * _itemsize(out[1])
+
+
 def conv_workspace(x: Shape, w: Shape, out: Shape, transpose: bool, chunk: int | None = None) -> tuple[Shape, Shape]:
     """The two scratch arrays of the im2col formulation for ``chunk`` samples (default: the batch):
     columns [C·kH·kW, chunk·Ho·Wo] and a channels-first copy [O, chunk·Ho·Wo] of the output
@@ -1417,6 +1504,9 @@ _MAXPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr(
 _AVGPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr("pads", "ints", (0, 0, 0, 0)),
                   Attr("ceil_mode", "bool", False), Attr("count_include_pad", "bool", True))
 _PAD_MODES = ("constant", "reflect", "edge")
+_RESIZE_ATTRS = (Attr("size", "ints"), Attr("mode", "str", "nearest", ("nearest", "linear")),
+                 Attr("coordinates", "str", "half_pixel", _RESIZE_COORDINATES),
+                 Attr("nearest_mode", "str", "round_prefer_floor", _NEAREST_MODES), Attr("scales", "floats", ()))
 
 
 def _conv_attrs(n: GradNode) -> dict[str, object]:
@@ -1513,6 +1603,18 @@ def _g_batchnorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     r1 = c.op("reduce_sum", c.op("mul", g, centred), axes=axes)
     gvar = c.op("mul", c.op("mul", r1, scale), c.op("mul", c.const(-0.5, dt), c.op("mul", inv, c.op("mul", inv, inv))))
     return gx, c.op("mul", r1, inv), r0, c.op("neg", c.op("mul", r0, alpha)), gvar
+
+
+def _resize_attrs(n: GradNode) -> dict[str, object]:
+    return {k: v for k, v in n.attr_dict.items() if k != "shape"}
+
+
+def _g_resize2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("resize2d_grad", g, shape=_shape(c, c.x(0)), **_resize_attrs(n)),)
+
+
+def _g_resize2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("resize2d", g, **_resize_attrs(n)),)
 
 
 def _g_pad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
@@ -1643,6 +1745,12 @@ for _op in (
           _pad_rule, _g_pad,
           doc="pad every axis (pads: all befores, then all afters, as ONNX) with value, a reflection "
               "(edge not repeated) or the edge"),
+    OpDef("resize2d", 1, _RESIZE_ATTRS, _resize_rule("resize2d"), _g_resize2d, workspace=_resize_ws,
+          doc="resize x [N,C,H,W] to size (Ho, Wo), nearest or (bi)linear; coordinates and nearest_mode as "
+              "ONNX Resize's; scales (optional) map coordinates as ONNX does"),
+    OpDef("resize2d_grad", 1, (Attr("shape", "ints"), *_RESIZE_ATTRS), _resize_rule("resize2d_grad"),
+          _g_resize2d_grad, workspace=_resize_ws,
+          doc="g [N,C,Ho,Wo] of a resize2d spread back onto shape by its interpolation weights (gradient of resize2d)"),
     OpDef("pad_grad", 1, (Attr("pads", "ints"), Attr("mode", "str", "constant", _PAD_MODES)), _pad_grad_rule,
           _g_pad_grad, workspace=_pad_grad_ws,
           doc="g of a pad folded back onto its input: cropped, reflected/edge copies added (gradient of pad)"),

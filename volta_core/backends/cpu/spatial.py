@@ -31,6 +31,9 @@ from volta_core.ir.ops import (
     pad_widths,
     padded_frame,
     pool_geometry,
+    resize_matrix,
+    resize_scales,
+    resize_taps,
     windows,
 )
 
@@ -595,6 +598,62 @@ def _pad_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = No
     return k
 
 
+# ------------------------------------------------------------------ resizing
+def _resize2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Gathers, so every output is exactly w0·a + w1·b of its own sources (an inf elsewhere never leaks in):
+    # along W first, then along H, PyTorch's bilinear order.
+    x = ins[0].shape
+    n, c, h = x[:3]
+    ho, wo = node.shape[2:]
+    dt = np.dtype(numpy_dtype(node.dtype))
+    scale_h, scale_w = resize_scales(x, node.attr_dict)
+    hi0, hi1, hw = resize_taps(h, ho, scale_h, node.attr_dict)
+    wi0, wi1, ww = resize_taps(x[3], wo, scale_w, node.attr_dict)
+    if node.attr("mode") == "nearest":
+        (rows,) = _carve(workspace, [((n, c, h, wo), dt)])
+
+        def nearest(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.take(i[0], wi0, axis=3, out=rows)
+            np.take(rows, hi0, axis=2, out=out)
+
+        return nearest
+    rows, other, tail = _carve(workspace, [((n, c, h, wo), dt), ((n, c, h, wo), dt), (node.shape, dt)])
+    w0, w1 = (1.0 - ww).astype(dt), ww.astype(dt)
+    h0, h1 = (1.0 - hw).astype(dt)[:, None], hw.astype(dt)[:, None]
+
+    def linear(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.take(i[0], wi0, axis=3, out=rows)
+        np.multiply(rows, w0, out=rows)
+        np.take(i[0], wi1, axis=3, out=other)
+        np.multiply(other, w1, out=other)
+        np.add(rows, other, out=rows)
+        np.take(rows, hi0, axis=2, out=out)
+        np.multiply(out, h0, out=out)
+        np.take(rows, hi1, axis=2, out=tail)
+        np.multiply(tail, h1, out=tail)
+        np.add(out, tail, out=out)
+
+    return linear
+
+
+def _resize2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # The adjoint as products with the interpolation matrices: dx = Rhᵀ · g · Rw per image plane.
+    x = node.shape
+    n, c, h, w = x
+    ho, wo = ins[0].shape[2:]
+    dt = np.dtype(numpy_dtype(node.dtype))
+    scale_h, scale_w = resize_scales(x, node.attr_dict)
+    rw = resize_matrix(w, wo, scale_w, node.attr_dict).astype(dt)
+    rh_t = np.ascontiguousarray(resize_matrix(h, ho, scale_h, node.attr_dict).T.astype(dt))
+    (rows,) = _carve(workspace, [((n * c, ho, w), dt)])
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.matmul(i[0].reshape(-1, wo), rw, out=rows.reshape(-1, w))
+        np.matmul(rh_t, rows, out=out.reshape(n * c, h, w))  # contiguous planes: one BLAS call each, looped in C
+
+    return k
+
+
 KERNELS: dict[str, Callable[..., Kernel]] = {
     "conv2d": _conv2d,
     "conv2d_weight_grad": _conv2d_weight_grad,
@@ -608,4 +667,6 @@ KERNELS: dict[str, Callable[..., Kernel]] = {
     "batchnorm": _batchnorm,
     "pad": _pad,
     "pad_grad": _pad_grad,
+    "resize2d": _resize2d,
+    "resize2d_grad": _resize2d_grad,
 }

@@ -701,6 +701,35 @@ __device__ void pad_fold_body(i64 n, int mode, T* buf, const i64* __restrict__ m
   }
 }
 
+// resize2d, as the CPU backend computes it: along W, then along H (dims [N, C, H, W, Ho, Wo];
+// idx [h0[Ho], h1[Ho], w0[Wo], w1[Wo]] source indices, wts the matching weights)
+template <typename T>
+__device__ void resize_body(i64 n, int linear, const T* __restrict__ x, T* __restrict__ y, const i64* __restrict__ idx,
+                            const T* __restrict__ wts, const i64* __restrict__ dims) {
+  const i64 C = dims[1], H = dims[2], W = dims[3], Ho = dims[4], Wo = dims[5];
+  const i64 *hi0 = idx, *hi1 = idx + Ho, *wi0 = idx + 2 * Ho, *wi1 = idx + 2 * Ho + Wo;
+  const T *h0 = wts, *h1 = wts + Ho, *w0 = wts + 2 * Ho, *w1 = wts + 2 * Ho + Wo;
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, C, Ho, Wo);
+    const T* plane = x + (p.n * C + p.c) * H * W;
+    const i64 r0 = hi0[p.h] * W, c0 = wi0[p.w];
+    if (!linear) {
+      y[i] = plane[r0 + c0];
+      continue;
+    }
+    const i64 r1 = hi1[p.h] * W, c1 = wi1[p.w];
+    T a = plane[r0 + c0] * w0[p.w];
+    T b = plane[r0 + c1] * w1[p.w];
+    const T t0 = a + b;
+    a = plane[r1 + c0] * w0[p.w];
+    b = plane[r1 + c1] * w1[p.w];
+    const T t1 = a + b;
+    a = t0 * h0[p.h];
+    b = t1 * h1[p.h];
+    y[i] = a + b;
+  }
+}
+
 // ------------------------------------------------------------ optimizers
 // One launch per parameter tensor. Each line is one float32 operation of the CPU
 // optimizer (volta_core/train/optim.py), in the same order, so updates are bitwise equal.
@@ -911,5 +940,7 @@ INDEX(ONE_HOT_FROM)
     const T* mean, const T* var, T* y) { batchnorm_body<T>(n, C, inner, eps, x, scale, shift, mean, var, y); } \
   extern "C" __global__ void pad_##s(i64 n, int mode, double value, const T* x, T* y, const i64* meta) { \
     pad_body<T>(n, mode, value, x, y, meta); } \
-  extern "C" __global__ void pad_fold_##s(i64 n, int mode, T* buf, const i64* meta) { pad_fold_body<T>(n, mode, buf, meta); }
+  extern "C" __global__ void pad_fold_##s(i64 n, int mode, T* buf, const i64* meta) { pad_fold_body<T>(n, mode, buf, meta); } \
+  extern "C" __global__ void resize_##s(i64 n, int linear, const T* x, T* y, const i64* idx, const T* wts, const i64* dims) { \
+    resize_body<T>(n, linear, x, y, idx, wts, dims); }
 FLOATS(IMAGES)
