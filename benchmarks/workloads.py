@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cnn import BENCHMARKS as CNN_BENCHMARKS
+
 SMALL = (256, 512, 512, 256, 1)
 LARGE = (512, 2048, 2048, 512, 1)
 LR = 1e-3
@@ -72,6 +74,8 @@ SPECS["analyze_5000_lines"] = Spec("analyze_5000_lines", "analyze")
 for _w in (SMALL, LARGE):
     _n = f"compile_mlp_{_mlp_name(_w)}"
     SPECS[_n] = Spec(_n, "compile", _w, 64)
+for _n in CNN_BENCHMARKS:
+    SPECS[_n] = Spec(_n, "cnn")
 
 
 # ----------------------------------------------------------------- timing
@@ -353,6 +357,17 @@ def bench_compile(spec: Spec, rounds: int) -> dict[str, object]:
             "peer": None, "ratio": None}
 
 
+def bench_cnn(spec: Spec, rounds: int) -> dict[str, object]:
+    """One layer (or conv stack) of issue 18's speed nets, forward and backward (``benchmarks/cnn.py``)."""
+    from benchmarks.cnn import build
+
+    built = build(spec.name)
+    tv, tp = interleaved(built.volta, built.peer, rounds)
+    out = pair_result(tv, tp, built.flops or None, None)
+    out["max_diff"] = built.max_diff  # Volta and PyTorch computed the same values before timing
+    return out
+
+
 def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
     spec = SPECS[name]
     rounds = 5 if quick else 15
@@ -365,6 +380,8 @@ def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
         out = bench_text(spec, rounds, peak)
     elif spec.kind == "analyze":
         out = bench_analyze(rounds)
+    elif spec.kind == "cnn":
+        out = bench_cnn(spec, rounds)
     else:
         out = bench_compile(spec, rounds)
     out.setdefault("status", "ok")

@@ -322,7 +322,7 @@ def _pool(op: str) -> Gen:
             return y
         if op == "avg_pool2d_grad":
             return g.op(op, y, shape=g.node(x).shape, **attrs)
-        return g.op(op, x, y if op == "max_pool2d_grad" else g.op("neg", x), **attrs)
+        return g.op(op, x, y, y if op == "max_pool2d_grad" else g.op("neg", x), **attrs)
 
     return gen
 
@@ -356,6 +356,21 @@ def _pad(op: str) -> Gen:
         if y is None or op == "pad":
             return y
         return g.op("pad_grad", y, pads=pads, mode=mode)
+
+    return gen
+
+
+def _resize(op: str) -> Gen:
+    def gen(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+        x = _image(pick, g, pool)
+        if x is None:
+            return None
+        shape = g.node(x).shape
+        attrs = {"size": (1 + pick(2 * shape[2]), 1 + pick(2 * shape[3])), "mode": ("nearest", "linear")[pick(2)],
+                 "coordinates": ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")[pick(4)],
+                 "nearest_mode": ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")[pick(4)]}
+        y = g.op("resize2d", x, **attrs)
+        return y if op == "resize2d" else g.op(op, y, shape=shape, **attrs)
 
     return gen
 
@@ -398,6 +413,8 @@ GENERATORS: dict[str, Gen] = {
     "batchnorm": _batchnorm,
     "pad": _pad("pad"),
     "pad_grad": _pad("pad_grad"),
+    "resize2d": _resize("resize2d"),
+    "resize2d_grad": _resize("resize2d_grad"),
 }
 _NAMES = sorted(GENERATORS)
 

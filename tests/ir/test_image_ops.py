@@ -44,8 +44,10 @@ ERRORS = [
      "max_pool2d: top/bottom padding 2/0 must be smaller than the window extent 2 (a window would see only padding)"),
     ("max_pool2d", [(1, 1, 4, 4)], {"kernel": (5, 1)}, ShapeError,
      "max_pool2d: the 5x1 window (dilated extent 5x1) does not fit the padded input 4x4 of x [1, 1, 4, 4]"),
-    ("max_pool2d_grad", [(1, 1, 4, 4), (1, 1, 3, 3)], {"kernel": (2, 2), "strides": (2, 2)}, ShapeError,
-     "max_pool2d_grad: second input must be [1, 1, 2, 2] for x [1, 1, 4, 4], got [1, 1, 3, 3]"),
+    ("max_pool2d_grad", [(1, 1, 4, 4), (1, 1, 2, 2), (1, 1, 3, 3)], {"kernel": (2, 2), "strides": (2, 2)}, ShapeError,
+     "max_pool2d_grad: g must be [1, 1, 2, 2] for x [1, 1, 4, 4], got [1, 1, 3, 3]"),
+    ("max_pool2d_select", [(1, 1, 4, 4), (1, 1, 4, 4), (1, 1, 4, 4)], {"kernel": (2, 2), "strides": (2, 2)},
+     ShapeError, "max_pool2d_select: y must be [1, 1, 2, 2] for x [1, 1, 4, 4], got [1, 1, 4, 4]"),
     ("avg_pool2d_grad", [(1, 1, 3, 3)], {"kernel": (2, 2), "strides": (2, 2), "shape": (1, 1, 4, 4)}, ShapeError,
      "avg_pool2d_grad: g [1, 1, 3, 3] is not the avg_pool2d output [1, 1, 2, 2] of [1, 1, 4, 4]"),
     ("moments", [(5,)], {}, ShapeError,
@@ -58,6 +60,11 @@ ERRORS = [
     ("pad", [(2, 3)], {"pads": (0, 1)}, AttrError, "pad: pads needs 4 values, got [0, 1]"),
     ("pad", [(2, 3)], {"pads": (0, 1, 0, 0), "mode": "edge", "value": 2.0}, AttrError,
      "pad: value is used by mode constant only, got value=2.0 with mode edge"),
+    ("resize2d", [(1, 2, 4, 4)], {"size": (8, 8), "scales": (2.0,)}, AttrError,
+     "resize2d: scales must be empty or two positive numbers, got [2.0]"),
+    ("resize2d", [(1, 2, 4, 4)], {"size": (0, 8)}, AttrError, "resize2d: every value of size must be >= 1, got [0, 8]"),
+    ("resize2d_grad", [(1, 2, 8, 7)], {"size": (8, 8), "shape": (1, 2, 4, 4)}, ShapeError,
+     "resize2d_grad: g [1, 2, 8, 7] is not the resize2d output [1, 2, 8, 8] of [1, 2, 4, 4]"),
     ("pad_grad", [(2, 3)], {"pads": (0, 2, 0, 2)}, ShapeError,
      "pad_grad: pads [0, 2, 0, 2] remove more than g [2, 3] holds"),
 ]
@@ -122,7 +129,13 @@ def _torch_cnn(feeds: dict[str, np.ndarray]):
     return loss, stats, p
 
 
-def test_small_cnn_training_step_matches_pytorch():
+@pytest.mark.parametrize("column_bytes", [None, 1, 60_000], ids=["whole-batch", "chunks-of-1", "chunks-of-3-and-1"])
+def test_small_cnn_training_step_matches_pytorch(column_bytes, monkeypatch):
+    """Also with the CPU's im2col cut into chunks of samples (uneven: 3 + 1 for the first conv)."""
+    from volta_core.ir import ops
+
+    if column_bytes is not None:
+        monkeypatch.setattr(ops, "CPU_COLUMN_BYTES", column_bytes)
     g, loss, params, _ = _cnn()
     feeds = _cnn_feeds(g)
     outs = run_graph(training_graph(g, loss, params)[0], feeds)
@@ -212,11 +225,27 @@ def test_max_pool_gradient_goes_to_the_first_maximum_and_nan_windows_to_their_fi
     g = Graph()
     xi = g.input("x", x.shape)
     gi = g.input("g", (1, 1, 2, 2))
-    g.set_outputs([g.op("max_pool2d_grad", xi, gi, kernel=(2, 2), strides=(2, 2)),
-                   g.op("max_pool2d", xi, kernel=(2, 2), strides=(2, 2))])
+    pool = {"kernel": (2, 2), "strides": (2, 2)}
+    y = g.op("max_pool2d", xi, **pool)
+    g.set_outputs([g.op("max_pool2d_grad", xi, y, gi, **pool), y])
     dx, y = run_graph(g, {"x": x, "g": np.array([[[[10.0, 20.0], [30.0, 40.0]]]], np.float32)})
     assert np.array_equal(y, [[[[3, 3], [np.nan, np.nan]]]], equal_nan=True)
     assert dx.tolist() == [[[[0, 10, 20, 0], [0, 0, 0, 0], [30, 0, 40, 0], [0, 0, 0, 0]]]]
+
+
+def test_max_pool_routing_picks_the_first_element_not_below_any_given_y():
+    """The gradient pair is defined for every y, not only the maxima: the first element of the window
+    not below y gets the value; where every element is below y, none does."""
+    x = np.array([[[[1.0, 5.0, 2.0, 2.0],
+                    [4.0, 0.0, 1.0, 3.0]]]], np.float32)
+    g = Graph()
+    ids = [g.input("x", x.shape), g.input("y", (1, 1, 1, 2)), g.input("g", (1, 1, 1, 2)), g.input("v", x.shape)]
+    pool = {"kernel": (2, 2), "strides": (2, 2)}
+    g.set_outputs([g.op("max_pool2d_grad", *ids[:3], **pool), g.op("max_pool2d_select", ids[0], ids[1], ids[3], **pool)])
+    dx, picked = run_graph(g, {"x": x, "y": np.array([[[[3.0, 9.0]]]], np.float32),
+                               "g": np.array([[[[7.0, 8.0]]]], np.float32), "v": x * 10})
+    assert dx.tolist() == [[[[0, 7, 0, 0], [0, 0, 0, 0]]]]
+    assert picked.tolist() == [[[[50, 0]]]]
 
 
 def test_conv_ops_reject_integer_inputs():

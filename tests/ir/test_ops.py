@@ -129,6 +129,15 @@ def _batchnorm_training(g: Graph, ids: list[int]) -> int:
 
 
 _POOL3 = {"kernel": (3, 3), "strides": (2, 2), "pads": (1, 1, 1, 1)}
+
+
+def _with_maxima(op: str, attrs: dict[str, object]) -> Callable[[Graph, list[int]], int]:
+    """max_pool2d_grad/select as the gradient rules call them: y is max_pool2d(x)."""
+    def build(g: Graph, ids: list[int]) -> int:
+        x, other = ids
+        return g.op(op, x, g.op("max_pool2d", x, **attrs), other, **attrs)
+
+    return build
 _TORCH_PAD_MODE = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
 
 
@@ -227,9 +236,14 @@ CASES = [
     Case("conv2d_strided_asym_dilated_groups", "conv2d", (((2, 4, 7, 6), "any"), ((6, 2, 3, 2), "any"), ((6,), "any")),
          lambda x, w, b: _torch_conv(x, w, b, strides=(2, 1), pads=(1, 0, 2, 1), dilations=(1, 2), groups=2),
          {"strides": (2, 1), "pads": (1, 0, 2, 1), "dilations": (1, 2), "groups": 2}, tol=1e-4),
+    Case("conv2d_same_dilated_asym", "conv2d", (((2, 3, 6, 5), "any"), ((4, 3, 3, 3), "any")),
+         lambda x, w: _torch_conv(x, w, pads=(0, 1, 2, 3), dilations=(1, 2)),
+         {"pads": (0, 1, 2, 3), "dilations": (1, 2)}, tol=1e-4),
     Case("conv2d_depthwise", "conv2d", (((2, 3, 6, 6), "any"), ((6, 1, 3, 3), "any")),
          lambda x, w: _torch_conv(x, w, strides=(2, 2), pads=(1, 1, 1, 1), groups=3),
          {"strides": (2, 2), "pads": (1, 1, 1, 1), "groups": 3}, tol=1e-4),
+    Case("conv2d_valid", "conv2d", (((2, 2, 5, 6), "any"), ((3, 2, 2, 3), "any"), ((3,), "any")),
+         lambda x, w, b: _torch_conv(x, w, b), tol=1e-4),
     Case("conv2d_1x1", "conv2d", (((2, 3, 4, 4), "any"), ((5, 3, 1, 1), "any")), lambda x, w: _torch_conv(x, w),
          tol=1e-4),
     Case("conv2d_stride_remainder", "conv2d", (((1, 2, 8, 7), "any"), ((3, 2, 3, 3), "any"), ((3,), "any")),
@@ -238,6 +252,8 @@ CASES = [
     Case("conv_transpose2d", "conv_transpose2d", (((2, 4, 3, 4), "any"), ((4, 3, 3, 3), "any"), ((3,), "any")),
          lambda x, w, b: _torch_conv_t(x, w, b, strides=(2, 2), pads=(1, 1, 1, 1), output_padding=(1, 0)),
          {"strides": (2, 2), "pads": (1, 1, 1, 1), "output_padding": (1, 0)}, tol=1e-4),
+    Case("conv_transpose2d_same", "conv_transpose2d", (((2, 4, 5, 6), "any"), ((4, 3, 3, 3), "any"), ((3,), "any")),
+         lambda x, w, b: _torch_conv_t(x, w, b, pads=(1, 1, 1, 1)), {"pads": (1, 1, 1, 1)}, tol=1e-4),
     Case("conv_transpose2d_groups_dilated_asym", "conv_transpose2d", (((1, 4, 4, 3), "any"), ((4, 2, 2, 3), "any")),
          lambda x, w: _torch_conv_t(x, w, strides=(1, 2), pads=(0, 1, 1, 0), dilations=(2, 1), groups=2,
                                     output_padding=(0, 1)),
@@ -266,9 +282,13 @@ CASES = [
          finite_differences=False),
     Case("max_pool2d_grad", "max_pool2d_grad", (((2, 2, 5, 5), "any"), ((2, 2, 3, 3), "any")),
          lambda x, g: _torch_pool_grad(lambda z: _torch_max_pool(z, (3, 3), (2, 2), (1, 1, 1, 1)), x.shape, x, g),
-         _POOL3),
+         graph=_with_maxima("max_pool2d_grad", _POOL3)),
+    Case("max_pool2d_grad_ties", "max_pool2d_grad", (((2, 2, 6, 6), "ties"), ((2, 2, 6, 6), "any")),
+         lambda x, g: _torch_pool_grad(lambda z: _torch_max_pool(z, (3, 3), (1, 1), (1, 1, 1, 1)), x.shape, x, g),
+         graph=_with_maxima("max_pool2d_grad", {"kernel": (3, 3), "pads": (1, 1, 1, 1)}), finite_differences=False),
     Case("max_pool2d_select", "max_pool2d_select", (((2, 2, 5, 5), "any"), ((2, 2, 5, 5), "any")),
-         lambda x, v: _torch_max_select(x, v, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1)), _POOL3),
+         lambda x, v: _torch_max_select(x, v, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1)),
+         graph=_with_maxima("max_pool2d_select", _POOL3)),
     Case("avg_pool2d", "avg_pool2d", (((2, 3, 6, 6), "any"),), lambda x: _torch_avg_pool(x, (2, 2), (2, 2)),
          {"kernel": (2, 2), "strides": (2, 2)}),
     Case("avg_pool2d_ceil_counts_pad", "avg_pool2d", (((2, 3, 6, 6), "any"),),
@@ -299,6 +319,28 @@ CASES = [
          lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
     Case("batchnorm_training_features", "batchnorm", (((6, 4), "any"), ((4,), "any"), ((4,), "any")),
          lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
+    # ---- resizing: torch's interpolate modes (nearest, nearest-exact, bilinear with and without align_corners)
+    Case("resize2d_nearest", "resize2d", (((2, 3, 4, 5), "any"),),
+         lambda x: F.interpolate(x, size=(7, 10), mode="nearest"),
+         {"size": (7, 10), "coordinates": "asymmetric", "nearest_mode": "floor"}),
+    Case("resize2d_nearest_exact", "resize2d", (((2, 3, 4, 5), "any"),),
+         lambda x: F.interpolate(x, size=(6, 3), mode="nearest-exact"),
+         {"size": (6, 3), "nearest_mode": "round_prefer_ceil"}),
+    Case("resize2d_bilinear", "resize2d", (((2, 3, 4, 5), "any"),),
+         lambda x: F.interpolate(x, size=(8, 3), mode="bilinear", align_corners=False),
+         {"size": (8, 3), "mode": "linear"}),
+    Case("resize2d_bilinear_align_corners", "resize2d", (((2, 3, 4, 5), "any"),),
+         lambda x: F.interpolate(x, size=(3, 9), mode="bilinear", align_corners=True),
+         {"size": (3, 9), "mode": "linear", "coordinates": "align_corners"}),
+    Case("resize2d_bilinear_scales", "resize2d", (((2, 3, 4, 5), "any"),),
+         lambda x: F.interpolate(x, scale_factor=(2.0, 1.5), mode="bilinear", recompute_scale_factor=False),
+         {"size": (8, 7), "mode": "linear", "scales": (2.0, 1.5)}),
+    Case("resize2d_grad_bilinear", "resize2d_grad", (((2, 3, 8, 3), "any"),),
+         lambda g: _torch_pool_grad(lambda z: F.interpolate(z, size=(8, 3), mode="bilinear"), (2, 3, 4, 5), None, g),
+         {"size": (8, 3), "mode": "linear", "shape": (2, 3, 4, 5)}),
+    Case("resize2d_grad_nearest", "resize2d_grad", (((2, 3, 7, 10), "any"),),
+         lambda g: _torch_pool_grad(lambda z: F.interpolate(z, size=(7, 10)), (2, 3, 4, 5), None, g),
+         {"size": (7, 10), "coordinates": "asymmetric", "nearest_mode": "floor", "shape": (2, 3, 4, 5)}),
     # ---- padding
     Case("pad_constant", "pad", (((2, 3, 4), "any"),), lambda x: _torch_pad(x, (1, 0, 2, 0, 2, 1), value=1.5),
          {"pads": (1, 0, 2, 0, 2, 1), "value": 1.5}),
@@ -360,6 +402,15 @@ def _build(case: Case, values: list[np.ndarray], float_dtype: str):
         loss = g.op("reduce_sum", g.op("mul", y, cot), axes=tuple(range(len(g.node(y).shape))))
     g.set_outputs([y])
     return g, y, loss, floats
+
+
+def _forward_ops(g: Graph, y: int) -> set[str]:
+    """The ops the case's output y is computed with (not the loss built around it)."""
+    need = {y}
+    for n in reversed(g.nodes):
+        if n.id in need:
+            need.update(n.inputs)
+    return {g.node(i).op for i in need}
 
 
 def _feeds(values: list[np.ndarray], cot: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -130,7 +130,7 @@ def plan_memory(graph: Graph, order: list[int], views: bool = True, backend: str
             no_reuse += need
             assignment[nid] = take(need)
             types = [(graph.node(i).shape, graph.node(i).dtype) for i in node.inputs]
-            scratch = opdef.workspace_bytes(types, node.attrs, (node.shape, node.dtype))
+            scratch = opdef.workspace_bytes(types, node.attrs, (node.shape, node.dtype), backend)
             if scratch:
                 no_reuse += scratch
                 workspace[nid] = (take(scratch), scratch)

@@ -147,6 +147,12 @@ class Attr:
             ):
                 raise AttrError(f"{where} must be a sequence of ints, got {value!r}")
             value = tuple(int(v) for v in value)
+        elif self.kind == "floats":
+            if not isinstance(value, tuple | list) or any(
+                isinstance(v, bool) or not isinstance(v, int | float | np.number) or not math.isfinite(v) for v in value
+            ):
+                raise AttrError(f"{where} must be a sequence of finite numbers, got {value!r}")
+            value = tuple(float(v) for v in value)
         elif self.kind == "scalars":
             if not isinstance(value, tuple | list) or any(
                 not isinstance(v, int | float | bool | np.number) for v in value
@@ -195,8 +201,9 @@ class GradNode(Protocol):
 
 ShapeRule = Callable[[Sequence[TensorType], AttrMap], TensorType]
 GradRule = Callable[[GradContext, GradNode, int], Sequence[int | None]]
-# Bytes of transient scratch a kernel may use during its own step, from (input types, attrs, output type).
-WorkspaceRule = Callable[[Sequence[TensorType], AttrMap, TensorType], int]
+# Bytes of transient scratch a kernel may use during its own step, from (input types, attrs, output type,
+# backend): backends may organise the same work differently (the CPU convolves a batch in chunks).
+WorkspaceRule = Callable[[Sequence[TensorType], AttrMap, TensorType, str], int]
 KernelFactory = Callable[..., Any]
 
 
@@ -247,9 +254,9 @@ class OpDef:
         return tuple(int(d) for d in shape), dtype
 
     def workspace_bytes(self, inputs: Sequence[TensorType], attrs: tuple[tuple[str, object], ...],
-                        out: TensorType) -> int:
-        """Scratch bytes the op's kernels need during their step (0 for most ops)."""
-        return 0 if self.workspace is None else int(self.workspace(inputs, dict(attrs), out))
+                        out: TensorType, backend: str = "cpu") -> int:
+        """Scratch bytes the op's kernels on ``backend`` need during their step (0 for most ops)."""
+        return 0 if self.workspace is None else int(self.workspace(inputs, dict(attrs), out, backend))
 
 
 VARIADIC = 1 << 30
@@ -1248,16 +1255,17 @@ def _pool_rule(op: str) -> ShapeRule:
 
 
 def _max_pool2d_pair_rule(op: str) -> ShapeRule:
-    """max_pool2d_grad (x, g [pooled]) -> like x; max_pool2d_select (x, v [like x]) -> pooled."""
+    """max_pool2d_grad (x, y [pooled], g [pooled]) -> like x; max_pool2d_select (x, y [pooled], v [like x]) -> pooled."""
     def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
         dtype = _float_images(op, ts)
         x = _image(op, "x", ts[0][0])
         _, (ho, wo) = _pool_windows(op, x, attrs)
         pooled = (x[0], x[1], ho, wo)
-        want, result = (pooled, x) if op == "max_pool2d_grad" else (x, pooled)
-        if ts[1][0] != want:
-            raise ShapeError(f"{op}: second input must be {format_shape(want)} for x {format_shape(x)}, "
-                             f"got {format_shape(ts[1][0])}")
+        last, result = (pooled, x) if op == "max_pool2d_grad" else (x, pooled)
+        for k, (what, want) in enumerate((("y", pooled), ("g" if op == "max_pool2d_grad" else "v", last)), 1):
+            if ts[k][0] != want:
+                raise ShapeError(f"{op}: {what} must be {format_shape(want)} for x {format_shape(x)}, "
+                                 f"got {format_shape(ts[k][0])}")
         return result, dtype
 
     return rule
@@ -1338,14 +1346,110 @@ def _pad_grad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     return shape, dtype
 
 
-def conv_workspace(x: Shape, w: Shape, out: Shape, groups: int, transpose: bool) -> tuple[Shape, Shape]:
-    """The two scratch arrays of the im2col formulation (both backends use it):
-    columns [C·kH·kW, N·Ho·Wo] and a channels-first copy [O, N·Ho·Wo] of the output
+_RESIZE_COORDINATES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+_NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def resize_scales(x: Shape, attrs: AttrMap) -> tuple[float, float]:
+    """Output/input size per spatial axis: ``scales`` when given (ONNX maps coordinates with the scale
+    it was asked for, which a rounded size may not equal), else size / input size."""
+    if attrs["scales"]:
+        return attrs["scales"][0], attrs["scales"][1]
+    return attrs["size"][0] / x[2], attrs["size"][1] / x[3]
+
+
+def resize_taps(size_in: int, size_out: int, scale: float, attrs: AttrMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index along one axis: the source indices i0 and i1 and the weight of i1 (i0 gets 1 - w).
+
+    The source coordinate is ONNX Resize's ``coordinate_transformation_mode``;
+    ``nearest`` rounds it by ``nearest_mode`` and clamps the index (i1 = i0,
+    w = 0); ``linear`` clamps the coordinate to [0, size_in - 1], PyTorch's and
+    onnxruntime's edge rule, and interpolates between its floor and the next index.
+    """
+    o = np.arange(size_out, dtype=np.float64)
+    how = attrs["coordinates"]
+    if how in ("half_pixel", "pytorch_half_pixel"):
+        src = (o + 0.5) / scale - 0.5
+        if how == "pytorch_half_pixel" and size_out == 1:
+            src = np.zeros(1)
+    elif how == "align_corners":
+        src = o * (size_in - 1) / (size_out - 1) if size_out > 1 else np.zeros(size_out)
+    else:
+        src = o / scale
+    if attrs["mode"] == "nearest":
+        rounding = {"floor": np.floor(src), "ceil": np.ceil(src), "round_prefer_floor": np.ceil(src - 0.5),
+                    "round_prefer_ceil": np.floor(src + 0.5)}[attrs["nearest_mode"]]
+        i0 = np.clip(rounding, 0, size_in - 1).astype(np.int64)
+        return i0, i0, np.zeros(size_out)
+    src = np.clip(src, 0, size_in - 1)
+    i0 = np.floor(src).astype(np.int64)
+    return i0, np.minimum(i0 + 1, size_in - 1), src - i0
+
+
+def resize_matrix(size_in: int, size_out: int, scale: float, attrs: AttrMap) -> np.ndarray:
+    """The [size_out, size_in] interpolation matrix of one axis (at most two nonzeros a row)."""
+    i0, i1, w = resize_taps(size_in, size_out, scale, attrs)
+    m = np.zeros((size_out, size_in))
+    rows = np.arange(size_out)
+    np.add.at(m, (rows, i0), 1.0 - w)
+    np.add.at(m, (rows, i1), w)
+    return m
+
+
+def _resize_rule(op: str) -> ShapeRule:
+    def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+        shape, dtype = ts[0]
+        _need_float(op, dtype)
+        size = _attr_ints(op, attrs, "size", 2, 1)
+        if len(attrs["scales"]) not in (0, 2) or any(v <= 0 for v in attrs["scales"]):
+            raise AttrError(f"{op}: scales must be empty or two positive numbers, got {list(attrs['scales'])}")
+        if op == "resize2d":
+            x = _image(op, "x", shape)
+            return (x[0], x[1], *size), dtype
+        x = _image(op, "shape", tuple(attrs["shape"]))
+        if shape != (x[0], x[1], *size):
+            raise ShapeError(f"{op}: g {format_shape(shape)} is not the resize2d output "
+                             f"{format_shape((x[0], x[1], *size))} of {format_shape(x)}")
+        return x, dtype
+
+    return rule
+
+
+def _resize_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
+    """resize2d: rows resized along W ([N, C, H, Wo], two for linear) and one output-sized
+    product; resize2d_grad: g times the width matrix [N, C, Ho, W]."""
+    if "shape" in attrs:
+        x = tuple(attrs["shape"])
+        return x[0] * x[1] * attrs["size"][0] * x[3] * _itemsize(out[1])
+    n, c, h, _ = ts[0][0]
+    rows = n * c * h * attrs["size"][1]
+    linear = attrs["mode"] == "linear"
+    return ((2 if linear else 1) * rows + (numel(out[0]) if linear else 0)) * _itemsize(out[1])
+
+
+def conv_workspace(x: Shape, w: Shape, out: Shape, transpose: bool, chunk: int | None = None) -> tuple[Shape, Shape]:
+    """The two scratch arrays of the im2col formulation for ``chunk`` samples (default: the batch):
+    columns [C·kH·kW, chunk·Ho·Wo] and a channels-first copy [O, chunk·Ho·Wo] of the output
     (conv2d; for conv2d_weight_grad ``out`` is dy), or for conv_transpose2d columns
-    [O·kH·kW, N·H·W] and a channels-first copy [C, N·H·W] of x."""
+    [O·kH·kW, chunk·H·W] and a channels-first copy [C, chunk·H·W] of x."""
+    n = x[0] if chunk is None else chunk
     if transpose:
-        return (out[1] * w[2] * w[3], x[0] * x[2] * x[3]), (x[1], x[0] * x[2] * x[3])
-    return (x[1] * w[2] * w[3], out[0] * out[2] * out[3]), (out[1], out[0] * out[2] * out[3])
+        return (out[1] * w[2] * w[3], n * x[2] * x[3]), (x[1], n * x[2] * x[3])
+    return (x[1] * w[2] * w[3], n * out[2] * out[3]), (out[1], n * out[2] * out[3])
+
+
+#: Bytes of im2col columns the CPU builds at a time: a chunk of samples small enough that its
+#: columns are still in cache when the GEMM reads them (measured 2-3x faster than columns for the
+#: whole batch at 16-64 channels; ``benchmarks/cnn.py``). CUDA builds the whole batch's at once.
+CPU_COLUMN_BYTES = 1 << 20
+
+
+def conv_chunk(x: Shape, w: Shape, out: Shape, transpose: bool, dtype: str, backend: str) -> int:
+    """Samples per im2col/col2im chunk on ``backend`` (at least 1; the batch outside the CPU)."""
+    if backend != "cpu" or x[0] == 0:
+        return x[0]
+    (rows, cols), _ = conv_workspace(x, w, out, transpose, chunk=1)
+    return max(1, min(x[0], CPU_COLUMN_BYTES // max(rows * cols * _itemsize(dtype), 1)))
 
 
 def _itemsize(dtype: str) -> int:
@@ -1353,13 +1457,13 @@ def _itemsize(dtype: str) -> int:
 
 
 def _conv_ws(transpose: bool, weight_grad: bool = False) -> WorkspaceRule:
-    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
         x = ts[0][0]
         if weight_grad:
             w, y = out[0], ts[1][0]
         else:
             w, y = ts[1][0], out[0]
-        a, b = conv_workspace(x, w, y, attrs["groups"], transpose)
+        a, b = conv_workspace(x, w, y, transpose, conv_chunk(x, w, y, transpose, out[1], backend))
         return (numel(a) + numel(b)) * _itemsize(out[1])
 
     return rule
@@ -1368,8 +1472,8 @@ def _conv_ws(transpose: bool, weight_grad: bool = False) -> WorkspaceRule:
 def _pool_ws(op: str) -> WorkspaceRule:
     """The padded frame of x when windows reach outside it; avg_pool2d_grad adds the pooled
     gradient over the divisor; max_pool2d_grad/select a second frame (accumulator or padded v),
-    the maxima, one more pooled array and three pooled byte masks."""
-    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+    one pooled array and three pooled byte masks."""
+    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
         x = tuple(attrs["shape"]) if op == "avg_pool2d_grad" else ts[0][0]
         hw, out_hw = _pool_windows(op, x, attrs)
         frame = padded_frame(x, hw, out_hw)
@@ -1380,16 +1484,16 @@ def _pool_ws(op: str) -> WorkspaceRule:
             return big * size
         if op == "avg_pool2d_grad":
             return (big + pooled) * size
-        return (2 * big + 2 * pooled) * size + 3 * pooled
+        return (2 * big + pooled) * size + 3 * pooled
 
     return rule
 
 
-def _moments_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+def _moments_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
     return numel(ts[0][0]) * _itemsize(out[1])
 
 
-def _pad_grad_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+def _pad_grad_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
     return 0 if attrs["mode"] == "constant" else numel(ts[0][0]) * _itemsize(out[1])
 
 
@@ -1400,6 +1504,9 @@ _MAXPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr(
 _AVGPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr("pads", "ints", (0, 0, 0, 0)),
                   Attr("ceil_mode", "bool", False), Attr("count_include_pad", "bool", True))
 _PAD_MODES = ("constant", "reflect", "edge")
+_RESIZE_ATTRS = (Attr("size", "ints"), Attr("mode", "str", "nearest", ("nearest", "linear")),
+                 Attr("coordinates", "str", "half_pixel", _RESIZE_COORDINATES),
+                 Attr("nearest_mode", "str", "round_prefer_floor", _NEAREST_MODES), Attr("scales", "floats", ()))
 
 
 def _conv_attrs(n: GradNode) -> dict[str, object]:
@@ -1441,16 +1548,16 @@ def _g_conv2d_weight_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int |
 
 
 def _g_max_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    return (c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict),)
+    return (c.op("max_pool2d_grad", c.x(0), c.y(), g, **n.attr_dict),)
 
 
 def _g_max_pool2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    # Which element of a window is its first maximum is piecewise constant in x: no gradient to x.
-    return None, c.op("max_pool2d_select", c.x(0), g, **n.attr_dict)
+    # Which element of a window is picked is piecewise constant in x and y: no gradient to them.
+    return None, None, c.op("max_pool2d_select", c.x(0), c.x(1), g, **n.attr_dict)
 
 
 def _g_max_pool2d_select(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
-    return None, c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict)
+    return None, None, c.op("max_pool2d_grad", c.x(0), c.x(1), g, **n.attr_dict)
 
 
 def _g_avg_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
@@ -1496,6 +1603,18 @@ def _g_batchnorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     r1 = c.op("reduce_sum", c.op("mul", g, centred), axes=axes)
     gvar = c.op("mul", c.op("mul", r1, scale), c.op("mul", c.const(-0.5, dt), c.op("mul", inv, c.op("mul", inv, inv))))
     return gx, c.op("mul", r1, inv), r0, c.op("neg", c.op("mul", r0, alpha)), gvar
+
+
+def _resize_attrs(n: GradNode) -> dict[str, object]:
+    return {k: v for k, v in n.attr_dict.items() if k != "shape"}
+
+
+def _g_resize2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("resize2d_grad", g, shape=_shape(c, c.x(0)), **_resize_attrs(n)),)
+
+
+def _g_resize2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("resize2d", g, **_resize_attrs(n)),)
 
 
 def _g_pad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
@@ -1603,13 +1722,13 @@ for _op in (
           workspace=_pool_ws("max_pool2d"),
           doc="max over kH x kW windows of x [N,C,H,W] (padding never wins; ceil_mode as PyTorch); "
               "gradient to each window's first maximum in row-major order"),
-    OpDef("max_pool2d_grad", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_grad"), _g_max_pool2d_grad,
+    OpDef("max_pool2d_grad", 3, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_grad"), _g_max_pool2d_grad,
           workspace=_pool_ws("max_pool2d_grad"),
-          doc="g [N,C,Ho,Wo] added at each window's first maximum of x -> like x (gradient of max_pool2d; "
-              "a window holding NaN routes to its first element)"),
-    OpDef("max_pool2d_select", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_select"),
+          doc="x, y, g [N,C,Ho,Wo]: g added at the first element of each window of x not below y -> like x "
+              "(with y = max_pool2d(x): its gradient, to the first maximum; a window with NaN: to its first element)"),
+    OpDef("max_pool2d_select", 3, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_select"),
           _g_max_pool2d_select, workspace=_pool_ws("max_pool2d_select"),
-          doc="v (shaped like x) read at each window's first maximum of x -> [N,C,Ho,Wo] "
+          doc="x, y, v (like x): v at the first element of each window of x not below y -> [N,C,Ho,Wo] "
               "(gradient of max_pool2d_grad)"),
     OpDef("avg_pool2d", 1, _AVGPOOL_ATTRS, _pool_rule("avg_pool2d"), _g_avg_pool2d, workspace=_pool_ws("avg_pool2d"),
           doc="mean over kH x kW windows of x [N,C,H,W]; count_include_pad counts zero padding "
@@ -1626,6 +1745,12 @@ for _op in (
           _pad_rule, _g_pad,
           doc="pad every axis (pads: all befores, then all afters, as ONNX) with value, a reflection "
               "(edge not repeated) or the edge"),
+    OpDef("resize2d", 1, _RESIZE_ATTRS, _resize_rule("resize2d"), _g_resize2d, workspace=_resize_ws,
+          doc="resize x [N,C,H,W] to size (Ho, Wo), nearest or (bi)linear; coordinates and nearest_mode as "
+              "ONNX Resize's; scales (optional) map coordinates as ONNX does"),
+    OpDef("resize2d_grad", 1, (Attr("shape", "ints"), *_RESIZE_ATTRS), _resize_rule("resize2d_grad"),
+          _g_resize2d_grad, workspace=_resize_ws,
+          doc="g [N,C,Ho,Wo] of a resize2d spread back onto shape by its interpolation weights (gradient of resize2d)"),
     OpDef("pad_grad", 1, (Attr("pads", "ints"), Attr("mode", "str", "constant", _PAD_MODES)), _pad_grad_rule,
           _g_pad_grad, workspace=_pad_grad_ws,
           doc="g of a pad folded back onto its input: cropped, reflected/edge copies added (gradient of pad)"),

@@ -25,11 +25,15 @@ import numpy as np
 from volta_core.ir.graph import Node
 from volta_core.ir.ops import (
     Window,
+    conv_chunk,
     conv_workspace,
     numpy_dtype,
     pad_widths,
     padded_frame,
     pool_geometry,
+    resize_matrix,
+    resize_scales,
+    resize_taps,
     windows,
 )
 
@@ -59,120 +63,186 @@ def _borders(first: int, stop: int, size: int) -> list[slice]:
 
 
 # ------------------------------------------------------------------ convolution
-def _im2col(shape: tuple[int, ...], hw: tuple[Window, Window], out_hw: tuple[int, int]) -> list[tuple[Index, Index, list[Index]]]:
-    """Per tap: (columns index, x index, column slabs that are padding) for columns [C, kH, kW, N, Ho, Wo]
-    and x read channels-first ([C, N, H, W])."""
-    wh, ww = hw
-    ho, wo = out_hw
-    plan: list[tuple[Index, Index, list[Index]]] = []
-    for a in range(wh.kernel):
-        h0, h1, ih = wh.taps(shape[2], ho, a)
-        for b in range(ww.kernel):
-            w0, w1, iw = ww.taps(shape[3], wo, b)
-            tap: Index = (slice(None), a, b, slice(None))
-            if h1 == h0 or w1 == w0:
-                plan.append((tap, (), [(*tap, slice(None), slice(None))]))
+class _Columns:
+    """The im2col geometry of one convolution: columns [C, kH, kW, N, Ho, Wo] against an
+    image [N, C, H, W] read channels first.
+
+    Per tap: the columns index, the image index, and the column slabs that are
+    padding. With stride 1 and Wo == W, a tap is a shift of the flattened
+    [H·W] planes, so it moves as one run per (channel, sample) instead of one
+    per output row (NumPy's per-row overhead dominates small images); the run
+    also carries values across row ends, which land exactly in the padding
+    slabs and are zeroed (im2col) or zeroed first (col2im) there.
+    """
+
+    def __init__(self, image: tuple[int, ...], hw: tuple[Window, Window], out_hw: tuple[int, int]) -> None:
+        wh, ww = hw
+        n, c, h, w = image
+        ho, wo = out_hw
+        self.shapes = ((c, wh.kernel, ww.kernel, n, ho * wo), (c, wh.kernel, ww.kernel, n, ho, wo))
+        self.flat = wh.stride == ww.stride == 1 and wo == w
+        self.taps: list[tuple[Index, Index, list[Index]]] = []
+        for a in range(wh.kernel):
+            h0, h1, ih = wh.taps(h, ho, a)
+            for b in range(ww.kernel):
+                w0, w1, iw = ww.taps(w, wo, b)
+                tap: Index = (slice(None), a, b, slice(None))
+                if h1 == h0 or w1 == w0:
+                    self.taps.append((tap, (), [tap]))
+                    continue
+                zero: list[Index] = [(*tap, s, slice(None)) for s in _borders(h0, h1, ho)]
+                zero += [(*tap, slice(h0, h1), s) for s in _borders(w0, w1, wo)]
+                if self.flat:
+                    start, stop = h0 * wo + w0, (h1 - 1) * wo + w1
+                    shift = ih * w + iw - start
+                    self.taps.append(((*tap, slice(start, stop)),
+                                      (slice(None), slice(None), slice(start + shift, stop + shift)), zero))
+                else:
+                    self.taps.append(((*tap, slice(h0, h1), slice(w0, w1)),
+                                      (slice(None), slice(None), _run(h0, h1, ih, wh.stride),
+                                       _run(w0, w1, iw, ww.stride)), zero))
+
+    def views(self, cols: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(columns as the taps index them, columns 6-D for the slabs, the image channels first)."""
+        n, c = image.shape[:2]
+        cols6 = cols.reshape(self.shapes[1])
+        if self.flat:
+            return cols.reshape(self.shapes[0]), cols6, image.reshape(n, c, -1).transpose(1, 0, 2)
+        return cols6, cols6, image.transpose(1, 0, 2, 3)
+
+    def gather(self, cols: np.ndarray, image: np.ndarray) -> None:
+        """im2col: every column of every tap, padding as 0."""
+        dst, cols6, src = self.views(cols, image)
+        for d, s, zero in self.taps:
+            if s:
+                np.copyto(dst[d], src[s])
+            for z in zero:
+                cols6[z] = 0
+
+    def scatter_add(self, cols: np.ndarray, image: np.ndarray) -> None:
+        """col2im: add every tap's columns into ``image`` (zeroed by the caller), taps in row-major order."""
+        src, cols6, dst = self.views(cols, image)
+        for d, s, zero in self.taps:
+            if not s:
                 continue
-            zero: list[Index] = [(*tap, s, slice(None)) for s in _borders(h0, h1, ho)]
-            zero += [(*tap, slice(h0, h1), s) for s in _borders(w0, w1, wo)]
-            plan.append(((*tap, slice(h0, h1), slice(w0, w1)),
-                         (slice(None), slice(None), _run(h0, h1, ih, wh.stride), _run(w0, w1, iw, ww.stride)), zero))
-    return plan
+            if self.flat:  # the run crosses row ends through padding slabs: make them add +0.0
+                for z in zero:
+                    cols6[z] = 0
+            view = dst[s]
+            np.add(view, src[d], out=view)
 
 
-def _fill_columns(plan: list[tuple[Index, Index, list[Index]]], cols6: np.ndarray, x: np.ndarray) -> None:
-    xt = x.transpose(1, 0, 2, 3)
-    for dst, src, zero in plan:
-        if src:
-            np.copyto(cols6[dst], xt[src])
-        for z in zero:
-            cols6[z] = 0
+def _prefix(buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The first prod(shape) elements of ``buf``, contiguous, as ``shape``."""
+    return buf.reshape(-1)[: math.prod(shape)].reshape(shape)
+
+
+def _chunks(node: Node, x: tuple[int, ...], w: tuple[int, ...], out: tuple[int, ...], transpose: bool,
+            workspace: np.ndarray | None) -> tuple[list[slice], np.ndarray, np.ndarray]:
+    """The batch cut into chunks whose columns fit ``CPU_COLUMN_BYTES``, and the workspace's
+    columns and channels-first buffers for one chunk."""
+    dt = np.dtype(numpy_dtype(node.dtype))
+    size = conv_chunk(x, w, out, transpose, node.dtype, "cpu")
+    cols, flat = _carve(workspace, [(shape, dt) for shape in conv_workspace(x, w, out, transpose, size)])
+    return [slice(a, min(x[0], a + size)) for a in range(0, x[0], size)], cols, flat
 
 
 def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk of samples: im2col, one GEMM per group into [O, chunk·Ho·Wo], and the copy back
+    # to NCHW that also adds the bias.
     x, w = ins[0].shape, ins[1].shape
-    n, c = x[0], x[1]
     o, cg, kh, kw = w
     groups = node.attr("groups")
     ho, wo = node.shape[2:]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, outt_shape = conv_workspace(x, w, node.shape, groups, transpose=False)
-    cols, outt = _carve(workspace, [(cols_shape, dt), (outt_shape, dt)])
-    plan = _im2col(x, windows("conv2d", node.attr_dict, (kh, kw)), (ho, wo))
-    cols6 = cols.reshape(c, kh, kw, n, ho, wo)
-    cols3 = cols.reshape(groups, cg * kh * kw, -1)
-    outt3 = outt.reshape(groups, o // groups, -1)
-    from_t = outt.reshape(o, n, ho * wo).transpose(1, 0, 2)
+    hw = windows("conv2d", node.attr_dict, (kh, kw))
+    chunks, cols, outt = _chunks(node, x, w, node.shape, False, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * ho * wo))
+        o_m = _prefix(outt, (o, m * ho * wo))
+        parts.append((sl, _Columns((m, *x[1:]), hw, (ho, wo)), c_m, c_m.reshape(groups, cg * kh * kw, -1),
+                      o_m.reshape(groups, o // groups, -1), o_m.reshape(o, m, ho * wo).transpose(1, 0, 2)))
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        _fill_columns(plan, cols6, i[0])
-        np.matmul(i[1].reshape(groups, o // groups, -1), cols3, out=outt3)
-        o3 = out.reshape(n, o, ho * wo)
-        if bias:  # the copy back to NCHW adds the bias on the way
-            np.add(from_t, i[2].reshape(1, o, 1), out=o3)
-        else:
-            np.copyto(o3, from_t)
+        w3 = i[1].reshape(groups, o // groups, -1)
+        for sl, columns, cols_m, cols3, outt3, from_t in parts:
+            columns.gather(cols_m, i[0][sl])
+            for g in range(groups):  # 2-D GEMMs: NumPy sends stacked (3-D) operands to BLAS only sometimes
+                np.matmul(w3[g], cols3[g], out=outt3[g])
+            o3 = out[sl].reshape(from_t.shape)
+            if bias:
+                np.add(from_t, i[2].reshape(1, o, 1), out=o3)
+            else:
+                np.copyto(o3, from_t)
 
     return k
 
 
 def _conv2d_weight_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk: im2col of x and a channels-first copy of dy, then dW += dy · columnsᵀ per group
+    # (chunks in order: a fixed summation order).
     x, dy = ins[0].shape, ins[1].shape
-    n, c = x[0], x[1]
     o, cg, kh, kw = node.shape
     groups = node.attr("groups")
     ho, wo = dy[2:]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, dyt_shape = conv_workspace(x, node.shape, dy, groups, transpose=False)
-    cols, dyt = _carve(workspace, [(cols_shape, dt), (dyt_shape, dt)])
-    plan = _im2col(x, windows("conv2d_weight_grad", node.attr_dict, (kh, kw)), (ho, wo))
-    cols6 = cols.reshape(c, kh, kw, n, ho, wo)
-    cols_t = cols.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1)
-    dyt3 = dyt.reshape(groups, o // groups, -1)
-    to_t = dyt.reshape(o, n, ho * wo).transpose(1, 0, 2)
+    hw = windows("conv2d_weight_grad", node.attr_dict, (kh, kw))
+    chunks, cols, dyt = _chunks(node, x, node.shape, dy, False, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * ho * wo))
+        d_m = _prefix(dyt, (o, m * ho * wo))
+        parts.append((sl, _Columns((m, *x[1:]), hw, (ho, wo)), c_m,
+                      c_m.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1), d_m.reshape(groups, o // groups, -1),
+                      d_m.reshape(o, m, ho * wo).transpose(1, 0, 2)))
+    partial = np.empty((groups, o // groups, cg * kh * kw), numpy_dtype(node.dtype))
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        _fill_columns(plan, cols6, i[0])
-        np.copyto(to_t, i[1].reshape(n, o, ho * wo))
-        np.matmul(dyt3, cols_t, out=out.reshape(groups, o // groups, -1))
+        dw3 = out.reshape(groups, o // groups, -1)
+        for first, (sl, columns, cols_m, cols_t, dyt3, to_t) in zip([True] + [False] * len(parts), parts,
+                                                                   strict=False):
+            columns.gather(cols_m, i[0][sl])
+            np.copyto(to_t, i[1][sl].reshape(to_t.shape))
+            for g in range(groups):
+                if first:
+                    np.matmul(dyt3[g], cols_t[g], out=dw3[g])
+                else:
+                    np.matmul(dyt3[g], cols_t[g], out=partial[g])
+                    np.add(dw3[g], partial[g], out=dw3[g])
 
     return k
 
 
 def _conv_transpose2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Per chunk: x channels first, columns = weightᵀ · x per group, then col2im into the output
+    # (conv2d's im2col geometry seen from the output's side).
     x, w = ins[0].shape, ins[1].shape
-    n, c, h, wd = x
+    c, h, wd = x[1:]
     _, og, kh, kw = w
     groups = node.attr("groups")
-    o, ho, wo = node.shape[1:]
-    dt = np.dtype(numpy_dtype(node.dtype))
-    cols_shape, xt_shape = conv_workspace(x, w, node.shape, groups, transpose=True)
-    cols, xt = _carve(workspace, [(cols_shape, dt), (xt_shape, dt)])
-    wh, ww = windows("conv_transpose2d", node.attr_dict, (kh, kw))
-    # column (tap a, b) of input pixel (y, x) lands on output (y*sh - top + a*dh, x*sw - left + b*dw)
-    scatter: list[tuple[Index, Index]] = []
-    for a in range(kh):
-        h0, h1, oh = wh.taps(ho, h, a)
-        for b in range(kw):
-            w0, w1, ow = ww.taps(wo, wd, b)
-            if h1 > h0 and w1 > w0:
-                scatter.append(((slice(None), slice(None), _run(h0, h1, oh, wh.stride), _run(w0, w1, ow, ww.stride)),
-                                (slice(None), a, b, slice(None), slice(h0, h1), slice(w0, w1))))
-    cols3 = cols.reshape(groups, og * kh * kw, -1)
-    cols6 = cols.reshape(o, kh, kw, n, h, wd)
-    xt3 = xt.reshape(groups, c // groups, -1)
-    to_t = xt.reshape(c, n, h * wd).transpose(1, 0, 2)
+    o = node.shape[1]
+    hw = windows("conv_transpose2d", node.attr_dict, (kh, kw))
+    chunks, cols, xt = _chunks(node, x, w, node.shape, True, workspace)
+    parts = []
+    for sl in chunks:
+        m = sl.stop - sl.start
+        c_m = _prefix(cols, (cols.shape[0], m * h * wd))
+        x_m = _prefix(xt, (c, m * h * wd))
+        parts.append((sl, _Columns((m, *node.shape[1:]), hw, (h, wd)), c_m, c_m.reshape(groups, og * kh * kw, -1),
+                      x_m.reshape(groups, c // groups, -1), x_m.reshape(c, m, h * wd).transpose(1, 0, 2)))
     bias = len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        np.copyto(to_t, i[0].reshape(n, c, h * wd))
-        np.matmul(i[1].reshape(groups, c // groups, -1).transpose(0, 2, 1), xt3, out=cols3)
-        out.fill(0)
-        yt = out.transpose(1, 0, 2, 3)
-        for dst, src in scatter:  # taps in row-major order: a fixed summation order
-            view = yt[dst]
-            np.add(view, cols6[src], out=view)
+        w3 = i[1].reshape(groups, c // groups, -1)
+        for sl, columns, cols_m, cols3, xt3, to_t in parts:
+            np.copyto(to_t, i[0][sl].reshape(to_t.shape))
+            for g in range(groups):
+                np.matmul(w3[g].T, xt3[g], out=cols3[g])
+            y = out[sl]
+            y.fill(0)
+            columns.scatter_add(cols_m, y)
         if bias:
             np.add(out, i[2].reshape(1, o, 1, 1), out=out)
 
@@ -266,32 +336,30 @@ def _max_pool2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = 
 
 
 class _FirstMax:
-    """The taps of x's windows in row-major order, each with the windows it is the first maximum of.
+    """The taps of x's windows in row-major order, each with the windows it is the first element
+    of not below ``y`` (with y the windows' maxima: the first maximum; a window holding NaN has
+    max NaN, no element is below it, and its first element is picked).
 
-    The first maximum is the first element not below the window's max; a
-    window holding NaN has max NaN, and then its first element is picked.
-    Scratch (from the workspace): x's padded frame, a second frame (the
-    gradient accumulator or the padded ``v``), the maxima, one pooled float
-    array and three pooled byte masks.
+    Scratch (from the workspace): x's padded frame, a second frame (the gradient accumulator or
+    the padded ``v``), one pooled float array and three pooled byte masks.
     """
 
     def __init__(self, node: Node, x: tuple[int, ...], workspace: np.ndarray | None) -> None:
         self.frame, dt, pooled = _pool_setup(node, x)
         big = _frame_shape(self.frame)
         flag = np.dtype(np.bool_)
-        (self.xbuf, self.other, self.peak, self.picked, self.lt, self.hit, self.open) = _carve(
-            workspace, [(big, dt), (big, dt), (pooled, dt), (pooled, dt), (pooled, flag), (pooled, flag), (pooled, flag)])
+        (self.xbuf, self.other, self.picked, self.lt, self.hit, self.open) = _carve(
+            workspace, [(big, dt), (big, dt), (pooled, dt), (pooled, flag), (pooled, flag), (pooled, flag)])
         self.mask = self.lt.view(np.int8)  # ``lt`` is spent once a tap's ``hit`` is known
 
-    def walk(self, x: np.ndarray, each: Callable[[Index, np.ndarray], None]) -> None:
+    def walk(self, x: np.ndarray, y: np.ndarray, each: Callable[[Index, np.ndarray], None]) -> None:
         frame = self.frame
         xf = frame.load(x, self.xbuf, -np.inf)
-        _max_into(frame, xf, self.peak)
         self.open.fill(True)
         last = len(frame.taps) - 1
         for p, t in enumerate(frame.taps):
-            np.less(xf[t], self.peak, out=self.lt)
-            np.greater(self.open, self.lt, out=self.hit)  # still open and not below the max
+            np.less(xf[t], y, out=self.lt)
+            np.greater(self.open, self.lt, out=self.hit)  # still open and not below y
             if p < last:
                 np.logical_and(self.open, self.lt, out=self.open)
             each(t, self.hit)
@@ -302,7 +370,7 @@ def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | No
     frame = fm.frame
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        g = i[1]
+        g = i[2]
         acc = fm.other if frame.padded else out
         if not frame.tiles:
             acc.fill(0)
@@ -315,7 +383,7 @@ def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | No
                 _masked(g, hit, fm.mask, fm.picked)
                 np.add(view, fm.picked, out=view)
 
-        fm.walk(i[0], each)
+        fm.walk(i[0], i[1], each)
         frame.store(acc, out)
 
     return k
@@ -326,14 +394,14 @@ def _max_pool2d_select(node: Node, ins: Sequence[Node], workspace: np.ndarray | 
     frame = fm.frame
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
-        vf = frame.load(i[1], fm.other, 0.0)
+        vf = frame.load(i[2], fm.other, 0.0)
         out.fill(0)
 
         def each(t: Index, hit: np.ndarray) -> None:
             _masked(vf[t], hit, fm.mask, fm.picked)
-            np.add(out, fm.picked, out=out)  # one tap per window is picked; the others add +0.0
+            np.add(out, fm.picked, out=out)  # at most one tap per window is picked; the others add +0.0
 
-        fm.walk(i[0], each)
+        fm.walk(i[0], i[1], each)
 
     return k
 
@@ -530,6 +598,62 @@ def _pad_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = No
     return k
 
 
+# ------------------------------------------------------------------ resizing
+def _resize2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # Gathers, so every output is exactly w0·a + w1·b of its own sources (an inf elsewhere never leaks in):
+    # along W first, then along H, PyTorch's bilinear order.
+    x = ins[0].shape
+    n, c, h = x[:3]
+    ho, wo = node.shape[2:]
+    dt = np.dtype(numpy_dtype(node.dtype))
+    scale_h, scale_w = resize_scales(x, node.attr_dict)
+    hi0, hi1, hw = resize_taps(h, ho, scale_h, node.attr_dict)
+    wi0, wi1, ww = resize_taps(x[3], wo, scale_w, node.attr_dict)
+    if node.attr("mode") == "nearest":
+        (rows,) = _carve(workspace, [((n, c, h, wo), dt)])
+
+        def nearest(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            np.take(i[0], wi0, axis=3, out=rows)
+            np.take(rows, hi0, axis=2, out=out)
+
+        return nearest
+    rows, other, tail = _carve(workspace, [((n, c, h, wo), dt), ((n, c, h, wo), dt), (node.shape, dt)])
+    w0, w1 = (1.0 - ww).astype(dt), ww.astype(dt)
+    h0, h1 = (1.0 - hw).astype(dt)[:, None], hw.astype(dt)[:, None]
+
+    def linear(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.take(i[0], wi0, axis=3, out=rows)
+        np.multiply(rows, w0, out=rows)
+        np.take(i[0], wi1, axis=3, out=other)
+        np.multiply(other, w1, out=other)
+        np.add(rows, other, out=rows)
+        np.take(rows, hi0, axis=2, out=out)
+        np.multiply(out, h0, out=out)
+        np.take(rows, hi1, axis=2, out=tail)
+        np.multiply(tail, h1, out=tail)
+        np.add(out, tail, out=out)
+
+    return linear
+
+
+def _resize2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    # The adjoint as products with the interpolation matrices: dx = Rhᵀ · g · Rw per image plane.
+    x = node.shape
+    n, c, h, w = x
+    ho, wo = ins[0].shape[2:]
+    dt = np.dtype(numpy_dtype(node.dtype))
+    scale_h, scale_w = resize_scales(x, node.attr_dict)
+    rw = resize_matrix(w, wo, scale_w, node.attr_dict).astype(dt)
+    rh_t = np.ascontiguousarray(resize_matrix(h, ho, scale_h, node.attr_dict).T.astype(dt))
+    (rows,) = _carve(workspace, [((n * c, ho, w), dt)])
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        np.matmul(i[0].reshape(-1, wo), rw, out=rows.reshape(-1, w))
+        np.matmul(rh_t, rows, out=out.reshape(n * c, h, w))  # contiguous planes: one BLAS call each, looped in C
+
+    return k
+
+
 KERNELS: dict[str, Callable[..., Kernel]] = {
     "conv2d": _conv2d,
     "conv2d_weight_grad": _conv2d_weight_grad,
@@ -543,4 +667,6 @@ KERNELS: dict[str, Callable[..., Kernel]] = {
     "batchnorm": _batchnorm,
     "pad": _pad,
     "pad_grad": _pad_grad,
+    "resize2d": _resize2d,
+    "resize2d_grad": _resize2d_grad,
 }

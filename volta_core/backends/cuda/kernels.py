@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from volta_core.ir.ops import (
     pad_widths,
     parse_program,
     pool_geometry,
+    resize_matrix,
+    resize_scales,
+    resize_taps,
     slice_key,
     windows,
 )
@@ -42,9 +45,9 @@ SIGNATURES = {
     "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififffff",
     "opt_rmsprop": "qPPPPfiffffif", "opt_adagrad": "qPPPfiff", "clip_sumsq": "qPP", "clip_coef": "iPf",
     "clip_scale": "qPP",
-    "im2col": "qPPP", "col2im": "qPPPP", "maxpool": "qPPP", "maxpool_grad": "qPPPP", "maxpool_select": "qPPPP",
+    "im2col": "qPPP", "col2im": "qPPPP", "maxpool": "qPPP", "maxpool_grad": "qPPPPP", "maxpool_select": "qPPPPP",
     "avgpool": "qiPPP", "avgpool_grad": "qiPPP", "moments": "qqqPP", "batchnorm": "qqq{T}PPPPPP", "pad": "qidPPP",
-    "pad_fold": "qiPP",
+    "pad_fold": "qiPP", "resize": "qiPPPPP",
 }
 UNARY = {"copy": 0, "neg": 1, "sqrt": 2, "exp": 3, "log": 4, "abs": 5, "sign": 6, "erf": 7, "relu": 8,
          "leaky_relu": 9, "sigmoid": 10, "tanh": 11, "gelu": 12, "gelu_tanh": 13, "silu": 14, "pow": 15}
@@ -99,6 +102,11 @@ class Builder:
     def scratch(self, nbytes: int) -> Ref:
         self.scratch_sizes.append(nbytes)
         return Ref(("scratch", len(self.scratch_sizes) - 1))
+
+    @overload
+    def meta(self, data: np.ndarray) -> Ref: ...
+    @overload
+    def meta(self, data: None) -> None: ...
 
     def meta(self, data: np.ndarray | None) -> Ref | None:
         if data is None:
@@ -510,7 +518,7 @@ def _conv2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, w = ins[0], ins[1]
     groups, dt = node.attr("groups"), node.dtype
     o, cg, kh, kw = w.shape
-    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=False)
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, transpose=False)
     cols = b.workspace(node.id)
     outt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _im2col(b, node, x, (kh, kw), node.shape[2:], cols)
@@ -526,7 +534,7 @@ def _conv2d_weight_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, dy = ins
     groups, dt = node.attr("groups"), node.dtype
     o, cg, kh, kw = node.shape
-    cols_shape, _ = conv_workspace(x.shape, node.shape, dy.shape, groups, transpose=False)
+    cols_shape, _ = conv_workspace(x.shape, node.shape, dy.shape, transpose=False)
     cols = b.workspace(node.id)
     dyt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _im2col(b, node, x, (kh, kw), dy.shape[2:], cols)
@@ -542,7 +550,7 @@ def _conv_transpose2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
     x, w = ins[0], ins[1]
     groups, dt = node.attr("groups"), node.dtype
     c, og, kh, kw = w.shape
-    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=True)
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, transpose=True)
     cols = b.workspace(node.id)
     xt = cols.at(math.prod(cols_shape) * itemsize(dt))
     _to_channels_first(b, dt, b.value(x.id), xt, x.shape)
@@ -614,6 +622,36 @@ def _pad_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
     strided_copy(b, dt, shape, src.at(offset * size), strides, b.value(node.id), L.contiguous_strides(shape))
 
 
+def _resize2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    x, dt = ins[0].shape, node.dtype
+    ho, wo = node.shape[2:]
+    scale_h, scale_w = resize_scales(x, node.attr_dict)
+    hi0, hi1, hw = resize_taps(x[2], ho, scale_h, node.attr_dict)
+    wi0, wi1, ww = resize_taps(x[3], wo, scale_w, node.attr_dict)
+    real = numpy_dtype(dt)
+    idx = b.meta(np.concatenate([hi0, hi1, wi0, wi1]).astype(np.int64))
+    # the CPU backend's weights, rounded to the dtype the same way
+    wts = b.meta(np.concatenate([(1.0 - hw).astype(real), hw.astype(real), (1.0 - ww).astype(real), ww.astype(real)]))
+    n = math.prod(node.shape)
+    b.launch(f"resize_{dt}", signature("resize"), n,
+             [n, int(node.attr("mode") == "linear"), b.value(ins[0].id), b.value(node.id), idx, wts,
+              b.meta(np.array([*x, ho, wo], np.int64))])
+
+
+def _resize2d_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    # dx = Rhᵀ · g · Rw per image plane: one GEMM along W, one strided-batched GEMM along H
+    n, c, h, w = node.shape
+    ho, wo = ins[0].shape[2:]
+    dt = node.dtype
+    real = numpy_dtype(dt)
+    scale_h, scale_w = resize_scales(node.shape, node.attr_dict)
+    rw = b.meta(resize_matrix(w, wo, scale_w, node.attr_dict).astype(real))
+    rh_t = b.meta(np.ascontiguousarray(resize_matrix(h, ho, scale_h, node.attr_dict).T.astype(real)))
+    rows = b.workspace(node.id)
+    gemm_call(b, dt, n * c * ho, w, wo, b.value(ins[0].id), False, rw, False, rows)
+    gemm_call(b, dt, h, w, ho, rh_t, False, rows, False, b.value(node.id), batch=n * c, stride_a=0, stride_b=ho * w)
+
+
 BUILDERS: dict[str, Factory] = {
     **{op: _unary(op) for op in ("neg", "pow", "sqrt", "exp", "log", "abs", "sign", "erf", "relu", "leaky_relu",
                                  "sigmoid", "tanh", "gelu", "silu")},
@@ -657,6 +695,8 @@ BUILDERS: dict[str, Factory] = {
     "batchnorm": _batchnorm,
     "pad": _pad,
     "pad_grad": _pad_grad,
+    "resize2d": _resize2d,
+    "resize2d_grad": _resize2d_grad,
 }
 
 

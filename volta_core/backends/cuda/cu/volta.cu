@@ -498,12 +498,12 @@ template <typename T> __device__ __forceinline__ T window_max(const T* __restric
   for (i64 t = 1; t < w.kh * w.kw; ++t) m = np_max(m, tap_value<T>(plane, w, oh, ow, t / w.kw, t % w.kw, lowest<T>()));
   return m;
 }
-// the window's first maximum: its first tap not below the max (with a NaN, the max is NaN: tap 0)
-template <typename T> __device__ __forceinline__ i64 first_max(const T* __restrict__ plane, const Win& w, i64 oh, i64 ow) {
-  const T m = window_max<T>(plane, w, oh, ow);
+// the window's first tap not below y (y its max: the first maximum; y NaN: tap 0), or -1 if none
+template <typename T>
+__device__ __forceinline__ i64 first_not_below(const T* __restrict__ plane, const Win& w, i64 oh, i64 ow, T y) {
   for (i64 t = 0; t < w.kh * w.kw; ++t)
-    if (!(tap_value<T>(plane, w, oh, ow, t / w.kw, t % w.kw, lowest<T>()) < m)) return t;
-  return w.kh * w.kw - 1;
+    if (!(tap_value<T>(plane, w, oh, ow, t / w.kw, t % w.kw, lowest<T>()) < y)) return t;
+  return -1;
 }
 
 template <typename T>
@@ -515,10 +515,10 @@ __device__ void maxpool_body(i64 n, const T* __restrict__ x, T* __restrict__ y, 
   }
 }
 
-// dx of max_pool2d: each input element gathers g of the windows whose first maximum it is, in tap order
+// max_pool2d_grad: each input element gathers g of the windows that pick it, in tap order (no atomics)
 template <typename T>
-__device__ void maxpool_grad_body(i64 n, const T* __restrict__ x, const T* __restrict__ g, T* __restrict__ dx,
-                                  const i64* __restrict__ meta) {
+__device__ void maxpool_grad_body(i64 n, const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ g,
+                                  T* __restrict__ dx, const i64* __restrict__ meta) {
   const Win w = load_win(meta);
   GRID_STRIDE(i, n) {
     const Pos4 p = pos4(i, w.C, w.H, w.W);
@@ -530,23 +530,25 @@ __device__ void maxpool_grad_body(i64 n, const T* __restrict__ x, const T* __res
       if (oh < 0) continue;
       for (i64 b = 0; b < w.kw; ++b) {
         const i64 ow = window_of(p.w, b, w.sw, w.dw, w.left, w.Wo);
-        if (ow >= 0 && first_max<T>(plane, w, oh, ow) == a * w.kw + b) acc = acc + g[(base * w.Ho + oh) * w.Wo + ow];
+        if (ow < 0) continue;
+        const i64 o = (base * w.Ho + oh) * w.Wo + ow;
+        if (first_not_below<T>(plane, w, oh, ow, y[o]) == a * w.kw + b) acc = acc + g[o];
       }
     }
     dx[i] = acc;
   }
 }
 
-// v read at each window's first maximum of x (0 where that tap is padding)
+// max_pool2d_select: v at each window's picked tap (0 where that tap is padding or none is picked)
 template <typename T>
-__device__ void maxpool_select_body(i64 n, const T* __restrict__ x, const T* __restrict__ v, T* __restrict__ y,
-                                    const i64* __restrict__ meta) {
+__device__ void maxpool_select_body(i64 n, const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ v,
+                                    T* __restrict__ out, const i64* __restrict__ meta) {
   const Win w = load_win(meta);
   GRID_STRIDE(i, n) {
     const Pos4 p = pos4(i, w.C, w.Ho, w.Wo);
     const i64 off = (p.n * w.C + p.c) * w.H * w.W;
-    const i64 t = first_max<T>(x + off, w, p.h, p.w);
-    y[i] = tap_value<T>(v + off, w, p.h, p.w, t / w.kw, t % w.kw, T(0));
+    const i64 t = first_not_below<T>(x + off, w, p.h, p.w, y[i]);
+    out[i] = t < 0 ? T(0) : tap_value<T>(v + off, w, p.h, p.w, t / w.kw, t % w.kw, T(0));
   }
 }
 
@@ -696,6 +698,35 @@ __device__ void pad_fold_body(i64 n, int mode, T* buf, const i64* __restrict__ m
       }
     }
     buf[off] = v;
+  }
+}
+
+// resize2d, as the CPU backend computes it: along W, then along H (dims [N, C, H, W, Ho, Wo];
+// idx [h0[Ho], h1[Ho], w0[Wo], w1[Wo]] source indices, wts the matching weights)
+template <typename T>
+__device__ void resize_body(i64 n, int linear, const T* __restrict__ x, T* __restrict__ y, const i64* __restrict__ idx,
+                            const T* __restrict__ wts, const i64* __restrict__ dims) {
+  const i64 C = dims[1], H = dims[2], W = dims[3], Ho = dims[4], Wo = dims[5];
+  const i64 *hi0 = idx, *hi1 = idx + Ho, *wi0 = idx + 2 * Ho, *wi1 = idx + 2 * Ho + Wo;
+  const T *h0 = wts, *h1 = wts + Ho, *w0 = wts + 2 * Ho, *w1 = wts + 2 * Ho + Wo;
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, C, Ho, Wo);
+    const T* plane = x + (p.n * C + p.c) * H * W;
+    const i64 r0 = hi0[p.h] * W, c0 = wi0[p.w];
+    if (!linear) {
+      y[i] = plane[r0 + c0];
+      continue;
+    }
+    const i64 r1 = hi1[p.h] * W, c1 = wi1[p.w];
+    T a = plane[r0 + c0] * w0[p.w];
+    T b = plane[r0 + c1] * w1[p.w];
+    const T t0 = a + b;
+    a = plane[r1 + c0] * w0[p.w];
+    b = plane[r1 + c1] * w1[p.w];
+    const T t1 = a + b;
+    a = t0 * h0[p.h];
+    b = t1 * h1[p.h];
+    y[i] = a + b;
   }
 }
 
@@ -910,10 +941,10 @@ INDEX(ONE_HOT_FROM)
   extern "C" __global__ void col2im_##s(i64 n, const T* cols, const T* bias, T* y, const i64* meta) { \
     col2im_body<T>(n, cols, bias, y, meta); } \
   extern "C" __global__ void maxpool_##s(i64 n, const T* x, T* y, const i64* meta) { maxpool_body<T>(n, x, y, meta); } \
-  extern "C" __global__ void maxpool_grad_##s(i64 n, const T* x, const T* g, T* dx, const i64* meta) { \
-    maxpool_grad_body<T>(n, x, g, dx, meta); } \
-  extern "C" __global__ void maxpool_select_##s(i64 n, const T* x, const T* v, T* y, const i64* meta) { \
-    maxpool_select_body<T>(n, x, v, y, meta); } \
+  extern "C" __global__ void maxpool_grad_##s(i64 n, const T* x, const T* y, const T* g, T* dx, const i64* meta) { \
+    maxpool_grad_body<T>(n, x, y, g, dx, meta); } \
+  extern "C" __global__ void maxpool_select_##s(i64 n, const T* x, const T* y, const T* v, T* out, const i64* meta) { \
+    maxpool_select_body<T>(n, x, y, v, out, meta); } \
   extern "C" __global__ void avgpool_##s(i64 n, int include_pad, const T* x, T* y, const i64* meta) { \
     avgpool_body<T>(n, include_pad, x, y, meta); } \
   extern "C" __global__ void avgpool_grad_##s(i64 n, int include_pad, const T* g, T* dx, const i64* meta) { \
@@ -924,5 +955,7 @@ INDEX(ONE_HOT_FROM)
     const T* mean, const T* var, T* y) { batchnorm_body<T>(n, C, inner, eps, x, scale, shift, mean, var, y); } \
   extern "C" __global__ void pad_##s(i64 n, int mode, double value, const T* x, T* y, const i64* meta) { \
     pad_body<T>(n, mode, value, x, y, meta); } \
-  extern "C" __global__ void pad_fold_##s(i64 n, int mode, T* buf, const i64* meta) { pad_fold_body<T>(n, mode, buf, meta); }
+  extern "C" __global__ void pad_fold_##s(i64 n, int mode, T* buf, const i64* meta) { pad_fold_body<T>(n, mode, buf, meta); } \
+  extern "C" __global__ void resize_##s(i64 n, int linear, const T* x, T* y, const i64* idx, const T* wts, const i64* dims) { \
+    resize_body<T>(n, linear, x, y, idx, wts, dims); }
 FLOATS(IMAGES)
