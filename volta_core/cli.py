@@ -12,6 +12,7 @@ the traceback is printed only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -574,31 +575,73 @@ def _starter_files() -> dict[str, bytes]:
     return files
 
 
+def _init_conflict(target: Path, rel: str, content: bytes) -> str | None:
+    """Why ``rel`` cannot be written under ``target`` (None: it is absent or already
+    holds ``content``). A link is never followed: it could lead outside the folder."""
+    parts = Path(rel).parts
+    for i in range(1, len(parts)):
+        folder = target.joinpath(*parts[:i])
+        if folder.is_symlink():
+            return f"{Path(*parts[:i]).as_posix()} (a symbolic link, not a folder)"
+        if folder.exists() and not folder.is_dir():
+            return f"{Path(*parts[:i]).as_posix()} (a file, where the starter needs a folder)"
+    dest = target / rel
+    if dest.is_symlink():
+        return f"{rel} (a symbolic link)"
+    if not dest.exists():
+        return None
+    if not dest.is_file():
+        return f"{rel} (not a regular file)"
+    return None if dest.read_bytes() == content else rel
+
+
+def _write_starter(target: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write ``files`` under ``target``: all of them, or (on failure) none, then
+    raise ``OSError``. Returns the paths written."""
+    made_dirs: list[Path] = []
+    written: list[Path] = []
+    try:
+        for rel, content in files.items():
+            dest = target / rel
+            missing = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
+            for folder in reversed(missing):
+                folder.mkdir()
+                made_dirs.append(folder)
+            with open(dest, "xb") as handle:  # "x": never through a link that appeared meanwhile
+                written.append(dest)
+                handle.write(content)
+    except OSError:
+        for path in reversed(written):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in reversed(made_dirs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return written
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"`{args.dir}` exists and is not a directory")
     files = _starter_files()
-    conflicts: list[str] = []
-    missing: list[str] = []
-    for rel, content in files.items():
-        dest = target / rel
-        if not dest.exists():
-            missing.append(rel)
-        elif not dest.is_file() or dest.read_bytes() != content:
-            conflicts.append(rel)
+    conflicts = [c for rel, content in files.items() if (c := _init_conflict(target, rel, content)) is not None]
     if conflicts:
         raise CommandError(
             f"refusing to overwrite existing files in `{args.dir}`: " + ", ".join(conflicts),
             "move them away or choose another directory; nothing was written",
         )
+    missing = {rel: content for rel, content in files.items() if not (target / rel).exists()}
     if not missing:
         sys.stdout.write(f"init: `{args.dir}` already holds the starter project; nothing to do\n")
         return EXIT_OK
-    for rel in missing:
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(files[rel])
+    try:
+        written = _write_starter(target, missing)
+    except OSError as exc:
+        where = f"`{exc.filename}`" if exc.filename else f"the starter project in `{args.dir}`"
+        raise CommandError(f"cannot write {where}: {exc.strerror or exc}", "nothing was written") from None
+    for dest in written:
         sys.stdout.write(f"  created {dest}\n")
     where = "" if target.resolve() == Path.cwd().resolve() else f"cd {args.dir} && "
     sys.stdout.write(f"init: starter project ready; try `{where}volta run main.vt`\n")

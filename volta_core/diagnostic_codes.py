@@ -358,9 +358,13 @@ and one numeric column per model input feature, in the model's order. The
 message names the file, row and column of the first problem.
 """),
     # ----------------------------------------------------------------- files
-    ("E0801", "cannot read file", """
-The file does not exist or cannot be read. Paths in a `.vt` program are
-relative to the file that contains them.
+    ("E0801", "cannot read or write a file", """
+The file does not exist or cannot be read, or a file cannot be written. Paths
+in a `.vt` program are relative to the file that contains them. Volta reads
+regular files only (not a named pipe or device such as `/dev/zero`, which could
+block or never end). It never replaces a read-only file, writes through a
+symbolic link only to an existing file, and refuses a dangling link or a loop
+of links (see "Writing files" in docs/formats.md).
 """),
     ("E0802", "file is not valid UTF-8", """
 Volta sources are UTF-8. The message gives the byte offset of the first
