@@ -63,16 +63,18 @@ class UsageError(Exception):
 
 
 class CommandError(Exception):
-    """A command cannot do its job for a reason that is not a diagnostic (exit 1)."""
+    """A command cannot do its job for a reason that is not a diagnostic (exit 1).
+    ``code``, when set, is shown as ``error[CODE]``."""
 
-    def __init__(self, message: str, *helps: str) -> None:
+    def __init__(self, message: str, *helps: str, code: str | None = None) -> None:
         super().__init__(message)
         self.helps = helps
+        self.code = code
 
     @classmethod
     def of(cls, err: VoltaError) -> CommandError:
-        """A domain error outside any program (e.g. a run record): its message and help line."""
-        return cls(str(err), *([err.help] if err.help else []))
+        """A domain error outside any program (e.g. a run record): its code, message and help line."""
+        return cls(str(err), *([err.help] if err.help else []), code=err.code)
 
 
 # --------------------------------------------------------------------------
@@ -83,11 +85,14 @@ def _style(text: str, codes: str, colour: bool) -> str:
     return f"\x1b[{codes}m{text}\x1b[0m" if colour else text
 
 
-def _print_error(message: str, helps: Sequence[str] = (), stream: IO[str] | None = None) -> None:
-    """``error: message`` plus ``help:`` lines, rustc style, coloured on a TTY."""
+def _print_error(message: str, helps: Sequence[str] = (), stream: IO[str] | None = None,
+                 code: str | None = None) -> None:
+    """``error: message`` (``error[CODE]: …`` with a code) plus ``help:`` lines,
+    rustc style, coloured on a TTY."""
     out = stream or sys.stderr
     colour = use_colour(out)
-    out.write(_style("error", "1;31", colour) + _style(f": {message}", "1", colour) + "\n")
+    head = f"error[{code}]" if code else "error"
+    out.write(_style(head, "1;31", colour) + _style(f": {message}", "1", colour) + "\n")
     for h in helps:
         out.write("  " + _style("= help", "1;36", colour) + f": {h}\n")
 
@@ -171,8 +176,33 @@ def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError, shown: str) -> Diagnostic
 # run
 
 
+def _check_record_target(record: str, program: Path) -> None:
+    """``--record R`` may only replace an empty file or an earlier run record:
+    never the program, a data file or anything else a user would lose (a data
+    source is never a run record: it would not load as data)."""
+    path = Path(record)
+    if not os.path.lexists(path):
+        return
+    from volta_core.train.record import is_replaceable_record
+
+    if path.exists() and program.exists() and os.path.samefile(path, program):
+        raise UsageError(
+            f"refusing to write the run record over the program `{record}`",
+            "name a new file for the record, e.g. `--record run.json`",
+        )
+    if path.is_dir():
+        raise UsageError(f"`{record}` is a directory; `--record` takes a file name")
+    if not is_replaceable_record(path):
+        raise UsageError(
+            f"refusing to overwrite `{record}`: it is not a Volta run record",
+            "`--record` replaces only an earlier run record; name a new file, e.g. `--record run.json`",
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     path = _source_path(args.file, "run")
+    if args.record is not None:
+        _check_record_target(args.record, path)
     loaded = read_source(path, args.file)
     if loaded.text is None:
         assert loaded.diagnostic is not None
@@ -532,6 +562,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"note: recorded with BLAS kernels {expected.blas}; now {actual.blas} "
             "(kernel sets round matrix products differently; see `volta doctor`)\n"
         )
+    if expected.threads and expected.threads != actual.threads:
+        sys.stdout.write(
+            f"note: recorded with threads {expected.threads}; now {actual.threads} "
+            "(BLAS splits matrix products by thread count, which can change their rounding)\n"
+        )
     return EXIT_ERRORS
 
 
@@ -751,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(str(exc), exc.helps)
         return EXIT_USAGE
     except CommandError as exc:
-        _print_error(str(exc), exc.helps)
+        _print_error(str(exc), exc.helps, code=exc.code)
         return EXIT_ERRORS
     except _DiagnosticsFailure as exc:
         _render_all(exc.diagnostics, sys.stderr)

@@ -394,9 +394,10 @@ different architecture; declare the same layers, or save a new checkpoint.
 """),
     ("E0806", "invalid run record", """
 `volta verify` read a file that is not a valid run record: it is not JSON,
-has an unsupported `format`, or a field is missing or has the wrong type (the
-message names it, e.g. `trains[0].epochs[2].loss`). Records are written by
-`volta run FILE --record R`.
+nests arrays and objects too deeply, repeats a key in one object or a setting
+in one train statement, has an unsupported `format`, or a field is missing or
+has the wrong type (the message names it, e.g. `trains[0].epochs[2].loss`).
+Records are written by `volta run FILE --record R`.
 """),
     ("E0807", "invalid ONNX file", """
 `import "m.onnx"` (or `volta info m.onnx`) read a file that is not a usable
