@@ -352,6 +352,15 @@ out of range (a class label or token id outside the model's range). The
 message names which. The weights are those after the last completed step;
 the session stays usable, and `device cpu` trains the same program on the CPU.
 """),
+    ("E0625", "weights are not finite", """
+An optimizer step made a weight `nan` or `inf`: training stops at once and
+the message names the step and the first such parameter (unlike a non-finite
+loss, which is caught before the update, this step was applied). The usual
+cause is a learning rate so large that the update overflows float32
+(`lr 1e39`). `save` refuses a model whose weights are not finite, so such
+weights never reach a checkpoint; `load` a good checkpoint or declare the
+model again, then train with a smaller `lr` (or `clip_grad`).
+"""),
     ("E0623", "invalid inference input file", """
 `infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row
 and one numeric column per model input feature, in the model's order. The
@@ -382,9 +391,13 @@ different lengths. Files over 2 GiB are rejected. See `docs/formats.md`.
     ("E0804", "invalid checkpoint file", """
 `load` read a file that is not a valid Volta checkpoint (a safetensors file):
 it is truncated, its header is not valid JSON, a tensor has an unknown dtype
-or offsets that do not match its shape, the format version is newer than this
-Volta, or the checksum does not match because the file was modified after it
-was written. Save the model again to get a valid file.
+(or one NumPy cannot hold), too many dimensions or offsets that do not match
+its shape, the format version is newer than this Volta, the checksum does not
+match because the file was modified after it was written, the weights are not
+finite, or the training metadata is invalid (`steps`/`epochs` that are not
+counts, optimizer settings or state that are incomplete or do not fit the
+model). A failing `load` changes nothing. Save the model again to get a valid
+file.
 """),
     ("E0805", "checkpoint does not match the model", """
 The checkpoint's parameters differ from the model's: the message names the

@@ -46,6 +46,9 @@ _STATE_SEP = "::"
 class Optimizer:
     """State per parameter name plus the step count; :meth:`step` updates in place."""
 
+    #: The key of the step count in :meth:`state_arrays`.
+    STEPS_KEY = f"{_STATE_SEP}steps"
+
     def __init__(
         self,
         name: str,
@@ -72,6 +75,21 @@ class Optimizer:
                           list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], int] | None = None
         self._serial_cache: tuple[object, object, list[tuple[np.ndarray, np.ndarray, list[np.ndarray],
                                                              np.ndarray, np.ndarray, bool]]] | None = None
+
+    def slot_names(self) -> tuple[str, ...]:
+        """The state arrays this optimizer keeps per parameter (after its first step)."""
+        if self.name == "momentum":
+            return ("momentum_buffer",)
+        if self.name in ("adam", "adamw"):
+            return ("exp_avg", "exp_avg_sq")
+        if self.name == "rmsprop":
+            return ("square_avg", "momentum_buffer") if self.momentum > 0 else ("square_avg",)
+        return ()
+
+    @staticmethod
+    def state_key(param: str, slot: str) -> str:
+        """The key of one parameter's slot in :meth:`state_arrays`."""
+        return f"{param}{_STATE_SEP}{slot}"
 
     def hyper(self) -> tuple[object, ...]:
         """What must match for state to carry over between `train` statements."""
@@ -163,28 +181,12 @@ class Optimizer:
     def _blocks(self, name: str, p: np.ndarray, g: np.ndarray,
                 out: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]]) -> None:
         st = self.state.setdefault(name, {})
-        first = False
-        if self.name == "momentum":
-            if "momentum_buffer" not in st:
-                st["momentum_buffer"] = np.empty_like(p)
-                first = True  # the buffer starts as a copy of the gradient
-            slots = [st["momentum_buffer"]]
-        elif self.name in ("adam", "adamw"):
-            if "exp_avg" not in st:
-                st["exp_avg"] = np.zeros_like(p)
-            if "exp_avg_sq" not in st:
-                st["exp_avg_sq"] = np.zeros_like(p)
-            slots = [st["exp_avg"], st["exp_avg_sq"]]
-        elif self.name == "rmsprop":
-            if "square_avg" not in st:
-                st["square_avg"] = np.zeros_like(p)
-            slots = [st["square_avg"]]
-            if self.momentum > 0:
-                if "momentum_buffer" not in st:
-                    st["momentum_buffer"] = np.zeros_like(p)
-                slots.append(st["momentum_buffer"])
-        else:
-            slots = []
+        # A momentum buffer starts as a copy of the first gradient; every other slot at zero.
+        first = self.name == "momentum" and "momentum_buffer" not in st
+        for slot in self.slot_names():
+            if slot not in st:
+                st[slot] = np.empty_like(p) if first else np.zeros_like(p)
+        slots = [st[slot] for slot in self.slot_names()]
         arrays = [p, g, *slots]
         n = p.size
         if n > _BLOCK and all(x.flags.c_contiguous and x.shape == p.shape and x.dtype == p.dtype for x in arrays):
@@ -274,8 +276,8 @@ class Optimizer:
     # ------------------------------------------------------- persistence
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Flat ``{"param::slot": array}`` for checkpoints (plus the step count)."""
-        out = {f"{n}{_STATE_SEP}{slot}": a for n, slots in self.state.items() for slot, a in slots.items()}
-        out[f"{_STATE_SEP}steps"] = np.array([self.steps], np.int64)
+        out = {self.state_key(n, slot): a for n, slots in self.state.items() for slot, a in slots.items()}
+        out[self.STEPS_KEY] = np.array([self.steps], np.int64)
         return out
 
     def load_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
