@@ -321,9 +321,14 @@ Execution was stopped by the user (Ctrl-C or the notebook's interrupt) at a
 statement boundary. Everything that finished before the interrupt is kept.
 """),
     ("E0608", "value too large", """
-A string grew past the maximum length (2**27 characters), or the program ran
-out of memory. A string that doubles in a loop reaches the limit quickly;
-build smaller values.
+A string grew past the maximum length (2**27 characters), something would
+need more memory than the machine has, or the program ran out of memory. A
+string that doubles in a loop reaches the limit quickly; build smaller values.
+Before allocating in proportion to a number in the program — a model's
+weights (a layer 2**63 − 1 wide), generated `samples`, a text dataset's
+`seq_len`, a training batch — Volta estimates the memory and stops with this
+error, naming the statement and the size, instead of swapping or failing
+half-way.
 """),
     ("E0620", "training loss is not finite", """
 The loss became `nan` or `inf` during training. Training stops at once (no
@@ -384,7 +389,8 @@ A `csv`, `npz` or `text` dataset file cannot be used. The message names the
 file and, where it applies, the row (1-based, the header is row 1) and the
 column: a missing header or target column, a non-numeric or empty cell, a
 ragged row (wrong number of columns), a class label that is negative, not an
-integer or out of range for the model, `nan`/`inf` values, an `npz` archive
+integer or out of range for the model, `nan`/`inf` values or values beyond
+float32's range (models compute in float32), an `npz` archive
 without the named arrays or with pickled objects, features and targets of
 different lengths. Files over 2 GiB are rejected. See `docs/formats.md`.
 """),

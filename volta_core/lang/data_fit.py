@@ -5,27 +5,20 @@ file's contents). Used by ``train``, ``evaluate`` and dataset members.
 
 from __future__ import annotations
 
+from volta_core.ir.budget import TooLarge
 from volta_core.lang.arguments import error_diagnostic, unsupported
 from volta_core.lang.context import Context
 from volta_core.nn.network import UnsupportedLayer
 from volta_core.syntax.source import Span
-from volta_core.train.data import DataError, Dataset, load_dataset
+from volta_core.train.data import DataError, Dataset
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 
 def load_data(ctx: Context, data: DatasetHandle, model: ModelHandle | None, span: Span) -> Dataset:
     """``data`` loaded (shaped for ``model`` when it is generated); a data error is a diagnostic at ``span``."""
     try:
-        loaded = data.load(model.shape() if model is not None else None)
-        if model is not None and loaded.type in ("csv", "npz") and model.net.classification:
-            # A label the model cannot predict: read the file again with the model's shape,
-            # which names the file, row and column of the first such label.
-            limit = 2 if model.net.output_width == 1 else model.net.output_width
-            labels = [s.y for s in (loaded.train, loaded.val) if s is not None and s.y.size]
-            if any(y.dtype.kind in "iu" and int(y.max()) >= limit for y in labels):
-                load_dataset(data.name, data.props, data.base_dir, model.shape())
-        return loaded
-    except DataError as err:
+        return data.load(model.shape() if model is not None else None)
+    except (DataError, TooLarge) as err:
         raise error_diagnostic(ctx, err, span, "while loading this dataset") from None
 
 

@@ -13,8 +13,9 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["kind_of", "read_regular_file"]
+__all__ = ["kind_of", "open_regular_file", "read_regular_file"]
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -40,26 +41,45 @@ def _describe(exc: OSError) -> OSError:
     return exc
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
-    """The bytes of the regular file at ``path`` (links followed).
+def open_regular_file(path: Path, limit: int) -> BinaryIO:
+    """The regular file at ``path`` (links followed), opened for binary reading.
 
     Raises ``FileNotFoundError``; ``IsADirectoryError`` for a directory;
     ``OSError`` whose ``strerror`` names the kind for a pipe, device or
-    socket, says "a loop of symbolic links" for one, or says the file is
-    larger than ``limit`` bytes; any other ``OSError`` of reading.
+    socket, says "a loop of symbolic links" for one, or (``errno.EFBIG``)
+    says the file is larger than ``limit`` bytes.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         raise _describe(exc) from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+    handle = os.fdopen(fd, "rb")
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "it is a directory, not a file", str(path))
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, f"it is {kind_of(mode)}, not a regular file", str(path))
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"it is {kind_of(st.st_mode)}, not a regular file", str(path))
+        if st.st_size > limit:
+            raise _too_large(path, limit)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # O_NONBLOCK was for the open only
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _too_large(path: Path, limit: int) -> OSError:
+    return OSError(errno.EFBIG, f"it is larger than {limit:,} bytes, the limit for this kind of file", str(path))
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (see :func:`open_regular_file`);
+    never more than ``limit`` bytes, even from a file that grows meanwhile."""
+    with open_regular_file(path, limit) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise OSError(errno.EFBIG, f"it is larger than {limit:,} bytes, the limit for this kind of file", str(path))
+        raise _too_large(path, limit)
     return data
