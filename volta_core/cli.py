@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -41,13 +42,18 @@ from volta_core.present import format_count, format_shape, input_shape_text, lay
 from volta_core.suggest import closest
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span, normalise_newlines
+from volta_core.train.files import read_regular_file
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: The diagnostic of a program stopped by Ctrl-C (it exits 130, as the shell expects).
+INTERRUPTED_CODE = "E0607"
 
 SOURCE_SUFFIX = ".vt"
+#: Far beyond any program; a bound for a path that names something else.
+MAX_SOURCE_BYTES = 256 * 1024**2
 BUG_REPORT_HINT = (
     "this is a bug in Volta: please report it with the input that triggered it "
     "and the output of `volta doctor`"
@@ -138,12 +144,12 @@ def read_source(path: Path, display: str | None = None) -> LoadedSource:
     shown = display if display is not None else str(path)
     loaded = LoadedSource(shown, path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_SOURCE_BYTES)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         loaded.diagnostic = Diagnostic(
             "E0801",
-            f"cannot read `{shown}`: {reason.lower()}",
+            f"cannot read `{shown}`: {reason[:1].lower() + reason[1:]}",
             Span(0, 0),
             helps=("check the path; paths are relative to the current directory",),
         )
@@ -213,8 +219,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from volta_core.lang import Session
 
     def write_stdout(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError:
+            _discard_stdout()  # the session reports it; nothing more can be shown there
+            raise
 
     def write_progress(text: str) -> None:
         sys.stderr.write(text)
@@ -228,7 +238,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         device=getattr(args, "device", "auto") or "auto",
     )
     result = session.run(loaded.text, args.file)
-    sys.stdout.flush()
     if result.internal_traceback is not None and args.debug:
         sys.stderr.write(result.internal_traceback)
         if not result.internal_traceback.endswith("\n"):
@@ -239,7 +248,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.ok:
         if args.record is not None:
             sys.stderr.write(f"run: no run record written to `{args.record}` (the program failed)\n")
-        return EXIT_ERRORS
+        return EXIT_INTERRUPTED if any(d.code == INTERRUPTED_CODE for d in result.errors) else EXIT_ERRORS
     if args.record is not None:
         from volta_core.train.record import RecordError, make_record, write_record
 
@@ -542,7 +551,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not result.ok:
         _render_all(result.diagnostics, sys.stderr)
         sys.stderr.write(f"verify: the re-run failed: {summary_line(result.diagnostics)}\n")
-        return EXIT_ERRORS
+        return EXIT_INTERRUPTED if any(d.code == INTERRUPTED_CODE for d in result.errors) else EXIT_ERRORS
     actual = make_record(program, loaded.text, list(session.train_reports), record_path)
     divergence = compare(expected, actual)
     if divergence is None:
@@ -769,6 +778,31 @@ def _internal_error(exc: BaseException, debug: bool) -> None:
         sys.stderr.write("".join(traceback.format_exception(exc)))
 
 
+#: How writing to a full disk, a closed pipe or a failing device fails.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
+def _is_output_error(exc: OSError) -> bool:
+    """Whether ``exc`` is standard output failing. Commands report the files they
+    read or write themselves; an error naming no file, of a kind only writing
+    raises, is the output's."""
+    return isinstance(exc, BrokenPipeError) or (exc.filename is None and exc.errno in _OUTPUT_ERRNOS)
+
+
+def _discard_stdout() -> None:
+    """Send standard output to the null device, so the output still buffered (and
+    Python's flush at exit) cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # a captured stream has no file descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
@@ -781,7 +815,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # inside the try: a full disk or closed pipe shows here
+        return code
+    except OSError as exc:
+        if not _is_output_error(exc):
+            _internal_error(exc, bool(args.debug))
+            return EXIT_ERRORS
+        _discard_stdout()
+        if isinstance(exc, BrokenPipeError):  # the reader went away (`volta check … | head`): stop quietly
+            return EXIT_ERRORS
+        _print_error(f"cannot write to standard output: {exc.strerror or exc}",
+                     ["standard output is full or closed (e.g. redirected to `/dev/full`)"])
+        return EXIT_ERRORS
     except UsageError as exc:
         _print_error(str(exc), exc.helps)
         return EXIT_USAGE
@@ -794,11 +840,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`volta check … | head`): stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_ERRORS
     except Exception as exc:
         _internal_error(exc, bool(args.debug))
         return EXIT_ERRORS

@@ -314,7 +314,9 @@ types involved.
 """),
     ("E0606", "value is not a finite number", """
 An operation produced `inf` or `nan` where a finite number is required
-(for example a loop bound or an integer conversion).
+(for example a loop bound or an integer conversion), or a model's prediction
+(`infer`) is not finite: its output overflows float32, and no such prediction
+is printed or written.
 """),
     ("E0607", "execution interrupted", """
 Execution was stopped by the user (Ctrl-C or the notebook's interrupt) at a
@@ -330,12 +332,16 @@ weights (a layer 2**63 − 1 wide), generated `samples`, a text dataset's
 error, naming the statement and the size, instead of swapping or failing
 half-way.
 """),
-    ("E0620", "training loss is not finite", """
-The loss became `nan` or `inf` during training. Training stops at once (no
-silent continuation); the message names the optimizer step and epoch. The
-failing step's update is not applied, so the weights are those after the
+    ("E0620", "loss is not finite", """
+The loss became `nan` or `inf` during training, on the validation split after
+an epoch, or in `evaluate`. Training stops at once (no silent continuation,
+no early stopping on `nan`); the message names the optimizer step and epoch.
+The failing step's update is not applied, so the weights are those after the
 previous step. Usual causes: a learning rate that is too high, exploding
-gradients (try `clip_grad 1.0`), or bad values in the data.
+gradients (try `clip_grad 1.0`), or values that overflow float32 in the
+forward pass. When the loss is not finite before the `train` statement
+changed any weight, the learning rate cannot be the cause: look at layer
+arguments (such as `leaky_relu`'s slope) and the scale of the data.
 """),
     ("E0621", "model metric not available", """
 A model member such as `m.loss` or `m.val_accuracy` was read before it had a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
+from volta_core.diagnostics import DiagnosticError
+from volta_core.ir.budget import TooLarge, check_fits
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
@@ -27,7 +30,8 @@ from volta_core.syntax import ast as A
 from volta_core.syntax.source import Span
 from volta_core.train import autopilot
 from volta_core.train.atomic import atomic_write_bytes
-from volta_core.train.loop import Interrupted, NonFiniteLoss, evaluate_split, train
+from volta_core.train.loop import Interrupted, NonFiniteLoss, NonFiniteWeights, evaluate_split, train
+from volta_core.train.optim import Optimizer
 from volta_core.train.progress import Progress, format_metrics
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
@@ -75,6 +79,8 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         span = next((p.span for p in stmt.props if p.key.id == "device"), stmt.span)
         raise error_diagnostic(ctx, err, span, "no usable GPU") from None
     ctx.write(cfg.table())
+    _check_memory(ctx, model, int(cfg["batch"]), len(data.train), stmt.span,  # type: ignore[call-overload]
+                  slots=Optimizer(str(cfg["optimizer"]), momentum=float(cfg.get("momentum", 0.0))).slot_names())  # type: ignore[arg-type]
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
     progress = Progress(ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs)  # type: ignore[call-overload]
     if cfg.get("device") == "gpu" and cfg.get("determinism") == "balanced":
@@ -88,11 +94,15 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
             )
     except NonFiniteLoss as stop:
         rt.train_reports.append(stop.report)
+        raise _non_finite_loss(ctx, stop, stmt.span, float(cfg["lr"])) from None  # type: ignore[arg-type]
+    except NonFiniteWeights as stop:
+        rt.train_reports.append(stop.report)
+        when = f"at step {stop.step}" if stop.step is not None else f"by step {model.steps} (checked on the host)"
         raise ctx.fail(
-            "E0620", f"the loss became {stop.value} at step {stop.step} (epoch {stop.epoch}); training stopped",
-            stmt.span, label="training diverged",
-            notes=(f"the weights are those after step {stop.step - 1}; the failing step was not applied",),
-            helps=("lower the learning rate (`lr`), or add `clip_grad 1.0`",),
+            "E0625", f"the update {when} (epoch {stop.epoch}) made the weights not finite: `{stop.param}` "
+            "holds nan or inf; training stopped", stmt.span, label="training diverged",
+            notes=("this update was applied: the weights are not usable, and `save` refuses them",),
+            helps=(_lr_help(float(cfg["lr"])),),  # type: ignore[arg-type]
         ) from None
     except Interrupted as stop:
         rt.train_reports.append(stop.report)
@@ -120,6 +130,56 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     ctx.write(summary + "\n")
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _lr_help(lr: float) -> str:
+    if abs(lr) > _FLOAT32_MAX:
+        return f"`lr {lr:g}` is beyond float32, the precision updates are computed in: use a far smaller `lr`"
+    return "lower the learning rate (`lr`), or add `clip_grad 1.0`"
+
+
+def _non_finite_loss(ctx: Context, stop: NonFiniteLoss, span: Span, lr: float) -> DiagnosticError:
+    """E0620 with the help that fits: the learning rate cannot be the cause
+    before this `train` has applied any update."""
+    if stop.split == "validation":
+        return ctx.fail(
+            "E0620", f"the validation loss became {stop.value} after epoch {stop.epoch} (step {stop.step}); "
+            "training stopped", span, label="training diverged",
+            notes=("the weights are those after the epoch's last step",),
+            helps=(_lr_help(lr),),
+        )
+    if stop.first:
+        help_ = ("the loss is not finite before this `train` changed any weight, so the learning rate is not "
+                 "the cause: the forward pass overflows float32 (check layer arguments such as "
+                 "`leaky_relu`'s slope, and the scale of the data and the weights)")
+    else:
+        help_ = _lr_help(lr)
+    return ctx.fail(
+        "E0620", f"the loss became {stop.value} at step {stop.step} (epoch {stop.epoch}); training stopped",
+        span, label="training diverged",
+        notes=(f"the weights are those after step {stop.step - 1}; the failing step was not applied",),
+        helps=(help_,),
+    )
+
+
+def _check_memory(ctx: Context, model: ModelHandle, batch: int, rows: int, span: Span,
+                  slots: tuple[str, ...] | None = None) -> None:
+    """Estimate what running the model at ``batch`` takes (its plan, plus the
+    optimizer state ``slots`` when training) before anything is allocated."""
+    plan_batch = max(1, min(batch, rows))  # no batch is larger than the data
+    net = model.net
+    try:
+        peak = net.plan(plan_batch, net.mode(training=True, dropout=slots is not None)).memory.peak_bytes
+        state = sum(math.prod(shape) for shape in net.param_shapes().values()) * 4 * len(slots or ())
+        check_fits(peak + state, f"{'training' if slots is not None else 'evaluating'} model `{model.name}` "
+                   f"at batch {plan_batch}", help="use a smaller `batch`")
+    except UnsupportedLayer as err:
+        raise unsupported(ctx, err, span) from None
+    except TooLarge as err:
+        raise error_diagnostic(ctx, err, span, "not enough memory") from None
+
+
 def visit_Evaluate(ctx: Context, stmt: A.Evaluate, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     assert stmt.dataset is not None
@@ -128,7 +188,13 @@ def visit_Evaluate(ctx: Context, stmt: A.Evaluate, scope: Scope) -> None:
     on_val = data.val is not None and len(data.val) > 0
     split = data.val if on_val else data.train
     assert split is not None
+    _check_memory(ctx, model, data.batch, len(split), stmt.span)
     loss, acc = evaluate_split(model, split, data.batch)
+    if not math.isfinite(loss):
+        raise ctx.fail(
+            "E0620", f"the loss of `{model.name}` on `{data_handle.name}` is {loss}", stmt.span,
+            label="not a finite loss", helps=("the model's output overflows float32 on this data",),
+        )
     prefix = "val_" if on_val else ""
     model.metrics[prefix + "loss"] = loss
     if acc is not None:
@@ -145,6 +211,16 @@ def _predict(ctx: Context, model: ModelHandle, x: np.ndarray, span: Span) -> np.
         raise unsupported(ctx, err, span) from None
 
 
+def _check_predictions(ctx: Context, preds: np.ndarray, span: Span, src: Path | None = None) -> None:
+    """A prediction that is nan or inf is an error, never printed or written as a result."""
+    finite = np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
+    if not finite.all():
+        r = int(np.argmax(~finite))
+        where = f"for row {r + 2} of `{src}`" if src is not None else f"for input row {r + 1}"
+        raise ctx.fail("E0606", f"the prediction {where} is not finite (the model's output overflows float32)",
+                       span, label="no finite prediction")
+
+
 def _fmt(v: float) -> str:
     return f"{float(v):.4f}"
 
@@ -159,7 +235,13 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
         return
     rows = [[float(ctx.value(v, scope)) for v in row.values] for row in stmt.rows]
     dtype = np.int64 if net.info.token_input else np.float32
-    preds = _predict(ctx, model, np.array(rows, dtype), stmt.span)
+    inputs = np.array(rows, dtype)
+    if not np.isfinite(inputs).all():
+        r = int(np.argmax(~np.isfinite(inputs).all(axis=1)))
+        raise ctx.fail("E0606", f"input row {r + 1} holds a value beyond float32 (the model computes in float32)",
+                       stmt.rows[r].span, label="not finite in float32")
+    preds = _predict(ctx, model, inputs, stmt.span)
+    _check_predictions(ctx, preds, stmt.span)
     for pred in preds:
         if net.loss == "cross_entropy":
             text = f"class {int(np.argmax(pred))}  probabilities " + " ".join(_fmt(p) for p in pred)
@@ -199,7 +281,12 @@ def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A
                     "E0623", f"`{src}`, row {r + 2}, column `{header[c]}`: `{cell}` is not a number",
                     span, label="input file",
                 ) from None
+    if not np.isfinite(x).all():
+        r, c = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        raise ctx.fail("E0623", f"`{src}`, row {r + 2}, column `{header[c]}`: `{body[r][c].strip()}` is not a "
+                       "finite number in float32", span, label="input file")
     preds = _predict(ctx, model, x, stmt.span) if len(body) else np.empty((0, model.net.output_width), np.float32)
+    _check_predictions(ctx, preds, stmt.span, src)
     preds = preds.reshape(len(body), -1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -95,7 +95,7 @@ class Optimizer:
         """What must match for state to carry over between `train` statements."""
         return (self.name, self.momentum, self.weight_decay, self.betas, self.eps, self.alpha)
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> str | None:
         """One update of every parameter (sorted by name) with learning rate ``lr``.
 
         The update is elementwise, so it is cut into blocks (cache-sized pieces of
@@ -103,14 +103,21 @@ class Optimizer:
         :func:`update_threads` threads (NumPy releases the GIL in its loops). Every
         element goes through the same ufunc calls whichever thread runs it, so the
         result is bitwise the same for any thread count.
+
+        Returns None, or the name of the first parameter (in sorted order) that
+        holds ``nan`` or ``inf`` after the update (which is applied either way).
+        Each block is checked while it is still in cache: the sum of its squares
+        (one BLAS dot) is finite only when every value is.
         """
         self.steps += 1
         blocks, total = self._plan_for(params, grads)
         workers = min(update_threads(), len(blocks)) if total >= _PARALLEL_MIN else 1
         if workers <= 1:
+            squares = 0.0
             for p, g, slots, a, b, first in self._serial(blocks):
                 self._apply(p, g, slots, a, b, lr, first)
-            return
+                squares += float(np.vdot(p, p))
+            return None if math.isfinite(squares) else _first_non_finite(params)
         groups: list[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]]] = [[] for _ in range(workers)]
         done = 0
         for blk in blocks:  # contiguous runs of about total / workers elements each
@@ -119,11 +126,12 @@ class Optimizer:
         pool = _pool(workers - 1)
         futures = [pool.submit(self._run, grp, k, lr) for k, grp in enumerate(groups[1:], start=1)]
         try:
-            self._run(groups[0], 0, lr)
+            squares = self._run(groups[0], 0, lr)
         finally:
             wait(futures)  # never return (or raise) with a worker still writing the weights
         for f in futures:
-            f.result()
+            squares += f.result()
+        return None if math.isfinite(squares) else _first_non_finite(params)
 
     def _plan_for(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
                   ) -> tuple[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], int]:
@@ -147,13 +155,17 @@ class Optimizer:
         self._plan = None if any(blk[3] for blk in blocks) else (self.state, self.momentum, keys, blocks, total)
         return blocks, total
 
-    def _run(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], slot: int, lr: float) -> None:
+    def _run(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], slot: int, lr: float) -> float:
+        """Update ``blocks`` with worker ``slot``'s scratch; the sum of the squares of the new values."""
+        squares = 0.0
         if not blocks:
-            return
+            return squares
         a, b = self._scratch(slot, max(blk[0].size for blk in blocks), blocks[0][0].dtype)
         for p, g, slots, first in blocks:
             n = p.size
             self._apply(p, g, slots, a[:n].reshape(p.shape), b[:n].reshape(p.shape), lr, first)
+            squares += float(np.vdot(p, p))
+        return squares
 
     def _serial(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]],
                 ) -> list[tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, bool]]:
@@ -290,6 +302,12 @@ class Optimizer:
                     self.steps = int(np.asarray(value).reshape(-1)[0])
                 continue
             self.state.setdefault(name, {})[slot] = np.array(value, np.float32)
+
+
+def _first_non_finite(params: Mapping[str, np.ndarray]) -> str | None:
+    """The first parameter (sorted by name) holding nan or inf; None when the sum
+    of squares only overflowed (values around 1e19 are finite)."""
+    return next((name for name in sorted(params) if not np.isfinite(params[name]).all()), None)
 
 
 def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
