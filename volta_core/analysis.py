@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,15 +52,23 @@ def validate_onnx_import(path: Path, batch: int | None, loss: str | None) -> Imp
     return ImportProblem(verdict.code, verdict.message)
 
 
+class AnalysisCancelled(Exception):
+    """Raised by :func:`analyze` when its ``cancelled`` callback says the result
+    is no longer wanted (an editor's document changed meanwhile)."""
+
+
 def analyze(
     text: str | Source,
     path: str = "<input>",
     predeclared: Mapping[str, Symbol] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Analysis:
     """Lex, parse and check ``text``. Never raises for any input.
 
     ``predeclared`` holds global symbols known from earlier sources of the
     same session (notebook cells); they may be used and redeclared.
+    ``cancelled`` is asked between the phases (it may be called from any
+    thread); when it answers True, :class:`AnalysisCancelled` is raised.
     """
     source = text if isinstance(text, Source) else Source(text, path)
     # Analysis allocates many small, acyclic objects; pausing the cyclic GC
@@ -69,6 +77,8 @@ def analyze(
     gc.disable()
     try:
         parsed = parse(source)
+        if cancelled is not None and cancelled():
+            raise AnalysisCancelled
         diags = list(parsed.diagnostics)
         symbols = check_program(source, parsed.program, diags, predeclared or {}, validate_onnx_import)
     finally:

@@ -12,6 +12,8 @@ the traceback is printed only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
 import sys
@@ -40,13 +42,18 @@ from volta_core.present import format_count, format_shape, input_shape_text, lay
 from volta_core.suggest import closest
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Source, Span, normalise_newlines
+from volta_core.train.files import read_regular_file
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: The diagnostic of a program stopped by Ctrl-C (it exits 130, as the shell expects).
+INTERRUPTED_CODE = "E0607"
 
 SOURCE_SUFFIX = ".vt"
+#: Far beyond any program; a bound for a path that names something else.
+MAX_SOURCE_BYTES = 256 * 1024**2
 BUG_REPORT_HINT = (
     "this is a bug in Volta: please report it with the input that triggered it "
     "and the output of `volta doctor`"
@@ -62,16 +69,18 @@ class UsageError(Exception):
 
 
 class CommandError(Exception):
-    """A command cannot do its job for a reason that is not a diagnostic (exit 1)."""
+    """A command cannot do its job for a reason that is not a diagnostic (exit 1).
+    ``code``, when set, is shown as ``error[CODE]``."""
 
-    def __init__(self, message: str, *helps: str) -> None:
+    def __init__(self, message: str, *helps: str, code: str | None = None) -> None:
         super().__init__(message)
         self.helps = helps
+        self.code = code
 
     @classmethod
     def of(cls, err: VoltaError) -> CommandError:
-        """A domain error outside any program (e.g. a run record): its message and help line."""
-        return cls(str(err), *([err.help] if err.help else []))
+        """A domain error outside any program (e.g. a run record): its code, message and help line."""
+        return cls(str(err), *([err.help] if err.help else []), code=err.code)
 
 
 # --------------------------------------------------------------------------
@@ -82,11 +91,14 @@ def _style(text: str, codes: str, colour: bool) -> str:
     return f"\x1b[{codes}m{text}\x1b[0m" if colour else text
 
 
-def _print_error(message: str, helps: Sequence[str] = (), stream: IO[str] | None = None) -> None:
-    """``error: message`` plus ``help:`` lines, rustc style, coloured on a TTY."""
+def _print_error(message: str, helps: Sequence[str] = (), stream: IO[str] | None = None,
+                 code: str | None = None) -> None:
+    """``error: message`` (``error[CODE]: …`` with a code) plus ``help:`` lines,
+    rustc style, coloured on a TTY."""
     out = stream or sys.stderr
     colour = use_colour(out)
-    out.write(_style("error", "1;31", colour) + _style(f": {message}", "1", colour) + "\n")
+    head = f"error[{code}]" if code else "error"
+    out.write(_style(head, "1;31", colour) + _style(f": {message}", "1", colour) + "\n")
     for h in helps:
         out.write("  " + _style("= help", "1;36", colour) + f": {h}\n")
 
@@ -132,12 +144,12 @@ def read_source(path: Path, display: str | None = None) -> LoadedSource:
     shown = display if display is not None else str(path)
     loaded = LoadedSource(shown, path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_SOURCE_BYTES)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         loaded.diagnostic = Diagnostic(
             "E0801",
-            f"cannot read `{shown}`: {reason.lower()}",
+            f"cannot read `{shown}`: {reason[:1].lower() + reason[1:]}",
             Span(0, 0),
             helps=("check the path; paths are relative to the current directory",),
         )
@@ -174,8 +186,33 @@ def _discard(text: str) -> None:
     """The progress sink of ``--quiet``."""
 
 
+def _check_record_target(record: str, program: Path) -> None:
+    """``--record R`` may only replace an empty file or an earlier run record:
+    never the program, a data file or anything else a user would lose (a data
+    source is never a run record: it would not load as data)."""
+    path = Path(record)
+    if not os.path.lexists(path):
+        return
+    from volta_core.train.record import is_replaceable_record
+
+    if path.exists() and program.exists() and os.path.samefile(path, program):
+        raise UsageError(
+            f"refusing to write the run record over the program `{record}`",
+            "name a new file for the record, e.g. `--record run.json`",
+        )
+    if path.is_dir():
+        raise UsageError(f"`{record}` is a directory; `--record` takes a file name")
+    if not is_replaceable_record(path):
+        raise UsageError(
+            f"refusing to overwrite `{record}`: it is not a Volta run record",
+            "`--record` replaces only an earlier run record; name a new file, e.g. `--record run.json`",
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     path = _source_path(args.file, "run")
+    if args.record is not None:
+        _check_record_target(args.record, path)
     loaded = read_source(path, args.file)
     if loaded.text is None:
         assert loaded.diagnostic is not None
@@ -186,8 +223,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from volta_core.lang import Session
 
     def write_stdout(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError:
+            _discard_stdout()  # the session reports it; nothing more can be shown there
+            raise
 
     def write_progress(text: str) -> None:
         sys.stderr.write(text)
@@ -204,7 +245,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         device=getattr(args, "device", "auto") or "auto",
     )
     result = session.run(loaded.text, args.file)
-    sys.stdout.flush()
     if result.internal_traceback is not None and args.debug:
         sys.stderr.write(result.internal_traceback)
         if not result.internal_traceback.endswith("\n"):
@@ -215,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.ok:
         if args.record is not None:
             sys.stderr.write(f"run: no run record written to `{args.record}` (the program failed)\n")
-        return EXIT_ERRORS
+        return EXIT_INTERRUPTED if any(d.code == INTERRUPTED_CODE for d in result.errors) else EXIT_ERRORS
     if args.record is not None:
         from volta_core.train.record import RecordError, make_record, write_record
 
@@ -519,7 +559,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not result.ok:
         _render_all(result.diagnostics, sys.stderr)
         sys.stderr.write(f"verify: the re-run failed: {summary_line(result.diagnostics)}\n")
-        return EXIT_ERRORS
+        return EXIT_INTERRUPTED if any(d.code == INTERRUPTED_CODE for d in result.errors) else EXIT_ERRORS
     actual = make_record(program, loaded.text, list(session.train_reports), record_path)
     divergence = compare(expected, actual)
     if divergence is None:
@@ -538,6 +578,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         sys.stdout.write(
             f"note: recorded with BLAS kernels {expected.blas}; now {actual.blas} "
             "(kernel sets round matrix products differently; see `volta doctor`)\n"
+        )
+    if expected.threads and expected.threads != actual.threads:
+        sys.stdout.write(
+            f"note: recorded with threads {expected.threads}; now {actual.threads} "
+            "(BLAS splits matrix products by thread count, which can change their rounding)\n"
         )
     return EXIT_ERRORS
 
@@ -582,31 +627,73 @@ def _starter_files() -> dict[str, bytes]:
     return files
 
 
+def _init_conflict(target: Path, rel: str, content: bytes) -> str | None:
+    """Why ``rel`` cannot be written under ``target`` (None: it is absent or already
+    holds ``content``). A link is never followed: it could lead outside the folder."""
+    parts = Path(rel).parts
+    for i in range(1, len(parts)):
+        folder = target.joinpath(*parts[:i])
+        if folder.is_symlink():
+            return f"{Path(*parts[:i]).as_posix()} (a symbolic link, not a folder)"
+        if folder.exists() and not folder.is_dir():
+            return f"{Path(*parts[:i]).as_posix()} (a file, where the starter needs a folder)"
+    dest = target / rel
+    if dest.is_symlink():
+        return f"{rel} (a symbolic link)"
+    if not dest.exists():
+        return None
+    if not dest.is_file():
+        return f"{rel} (not a regular file)"
+    return None if dest.read_bytes() == content else rel
+
+
+def _write_starter(target: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write ``files`` under ``target``: all of them, or (on failure) none, then
+    raise ``OSError``. Returns the paths written."""
+    made_dirs: list[Path] = []
+    written: list[Path] = []
+    try:
+        for rel, content in files.items():
+            dest = target / rel
+            missing = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
+            for folder in reversed(missing):
+                folder.mkdir()
+                made_dirs.append(folder)
+            with open(dest, "xb") as handle:  # "x": never through a link that appeared meanwhile
+                written.append(dest)
+                handle.write(content)
+    except OSError:
+        for path in reversed(written):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in reversed(made_dirs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return written
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"`{args.dir}` exists and is not a directory")
     files = _starter_files()
-    conflicts: list[str] = []
-    missing: list[str] = []
-    for rel, content in files.items():
-        dest = target / rel
-        if not dest.exists():
-            missing.append(rel)
-        elif not dest.is_file() or dest.read_bytes() != content:
-            conflicts.append(rel)
+    conflicts = [c for rel, content in files.items() if (c := _init_conflict(target, rel, content)) is not None]
     if conflicts:
         raise CommandError(
             f"refusing to overwrite existing files in `{args.dir}`: " + ", ".join(conflicts),
             "move them away or choose another directory; nothing was written",
         )
+    missing = {rel: content for rel, content in files.items() if not (target / rel).exists()}
     if not missing:
         sys.stdout.write(f"init: `{args.dir}` already holds the starter project; nothing to do\n")
         return EXIT_OK
-    for rel in missing:
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(files[rel])
+    try:
+        written = _write_starter(target, missing)
+    except OSError as exc:
+        where = f"`{exc.filename}`" if exc.filename else f"the starter project in `{args.dir}`"
+        raise CommandError(f"cannot write {where}: {exc.strerror or exc}", "nothing was written") from None
+    for dest in written:
         sys.stdout.write(f"  created {dest}\n")
     where = "" if target.resolve() == Path.cwd().resolve() else f"cd {args.dir} && "
     sys.stdout.write(f"init: starter project ready; try `{where}volta run main.vt`\n")
@@ -699,6 +786,31 @@ def _internal_error(exc: BaseException, debug: bool) -> None:
         sys.stderr.write("".join(traceback.format_exception(exc)))
 
 
+#: How writing to a full disk, a closed pipe or a failing device fails.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
+def _is_output_error(exc: OSError) -> bool:
+    """Whether ``exc`` is standard output failing. Commands report the files they
+    read or write themselves; an error naming no file, of a kind only writing
+    raises, is the output's."""
+    return isinstance(exc, BrokenPipeError) or (exc.filename is None and exc.errno in _OUTPUT_ERRNOS)
+
+
+def _discard_stdout() -> None:
+    """Send standard output to the null device, so the output still buffered (and
+    Python's flush at exit) cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # a captured stream has no file descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
@@ -711,12 +823,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # inside the try: a full disk or closed pipe shows here
+        return code
+    except OSError as exc:
+        if not _is_output_error(exc):
+            _internal_error(exc, bool(args.debug))
+            return EXIT_ERRORS
+        _discard_stdout()
+        if isinstance(exc, BrokenPipeError):  # the reader went away (`volta check … | head`): stop quietly
+            return EXIT_ERRORS
+        _print_error(f"cannot write to standard output: {exc.strerror or exc}",
+                     ["standard output is full or closed (e.g. redirected to `/dev/full`)"])
+        return EXIT_ERRORS
     except UsageError as exc:
         _print_error(str(exc), exc.helps)
         return EXIT_USAGE
     except CommandError as exc:
-        _print_error(str(exc), exc.helps)
+        _print_error(str(exc), exc.helps, code=exc.code)
         return EXIT_ERRORS
     except _DiagnosticsFailure as exc:
         _render_all(exc.diagnostics, sys.stderr)
@@ -724,11 +848,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`volta check … | head`): stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_ERRORS
     except Exception as exc:
         _internal_error(exc, bool(args.debug))
         return EXIT_ERRORS

@@ -346,23 +346,34 @@ types involved.
 """),
     ("E0606", "value is not a finite number", """
 An operation produced `inf` or `nan` where a finite number is required
-(for example a loop bound or an integer conversion).
+(for example a loop bound or an integer conversion), or a model's prediction
+(`infer`) is not finite: its output overflows float32, and no such prediction
+is printed or written.
 """),
     ("E0607", "execution interrupted", """
 Execution was stopped by the user (Ctrl-C or the notebook's interrupt) at a
 statement boundary. Everything that finished before the interrupt is kept.
 """),
     ("E0608", "value too large", """
-A string grew past the maximum length (2**27 characters), or the program ran
-out of memory. A string that doubles in a loop reaches the limit quickly;
-build smaller values.
+A string grew past the maximum length (2**27 characters), something would
+need more memory than the machine has, or the program ran out of memory. A
+string that doubles in a loop reaches the limit quickly; build smaller values.
+Before allocating in proportion to a number in the program — a model's
+weights (a layer 2**63 − 1 wide), generated `samples`, a text dataset's
+`seq_len`, a training batch — Volta estimates the memory and stops with this
+error, naming the statement and the size, instead of swapping or failing
+half-way.
 """),
-    ("E0620", "training loss is not finite", """
-The loss became `nan` or `inf` during training. Training stops at once (no
-silent continuation); the message names the optimizer step and epoch. The
-failing step's update is not applied, so the weights are those after the
+    ("E0620", "loss is not finite", """
+The loss became `nan` or `inf` during training, on the validation split after
+an epoch, or in `evaluate`. Training stops at once (no silent continuation,
+no early stopping on `nan`); the message names the optimizer step and epoch.
+The failing step's update is not applied, so the weights are those after the
 previous step. Usual causes: a learning rate that is too high, exploding
-gradients (try `clip_grad 1.0`), or bad values in the data.
+gradients (try `clip_grad 1.0`), or values that overflow float32 in the
+forward pass. When the loss is not finite before the `train` statement
+changed any weight, the learning rate cannot be the cause: look at layer
+arguments (such as `leaky_relu`'s slope) and the scale of the data.
 """),
     ("E0621", "model metric not available", """
 A model member such as `m.loss` or `m.val_accuracy` was read before it had a
@@ -384,15 +395,28 @@ out of range (a class label or token id outside the model's range). The
 message names which. The weights are those after the last completed step;
 the session stays usable, and `device cpu` trains the same program on the CPU.
 """),
+    ("E0625", "weights are not finite", """
+An optimizer step made a weight `nan` or `inf`: training stops at once and
+the message names the step and the first such parameter (unlike a non-finite
+loss, which is caught before the update, this step was applied). The usual
+cause is a learning rate so large that the update overflows float32
+(`lr 1e39`). `save` refuses a model whose weights are not finite, so such
+weights never reach a checkpoint; `load` a good checkpoint or declare the
+model again, then train with a smaller `lr` (or `clip_grad`).
+"""),
     ("E0623", "invalid inference input file", """
 `infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row
 and one numeric column per model input feature, in the model's order. The
 message names the file, row and column of the first problem.
 """),
     # ----------------------------------------------------------------- files
-    ("E0801", "cannot read file", """
-The file does not exist or cannot be read. Paths in a `.vt` program are
-relative to the file that contains them.
+    ("E0801", "cannot read or write a file", """
+The file does not exist or cannot be read, or a file cannot be written. Paths
+in a `.vt` program are relative to the file that contains them. Volta reads
+regular files only (not a named pipe or device such as `/dev/zero`, which could
+block or never end). It never replaces a read-only file, writes through a
+symbolic link only to an existing file, and refuses a dangling link or a loop
+of links (see "Writing files" in docs/formats.md).
 """),
     ("E0802", "file is not valid UTF-8", """
 Volta sources are UTF-8. The message gives the byte offset of the first
@@ -403,16 +427,21 @@ A `csv`, `npz` or `text` dataset file cannot be used. The message names the
 file and, where it applies, the row (1-based, the header is row 1) and the
 column: a missing header or target column, a non-numeric or empty cell, a
 ragged row (wrong number of columns), a class label that is negative, not an
-integer or out of range for the model, `nan`/`inf` values, an `npz` archive
+integer or out of range for the model, `nan`/`inf` values or values beyond
+float32's range (models compute in float32), an `npz` archive
 without the named arrays or with pickled objects, features and targets of
 different lengths. Files over 2 GiB are rejected. See `docs/formats.md`.
 """),
     ("E0804", "invalid checkpoint file", """
 `load` read a file that is not a valid Volta checkpoint (a safetensors file):
 it is truncated, its header is not valid JSON, a tensor has an unknown dtype
-or offsets that do not match its shape, the format version is newer than this
-Volta, or the checksum does not match because the file was modified after it
-was written. Save the model again to get a valid file.
+(or one NumPy cannot hold), too many dimensions or offsets that do not match
+its shape, the format version is newer than this Volta, the checksum does not
+match because the file was modified after it was written, the weights are not
+finite, or the training metadata is invalid (`steps`/`epochs` that are not
+counts, optimizer settings or state that are incomplete or do not fit the
+model). A failing `load` changes nothing. Save the model again to get a valid
+file.
 """),
     ("E0805", "checkpoint does not match the model", """
 The checkpoint's parameters differ from the model's: the message names the
@@ -422,9 +451,10 @@ different architecture; declare the same layers, or save a new checkpoint.
 """),
     ("E0806", "invalid run record", """
 `volta verify` read a file that is not a valid run record: it is not JSON,
-has an unsupported `format`, or a field is missing or has the wrong type (the
-message names it, e.g. `trains[0].epochs[2].loss`). Records are written by
-`volta run FILE --record R`.
+nests arrays and objects too deeply, repeats a key in one object or a setting
+in one train statement, has an unsupported `format`, or a field is missing or
+has the wrong type (the message names it, e.g. `trains[0].epochs[2].loss`).
+Records are written by `volta run FILE --record R`.
 """),
     ("E0807", "invalid ONNX file", """
 `import "m.onnx"` (or `volta info m.onnx`) read a file that is not a usable

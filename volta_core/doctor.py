@@ -18,18 +18,9 @@ import sys
 from typing import Any
 
 from volta_core import __version__
-from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
+from volta_core.backends.cpu.blas import THREAD_VARIABLES, describe_kernels, openblas_kernels
 
 NOT_INSTALLED = "not installed"
-
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
 
 
 def _package(name: str, module: str | None = None) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         if not port.isdigit():
             parser.error("--tcp expects HOST:PORT")
         server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0
+        return 0
+    from volta_lsp.transport import serve_stdio
+
+    return serve_stdio(server)

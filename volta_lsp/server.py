@@ -1,8 +1,15 @@
 """The pygls server: LSP requests → volta_core analysis → LSP responses.
 
-No analysis logic lives here. Diagnostics are debounced per document and
-computed in a worker thread; a result is published only if its document
-version is still the latest one the client sent.
+No analysis logic lives here. Analysis runs off the event loop: each edit
+schedules one (debounced) in a worker thread, at most one per document at a
+time; an analysis superseded by a newer version is cancelled between its
+phases (parse, check) and its result dropped, so diagnostics are published
+only for the latest version the client sent. Requests (hover, completion, …)
+never wait for it: a document of at most :data:`SYNC_ANALYSIS_CHARS` is
+analysed on the spot when its text changed (milliseconds); a larger one is
+answered from its latest finished analysis (or not at all until the first
+finishes). Documents over :data:`MAX_DOCUMENT_CHARS` are not analysed; one
+warning says so (docs/editors.md).
 """
 
 from __future__ import annotations
@@ -12,80 +19,121 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from volta_core import __version__
-from volta_core.analysis import Analysis, analyze
+from volta_core.analysis import Analysis, AnalysisCancelled, analyze
 from volta_core.syntax.formatter import format_source
 from volta_core.syntax.source import Span, normalise_newlines
 from volta_core.syntax.tokens import KEYWORDS
 from volta_lsp import completion, features
 from volta_lsp.convert import fix_to_edit, to_lsp_diagnostic
 from volta_lsp.positions import PositionMap
+from volta_lsp.transport import VoltaProtocol
 
 log = logging.getLogger("volta_lsp")
 DEBOUNCE_S = 0.15
+#: Documents up to this many characters are analysed when a request needs it.
+SYNC_ANALYSIS_CHARS: Final = 20_000
+#: Documents over this many characters get no live analysis (docs/editors.md).
+MAX_DOCUMENT_CHARS: Final = 2_000_000
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _empty_analysis(path: str) -> tuple[Analysis, PositionMap]:
+    result = analyze("", path)
+    return result, PositionMap("")
+
+
 class VoltaServer(LanguageServer):
-    """Keeps the latest analysis per document and the pending diagnostics task."""
+    """Keeps the latest analysis per document and its diagnostics work."""
 
     def __init__(self) -> None:
-        super().__init__("volta-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
+        super().__init__("volta-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full,
+                         protocol_cls=VoltaProtocol)
         self.analyses: dict[str, tuple[str, Analysis, PositionMap]] = {}
         self.versions: dict[str, int | None] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
+        #: Documents whose analysis is running in a worker thread (their task is not cancelled:
+        #: a thread cannot be stopped, so the analysis is asked to cancel itself instead).
+        self.analysing: set[str] = set()
 
     def _document(self, uri: str) -> tuple[str, str]:
         doc = self.workspace.get_text_document(uri)
         return normalise_newlines(doc.source), doc.path or uri
 
     def analysis(self, uri: str) -> tuple[Analysis, PositionMap]:
-        """The analysis of the document's current text (cached by text)."""
+        """The analysis a request reads: of the current text when it is small or
+        already analysed, else the latest finished one (never waiting for one)."""
         text, path = self._document(uri)
         cached = self.analyses.get(uri)
         if cached is not None and cached[0] == text:
             return cached[1], cached[2]
-        result = analyze(text, path)
-        pos = PositionMap(result.source.text)
-        self.analyses[uri] = (text, result, pos)
-        return result, pos
+        if len(text) <= SYNC_ANALYSIS_CHARS:
+            result = analyze(text, path)
+            pos = PositionMap(result.source.text)
+            self.analyses[uri] = (text, result, pos)
+            return result, pos
+        return (cached[1], cached[2]) if cached is not None else _empty_analysis(path)
 
     def schedule_diagnostics(self, uri: str, version: int | None) -> None:
         self.versions[uri] = version
         old = self.pending.pop(uri, None)
-        if old is not None:
-            old.cancel()
+        if old is not None and uri not in self.analysing:
+            old.cancel()  # still waiting: never started
         self.pending[uri] = asyncio.ensure_future(self._publish_later(uri, version))
 
     async def _publish_later(self, uri: str, version: int | None) -> None:
+        def superseded() -> bool:  # asked from the worker thread too
+            return uri not in self.versions or self.versions[uri] != version
+
         try:
             await asyncio.sleep(DEBOUNCE_S)
-            if self.versions.get(uri) != version:
+            while uri in self.analysing:  # one analysis per document at a time
+                await asyncio.sleep(DEBOUNCE_S)
+            if superseded():
                 return
             text, path = self._document(uri)
-            result = await asyncio.to_thread(analyze, text, path)
-            if self.versions.get(uri) != version:
+            if len(text) > MAX_DOCUMENT_CHARS:
+                self._publish(uri, version, [_too_large(text)])
+                return
+            self.analysing.add(uri)
+            try:
+                result = await asyncio.to_thread(analyze, text, path, None, superseded)
+            finally:
+                self.analysing.discard(uri)
+            if superseded():
                 return  # a newer edit arrived while analysing: drop this result
             pos = PositionMap(result.source.text)
             self.analyses[uri] = (text, result, pos)
-            diagnostics = [to_lsp_diagnostic(d, uri, pos) for d in result.diagnostics]
-            self.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
-            )
-        except asyncio.CancelledError:
-            raise
+            self._publish(uri, version, [to_lsp_diagnostic(d, uri, pos) for d in result.diagnostics])
+        except (asyncio.CancelledError, AnalysisCancelled):
+            return
         except Exception:
             report_exception(self, "diagnostics")
         finally:
             if self.pending.get(uri) is asyncio.current_task():
                 del self.pending[uri]
+
+    def _publish(self, uri: str, version: int | None, diagnostics: list[lsp.Diagnostic]) -> None:
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+
+def _too_large(text: str) -> lsp.Diagnostic:
+    return lsp.Diagnostic(
+        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+        message=(f"this document has {len(text):,} characters; live analysis stops at {MAX_DOCUMENT_CHARS:,} "
+                 "(run `volta check` on the file for its diagnostics)"),
+        severity=lsp.DiagnosticSeverity.Warning,
+        source="volta",
+    )
 
 
 def report_exception(server: LanguageServer, what: str) -> None:
@@ -153,9 +201,9 @@ def create_server() -> VoltaServer:
     def did_close(ls: VoltaServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         task = ls.pending.pop(uri, None)
-        if task is not None:
+        if task is not None and uri not in ls.analysing:
             task.cancel()
-        ls.versions.pop(uri, None)
+        ls.versions.pop(uri, None)  # an analysis still running drops its result
         ls.analyses.pop(uri, None)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 

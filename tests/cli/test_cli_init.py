@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from volta_core import cli
 from volta_core.analysis import analyze
 
 from .helpers import volta
@@ -102,3 +104,50 @@ def test_init_on_a_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
     f = tmp_path / "file.txt"
     f.write_text("x", encoding="utf-8")
     assert volta(capsys, "init", str(f)).code == 2
+
+
+# ---------------------------------------------------------------- issue 24
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_init_never_writes_through_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "proj"
+    target.mkdir()
+    outside = tmp_path / "outside.vt"
+    (target / "main.vt").symlink_to(outside)  # dangling, and outside the project
+    r = volta(capsys, "init", str(target))
+    assert r.code == 1
+    assert "main.vt (a symbolic link)" in r.err and "nothing was written" in r.err
+    assert not outside.exists()
+    assert sorted(p.name for p in target.iterdir()) == ["main.vt"]
+
+
+def test_init_writes_nothing_when_a_folder_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "data").write_text("not a folder", encoding="utf-8")
+    r = volta(capsys, "init", str(target))
+    assert r.code == 1
+    assert "data (a file, where the starter needs a folder)" in r.err
+    assert sorted(p.name for p in target.iterdir()) == ["data"]  # no README.md either
+
+
+def test_init_undoes_a_half_written_project(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = open
+    calls: list[str] = []
+
+    def failing_open(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if mode == "xb":
+            calls.append(str(path))
+            if len(calls) == 3:
+                raise OSError(28, "No space left on device", str(path))
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(cli, "open", failing_open, raising=False)
+    target = tmp_path / "proj"
+    r = volta(capsys, "init", str(target))
+    assert r.code == 1
+    assert "No space left on device" in r.err and "nothing was written" in r.err
+    assert len(calls) == 3
+    assert not target.exists() or not any(target.rglob("*"))

@@ -201,3 +201,34 @@ def test_quiet_on_a_terminal_shows_no_progress(tmp_path: Path) -> None:
     assert "Auto configuration:" in quiet and "trained m: 30 epochs" in quiet
     assert "epoch 1/30" not in quiet and "\r\x1b[K" not in quiet
     assert len(quiet.splitlines()) < len(shown.splitlines()) + 5
+# ------------------------------------------------- issue 24, item 1: what --record may replace
+
+
+def test_record_never_replaces_the_program(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "p.vt", 'print "ran"\n')
+    r = volta(capsys, "run", str(src), "--record", str(src))
+    assert r.code == 2 and r.out == ""  # refused before running
+    assert "refusing to write the run record over the program" in r.err
+    assert src.read_text(encoding="utf-8") == 'print "ran"\n'
+
+
+def test_record_never_replaces_a_file_that_is_not_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write(tmp_path / "data.csv", "a,b,label\n1,2,0\n")
+    src = write(tmp_path / "p.vt", 'print "ran"\n')
+    r = volta(capsys, "run", str(src), "--record", str(data))
+    assert r.code == 2
+    assert "refusing to overwrite" in r.err and "not a Volta run record" in r.err
+    assert data.read_text(encoding="utf-8") == "a,b,label\n1,2,0\n"
+
+
+def test_record_replaces_an_earlier_record_or_an_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "p.vt", 'print "ran"\n')
+    record = tmp_path / "run.json"
+    record.write_bytes(b"")
+    assert volta(capsys, "run", str(src), "--record", str(record)).code == 0
+    first = record.read_text(encoding="utf-8")
+    assert '"format": "volta-run/1"' in first
+    write(tmp_path / "p.vt", 'print "ran again"\n')
+    assert volta(capsys, "run", str(src), "--record", str(record)).code == 0
+    assert record.read_text(encoding="utf-8") != first
+

@@ -103,6 +103,15 @@ COMPARED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("setting-added", _add_setting, f"{HEAD}: setting `clip_grad` differs: recorded 1.0, now none"),
     ("setting-missing", _drop_setting, f"{HEAD}: setting `lr` differs: recorded none, now 0.001"),
     ("number-of-trains", _add_train, "diverged: number of train statements differs: recorded 2, now 1"),
+    # issue 24, item 7: fields that were never compared
+    ("top-determinism", _set(("determinism",), lambda v: "balanced"),
+     "diverged: determinism differs: recorded `balanced`, now `strict`"),
+    ("setting-source", _set(("trains", 0, "settings", 2, "source"), lambda v: "explicit"),
+     f"{HEAD}: setting `lr` source differs: recorded `explicit`, now `rule`"),
+    ("setting-reason", _set(("trains", 0, "settings", 2, "reason"), lambda v: "explicit"),
+     f"{HEAD}: setting `lr` reason differs: recorded `explicit`, now `rule: small model`"),
+    ("setting-int-for-float", _set(("trains", 0, "settings", 0, "value"), float),
+     f"{HEAD}: setting `epochs` differs: recorded 2.0, now 2"),
 ]
 
 
@@ -122,9 +131,7 @@ def test_a_changed_result_field_diverges_and_is_named(
 
 
 INFORMATIONAL: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
-    *((f"top-{f}", _set((f,))) for f in ("volta_version", "python", "numpy", "platform", "blas", "determinism")),
-    ("setting-source", _set(("trains", 0, "settings", 2, "source"), lambda v: "explicit")),
-    ("setting-reason", _set(("trains", 0, "settings", 2, "reason"), lambda v: "explicit")),
+    *((f"top-{f}", _set((f,))) for f in ("volta_version", "python", "numpy", "platform", "blas", "threads")),
 ]
 
 
@@ -148,10 +155,93 @@ def test_a_changed_program_hash_warns_but_the_result_still_verifies(
 def test_every_recorded_key_is_classified(recorded: tuple[Path, dict[str, Any]]) -> None:
     _, data = recorded
     train = _train(data)
-    classified_top = {"format", "program", "program_sha256", "trains"} | {
+    classified_top = {"format", "program", "program_sha256", "trains", "determinism"} | {
         n.removeprefix("top-") for n, _ in INFORMATIONAL if n.startswith("top-")
     }
     assert set(data) == classified_top
     assert set(train) == {"model", "dataset", "settings", "epochs", "stopped", *TRAIN_FIELDS}
     assert set(train["epochs"][1]) == set(EPOCH_FIELDS)
     assert all(set(s) == {"name", "value", "source", "reason"} for s in train["settings"])
+
+
+# ---------------------------------------------------------------- issue 24, item 7: tampered records
+
+
+def _write_raw(recorded: tuple[Path, dict[str, Any]], name: str, text: str | bytes) -> Path:
+    path = recorded[0] / f"raw-{name}.json"
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
+
+
+def test_a_setting_named_twice_is_an_invalid_record(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    copy = json.loads(json.dumps(recorded[1]))
+    settings = _train(copy)["settings"]
+    settings.insert(0, {**settings[2], "value": 99.0})  # a forged `lr 99.0` before the real one
+    r = volta(capsys, "verify", str(_write_raw(recorded, "dup-setting", json.dumps(copy))))
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith("error[E0806]: invalid run record"), r.err
+    assert "`trains[0].settings[3]` names setting `lr` a second time" in r.err
+
+
+def test_a_duplicate_json_key_is_an_invalid_record(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = json.dumps(recorded[1], indent=1)
+    real = f'"weights_sha256": "{_train(recorded[1])["weights_sha256"]}"'
+    assert text.count(real) == 1
+    text = text.replace(real, f'"weights_sha256": "{"0" * 64}",\n {real}')
+    r = volta(capsys, "verify", str(_write_raw(recorded, "dup-key", text)))
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith("error[E0806]: run record") and "`weights_sha256` appears twice" in r.err, r.err
+
+
+def test_a_float_written_as_an_integer_is_an_invalid_record(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    copy = json.loads(json.dumps(recorded[1]))
+    _train(copy)["epochs"][0]["loss"] = 3
+    r = volta(capsys, "verify", str(_write_raw(recorded, "int-loss", json.dumps(copy))))
+    assert r.code == 1
+    assert "error[E0806]" in r.err and "`trains[0].epochs[0].loss` must be float, not int" in r.err, r.err
+
+
+def test_a_record_with_a_byte_order_mark_loads(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _write_raw(recorded, "bom", b"\xef\xbb\xbf" + json.dumps(recorded[1]).encode("utf-8"))
+    r = volta(capsys, "verify", str(path))
+    assert (r.code, r.out) == (0, "bit-identical: 1 train statement, 2 epochs\n"), r.err
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("not-json", "{not json", "is not valid JSON"),
+    ("deep", "[" * 200_000, "nested 200000 levels deep"),
+    ("long-number", '{"format": "volta-run/1", "trains": [], "x": ' + "9" * 5000 + "}", "5000 digits"),
+    ("format", '{"format": 1}', "unsupported format 1"),
+])
+def test_invalid_records_print_e0806(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], name: str, text: str, needle: str,
+) -> None:
+    r = volta(capsys, "verify", str(_write_raw(recorded, name, text)))
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith("error[E0806]: ") and needle in r.err, r.err
+    assert "E9999" not in r.err and "Traceback" not in r.err
+
+
+def test_a_divergence_names_different_thread_settings(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 24, item 15: the record stores the BLAS thread settings, and verify names a difference."""
+    assert recorded[1]["threads"].endswith(("CPU", "CPUs")) or "NUM_THREADS=" in recorded[1]["threads"]
+    copy = json.loads(json.dumps(recorded[1]))
+    copy["threads"] = "64 CPUs, OPENBLAS_NUM_THREADS=64"
+    _train(copy)["weights_sha256"] = "0" * 64
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    r = volta(capsys, "verify", str(_write_raw(recorded, "threads", json.dumps(copy))))
+    assert r.code == 1
+    notes = [line for line in r.out.splitlines() if line.startswith("note: recorded with threads")]
+    assert notes and "64 CPUs, OPENBLAS_NUM_THREADS=64; now " in notes[0] and "OPENBLAS_NUM_THREADS=1" in notes[0]

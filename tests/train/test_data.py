@@ -344,9 +344,11 @@ def test_npz_errors(tmp_path: Path) -> None:
     assert "not an .npz" in error({"type": "npz", "source": "one.npy"}, tmp_path).message
     np.savez(tmp_path / "n.npz", x=np.zeros((2, 2)), y=np.array([0.5, 1.0]))
     cls = ModelShape(2, 2, token_input=False, classification=True)
-    assert "non-integer" in error({"type": "npz", "source": "n.npz"}, tmp_path, cls).message
+    assert "`y[0]` is 0.5, not an integer class id" in error({"type": "npz", "source": "n.npz"}, tmp_path, cls).message
     np.savez(tmp_path / "neg.npz", x=np.zeros((2, 2)), y=np.array([0, -1]))
-    assert "negative" in error({"type": "npz", "source": "neg.npz"}, tmp_path).message
+    assert "`y[1]` is a negative class id (-1)" in error({"type": "npz", "source": "neg.npz"}, tmp_path, cls).message
+    # without a model, integers that cannot be class ids are regression values (a model's loss decides)
+    assert load_dataset("d", {"type": "npz", "source": "neg.npz"}, tmp_path).n_classes is None
 
 
 # ---------------------------------------------------------------- text

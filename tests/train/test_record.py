@@ -164,7 +164,7 @@ def test_load_errors(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["trains"][1]["epochs"][0]["loss"] = "low"
     path.write_text(json.dumps(data))
-    with pytest.raises(RecordError, match=r"`trains\[1\]\.epochs\[0\]\.loss` must be int or float, not str"):
+    with pytest.raises(RecordError, match=r"`trains\[1\]\.epochs\[0\]\.loss` must be float, not str"):
         load_record(path)
     del data["trains"][0]["weights_sha256"]
     path.write_text(json.dumps(data))

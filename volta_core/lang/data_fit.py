@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from volta_core.ir.budget import TooLarge
 from volta_core.lang.arguments import error_diagnostic, unsupported
 from volta_core.lang.context import Context
 from volta_core.nn.network import UnsupportedLayer
@@ -32,8 +33,9 @@ def load_data(
             if any(y.dtype.kind in "iu" and int(y.max()) >= limit for y in labels):
                 load_dataset(data.name, data.props, data.base_dir, model.shape())
         return loaded
-    except DataError as err:
-        where = at.get(err.key, span) if at is not None and err.key is not None else span
+    except (DataError, TooLarge) as err:
+        key = getattr(err, "key", None)
+        where = at.get(key, span) if at is not None and key is not None else span
         raise error_diagnostic(ctx, err, where, "while loading this dataset") from None
 
 

@@ -25,8 +25,14 @@ from volta_core.lang.context import Context, Scope
 from volta_core.nn.network import Network, UnsupportedLayer, architecture_json
 from volta_core.syntax import ast as A
 from volta_core.train.atomic import atomic_write_bytes
-from volta_core.train.checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
-from volta_core.train.optim import Optimizer
+from volta_core.train.checkpoint import (
+    CheckpointError,
+    check_compatible,
+    finite_in_float32,
+    load_checkpoint,
+    read_training_state,
+    save_checkpoint,
+)
 from volta_core.train.runtime import ModelHandle
 
 CHECKPOINT_FORMAT = "volta-checkpoint-1"
@@ -37,6 +43,13 @@ def visit_Save(ctx: Context, stmt: A.Save, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     path = resolve_path(ctx, stmt.path, scope)
     net = model.net
+    bad = next((name for name in sorted(net.params) if not np.isfinite(net.params[name]).all()), None)
+    if bad is not None:
+        raise ctx.fail(
+            "E0625", f"model `{model.name}` was not saved: its weights are not finite (`{bad}` holds nan or inf)",
+            stmt.span, label="nothing was written",
+            helps=("train again from finite weights (`load` a good checkpoint, or declare the model again)",),
+        )
     metadata = {
         "format": CHECKPOINT_FORMAT,
         "architecture": architecture_json(net.info, net.loss),
@@ -67,26 +80,29 @@ def _fingerprint(net: Network) -> str:
 
 
 def visit_Load(ctx: Context, stmt: A.Load, scope: Scope) -> None:
+    """Read, then validate everything (file, architecture, weights, training
+    state), then apply: a failing ``load`` leaves the model as it was."""
     model = handle(ctx, stmt.model, scope, ModelHandle)
     path = resolve_path(ctx, stmt.path, scope)
     net = model.net
     try:
         ckpt = load_checkpoint(path)
-        check_compatible(net.param_shapes(), {n: tuple(a.shape) for n, a in ckpt.params.items()})
+        shapes = net.param_shapes()
+        check_compatible(shapes, {n: tuple(a.shape) for n, a in ckpt.params.items()})
+        for name, value in ckpt.params.items():
+            if not finite_in_float32(value):
+                raise CheckpointError(
+                    f"invalid checkpoint `{path}`: parameter `{name}` holds values that are not finite in "
+                    "float32 (nan, inf, or beyond ±3.4e38)",
+                )
+        trained = {name: tuple(value.shape) for name, value in net.params.items()}  # not the buffers
+        state = read_training_state(ckpt.metadata, ckpt.optimizer_state, trained, path)
     except CheckpointError as err:
         raise error_diagnostic(ctx, err, stmt.path.span, "checkpoint") from None
     weights = net.weights()  # parameters and batchnorm buffers
     for name, value in ckpt.params.items():
         np.copyto(weights[name], value.astype(np.float32, copy=False))
-    meta = ckpt.metadata
-    model.steps = int(meta.get("steps", "0") or 0)
-    model.epochs = int(meta.get("epochs", "0") or 0)
-    model.optimizer = None
-    if ckpt.optimizer_state is not None and "optimizer" in meta:
-        spec = json.loads(meta["optimizer"])
-        opt = Optimizer(spec["name"], momentum=spec["momentum"], weight_decay=spec["weight_decay"])
-        opt.load_state_arrays(ckpt.optimizer_state)
-        model.optimizer = opt
+    model.steps, model.epochs, model.optimizer = state.steps, state.epochs, state.optimizer
     model.metrics.clear()
     ctx.write(f"loaded {model.name} from {path.name}\n")
 

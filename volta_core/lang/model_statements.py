@@ -10,12 +10,13 @@ statement, never tracebacks.
 from __future__ import annotations
 
 from volta_core.check.schema import DATASET, MODEL
-from volta_core.lang.arguments import handle, property_spans, property_values
+from volta_core.ir.budget import TooLarge, check_fits
+from volta_core.lang.arguments import error_diagnostic, handle, property_spans, property_values
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import load_data
 from volta_core.nn.imported import ImportedNetwork, describe
 from volta_core.nn.network import Network, init_params
-from volta_core.present import Table, layer_table, metrics_fact
+from volta_core.present import Table, format_count, layer_table, metrics_fact
 from volta_core.syntax import ast as A
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
@@ -36,6 +37,11 @@ def visit_ModelDef(ctx: Context, stmt: A.ModelDef, scope: Scope) -> None:
         default = (str(opt[0]), float(opt[1]))
     elif isinstance(opt, str):
         default = (opt, None)
+    try:
+        check_fits(info.total_params * 4, f"the weights of model `{stmt.name.id}` "
+                   f"({format_count(info.total_params)} parameters, float32)", help="use narrower layers")
+    except TooLarge as err:
+        raise error_diagnostic(ctx, err, stmt.name.span, "not enough memory") from None
     net = Network(info, info.loss or "mse", init_params(info, seed))
     scope.vars[stmt.name.id] = ModelHandle(stmt.name.id, net, seed, default)  # type: ignore[assignment]
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
 from volta_core.check.schema import TRAIN
+from volta_core.diagnostics import DiagnosticError
+from volta_core.ir.budget import TooLarge, check_fits
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
@@ -31,7 +33,8 @@ from volta_core.syntax.source import Span
 from volta_core.train import autopilot
 from volta_core.train.atomic import atomic_write_bytes
 from volta_core.train.images import scale_pixels
-from volta_core.train.loop import Interrupted, NonFiniteLoss, evaluate_split, train
+from volta_core.train.loop import Interrupted, NonFiniteLoss, NonFiniteWeights, evaluate_split, train
+from volta_core.train.optim import Optimizer
 from volta_core.train.progress import Progress, format_metrics, trained_summary
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
@@ -79,6 +82,8 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         span = next((p.span for p in stmt.props if p.key.id == "device"), stmt.span)
         raise error_diagnostic(ctx, err, span, "no usable GPU") from None
     ctx.write(cfg.table())
+    _check_memory(ctx, model, int(cfg["batch"]), len(data.train), stmt.span,  # type: ignore[call-overload]
+                  slots=Optimizer(str(cfg["optimizer"]), momentum=float(cfg.get("momentum", 0.0))).slot_names())  # type: ignore[arg-type]
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
     progress = Progress(
         ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs,  # type: ignore[call-overload]
@@ -96,11 +101,15 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
             )
     except NonFiniteLoss as stop:
         rt.train_reports.append(stop.report)
+        raise _non_finite_loss(ctx, stop, stmt.span, float(cfg["lr"])) from None  # type: ignore[arg-type]
+    except NonFiniteWeights as stop:
+        rt.train_reports.append(stop.report)
+        when = f"at step {stop.step}" if stop.step is not None else f"by step {model.steps} (checked on the host)"
         raise ctx.fail(
-            "E0620", f"the loss became {stop.value} at step {stop.step} (epoch {stop.epoch}); training stopped",
-            stmt.span, label="training diverged",
-            notes=(f"the weights are those after step {stop.step - 1}; the failing step was not applied",),
-            helps=("lower the learning rate (`lr`), or add `clip_grad 1.0`",),
+            "E0625", f"the update {when} (epoch {stop.epoch}) made the weights not finite: `{stop.param}` "
+            "holds nan or inf; training stopped", stmt.span, label="training diverged",
+            notes=("this update was applied: the weights are not usable, and `save` refuses them",),
+            helps=(_lr_help(float(cfg["lr"])),),  # type: ignore[arg-type]
         ) from None
     except Interrupted as stop:
         rt.train_reports.append(stop.report)
@@ -128,6 +137,56 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     ctx.write(summary + "\n")
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _lr_help(lr: float) -> str:
+    if abs(lr) > _FLOAT32_MAX:
+        return f"`lr {lr:g}` is beyond float32, the precision updates are computed in: use a far smaller `lr`"
+    return "lower the learning rate (`lr`), or add `clip_grad 1.0`"
+
+
+def _non_finite_loss(ctx: Context, stop: NonFiniteLoss, span: Span, lr: float) -> DiagnosticError:
+    """E0620 with the help that fits: the learning rate cannot be the cause
+    before this `train` has applied any update."""
+    if stop.split == "validation":
+        return ctx.fail(
+            "E0620", f"the validation loss became {stop.value} after epoch {stop.epoch} (step {stop.step}); "
+            "training stopped", span, label="training diverged",
+            notes=("the weights are those after the epoch's last step",),
+            helps=(_lr_help(lr),),
+        )
+    if stop.first:
+        help_ = ("the loss is not finite before this `train` changed any weight, so the learning rate is not "
+                 "the cause: the forward pass overflows float32 (check layer arguments such as "
+                 "`leaky_relu`'s slope, and the scale of the data and the weights)")
+    else:
+        help_ = _lr_help(lr)
+    return ctx.fail(
+        "E0620", f"the loss became {stop.value} at step {stop.step} (epoch {stop.epoch}); training stopped",
+        span, label="training diverged",
+        notes=(f"the weights are those after step {stop.step - 1}; the failing step was not applied",),
+        helps=(help_,),
+    )
+
+
+def _check_memory(ctx: Context, model: ModelHandle, batch: int, rows: int, span: Span,
+                  slots: tuple[str, ...] | None = None) -> None:
+    """Estimate what running the model at ``batch`` takes (its plan, plus the
+    optimizer state ``slots`` when training) before anything is allocated."""
+    plan_batch = max(1, min(batch, rows))  # no batch is larger than the data
+    net = model.net
+    try:
+        peak = net.plan(plan_batch, net.mode(training=True, train_mode=slots is not None)).memory.peak_bytes
+        state = sum(p.size for p in net.params.values()) * 4 * len(slots or ())  # no slots for buffers
+        check_fits(peak + state, f"{'training' if slots is not None else 'evaluating'} model `{model.name}` "
+                   f"at batch {plan_batch}", help="use a smaller `batch`")
+    except UnsupportedLayer as err:
+        raise unsupported(ctx, err, span) from None
+    except TooLarge as err:
+        raise error_diagnostic(ctx, err, span, "not enough memory") from None
+
+
 def visit_Evaluate(ctx: Context, stmt: A.Evaluate, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     assert stmt.dataset is not None
@@ -136,7 +195,13 @@ def visit_Evaluate(ctx: Context, stmt: A.Evaluate, scope: Scope) -> None:
     on_val = data.val is not None and len(data.val) > 0
     split = data.val if on_val else data.train
     assert split is not None
+    _check_memory(ctx, model, data.batch, len(split), stmt.span)
     loss, acc = evaluate_split(model, split, data.batch)
+    if not math.isfinite(loss):
+        raise ctx.fail(
+            "E0620", f"the loss of `{model.name}` on `{data_handle.name}` is {loss}", stmt.span,
+            label="not a finite loss", helps=("the model's output overflows float32 on this data",),
+        )
     prefix = "val_" if on_val else ""
     model.metrics[prefix + "loss"] = loss
     if acc is not None:
@@ -153,6 +218,21 @@ def _predict(ctx: Context, model: ModelHandle, x: np.ndarray, span: Span) -> np.
         raise unsupported(ctx, err, span) from None
 
 
+def _check_predictions(ctx: Context, preds: np.ndarray, span: Span, src: Path | None = None) -> None:
+    """A prediction that is nan or inf is an error, never printed or written as a result."""
+    finite = np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
+    if not finite.all():
+        r = int(np.argmax(~finite))
+        if src is None:
+            where = f"for input row {r + 1}"
+        elif src.suffix.lower() == ".npz":
+            where = f"for example `x[{r}]` of `{src}`"
+        else:
+            where = f"for row {r + 2} of `{src}`"
+        raise ctx.fail("E0606", f"the prediction {where} is not finite (the model's output overflows float32)",
+                       span, label="no finite prediction")
+
+
 def _fmt(v: float) -> str:
     return f"{float(v):.4f}"
 
@@ -163,14 +243,21 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
     if stmt.source is not None and stmt.dest is not None:
         _infer_file(ctx, model, resolve_path(ctx, stmt.source, scope), resolve_path(ctx, stmt.dest, scope), stmt)
         return
+    src = None
     if stmt.source is not None:
-        x = _inputs(ctx, model, resolve_path(ctx, stmt.source, scope), stmt.source.span)
+        src = resolve_path(ctx, stmt.source, scope)
+        x = _inputs(ctx, model, src, stmt.source.span)
     elif stmt.rows:
         rows = [[float(ctx.value(v, scope)) for v in row.values] for row in stmt.rows]
         x = np.array(rows, np.int64 if net.info.token_input else np.float32)
+        if not np.isfinite(x).all():
+            r = int(np.argmax(~np.isfinite(x).all(axis=1)))
+            raise ctx.fail("E0606", f"input row {r + 1} holds a value beyond float32 (the model computes in float32)",
+                           stmt.rows[r].span, label="not finite in float32")
     else:
         return
     preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, net.output_width), np.float32)
+    _check_predictions(ctx, preds, stmt.span, src)
     for pred in preds:
         if net.loss == "cross_entropy":
             text = f"class {int(np.argmax(pred))}  probabilities " + " ".join(_fmt(p) for p in pred)
@@ -216,6 +303,10 @@ def _csv_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.n
                     "E0623", f"`{src}`, row {r + 2}, column `{header[c]}`: `{cell}` is not a number",
                     span, label="input file",
                 ) from None
+    if not np.isfinite(x).all():
+        r, c = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        raise ctx.fail("E0623", f"`{src}`, row {r + 2}, column `{header[c]}`: `{body[r][c].strip()}` is not a "
+                       "finite number in float32", span, label="input file")
     return x
 
 
@@ -239,13 +330,19 @@ def _npz_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.n
             "E0623", f"`{src}`: examples of shape {format_shape(x.shape[1:])} ({x.dtype}) do not fit model "
             f"`{model.name}`, which takes {format_shape(wanted)}", span, label="input file",
         )
-    return scale_pixels(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = scale_pixels(x)
+    if not np.isfinite(x).all():
+        at = ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(x))[0])
+        raise ctx.fail("E0623", f"`{src}`: `x[{at}]` is not a finite number in float32", span, label="input file")
+    return x
 
 
 def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A.Infer) -> None:
     span = stmt.source.span if stmt.source is not None else stmt.span
     x = _inputs(ctx, model, src, span)
     preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, model.net.output_width), np.float32)
+    _check_predictions(ctx, preds, stmt.span, src)
     preds = preds.reshape(len(x), -1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

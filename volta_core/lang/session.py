@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from volta_core import analysis as _analysis
 from volta_core.analysis import Analysis
 from volta_core.check.symbols import Symbol, SymbolKind, SymbolTable
@@ -38,6 +40,14 @@ _BUG_REPORT_HELP = (
     "this is a bug in Volta: please report it with the input that triggered it and the "
     "output of `volta doctor`; run with `--debug` to include the Python traceback"
 )
+
+
+class _OutputFailed(Exception):
+    """The program's output could not be written (a full disk, a closed pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(slots=True)
@@ -109,7 +119,10 @@ class Session:
         self.train_reports: list[TrainReport] = runtime.train_reports
 
     def _write(self, text: str) -> None:
-        self.stdout(text)
+        try:
+            self.stdout(text)
+        except OSError as exc:
+            raise _OutputFailed(exc) from None
 
     # ------------------------------------------------------------ public
     def run(self, text: str, path: str = "<input>") -> RunResult:
@@ -189,8 +202,17 @@ class Session:
         interp.runtime.model_infos = analysis.symbols.models
         interp.runtime.base_dir = self.base_dir
         try:
-            interp.execute(analysis.program, analysis.source)
+            # NumPy's floating-point warnings would reach the user with source paths;
+            # every result they concern is checked where it matters (losses, weights,
+            # data, predictions) and reported as a diagnostic.
+            with np.errstate(all="ignore"):
+                interp.execute(analysis.program, analysis.source)
             return None, None
+        except _OutputFailed as exc:
+            return self._at_statement(
+                "E0801", f"cannot write the program's output: {exc.error.strerror or exc.error}", analysis,
+                helps=("standard output is full or closed (e.g. redirected to `/dev/full`)",),
+            ), None
         except DiagnosticError as exc:
             diagnostic = exc.diagnostic
             if diagnostic.source is None:

@@ -120,7 +120,7 @@ class ImportedNetwork(Network):
             contract = self._contracts[batch] = model_to_contract(self.proto, batch)
         return contract_to_model(contract).graph
 
-    def build(self, batch: int, training: bool, dropout: bool = True) -> tuple[Graph, int, int | None]:
+    def build(self, batch: int, training: bool, train_mode: bool = True) -> tuple[Graph, int, int | None]:
         g = self._lowered(self.chunk(batch))
         out = g.outputs[0]
         if not training:
@@ -154,8 +154,8 @@ class ImportedNetwork(Network):
         g.set_outputs([h])
         return g, h, loss
 
-    def executor(self, batch: int, training: bool, dropout: bool = True) -> tuple[Any, ExecutionPlan]:
-        """The cached (executor, plan) at the chunk size for ``batch`` rows (no dropout modes)."""
+    def executor(self, batch: int, training: bool, train_mode: bool = True) -> tuple[Any, ExecutionPlan]:
+        """The cached (executor, plan) at the chunk size for ``batch`` rows (no training-mode layers)."""
         from volta_core.backends.cpu import CpuExecutor
         from volta_core.ir import training_graph
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from volta_core.check.symbols import ModelInfo
+from volta_core.ir.budget import TooLarge, check_fits
 from volta_core.ir.summary import GraphSummary, summary
 from volta_core.nn.network import Network, UnsupportedLayer, init_params
 from volta_core.present import format_count
@@ -15,8 +16,13 @@ def inference_summary(info: ModelInfo, loss: str | None = None) -> GraphSummary 
     """Facts about ``info``'s inference graph at batch 1, or why there is none.
 
     The graph does not depend on weight values, so fresh seed-0 weights are
-    used; the fingerprint equals the one of the trained model's graph.
+    used; the fingerprint equals the one of the trained model's graph. A
+    model whose weights would not fit in memory has no summary (the reason).
     """
+    try:
+        check_fits(info.total_params * 4, f"its {format_count(info.total_params)} parameters")
+    except TooLarge as err:
+        return err.message
     net = Network(info, loss or info.loss or "mse", init_params(info, 0))
     try:
         graph, _, _ = net.build(1, training=False)

@@ -16,22 +16,26 @@ coincide with an epoch's.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import errno
 import hashlib
 import io
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 
 from volta_core.check.schema import DATASET, ValueSpec
+from volta_core.ir.budget import check_fits
 from volta_core.present import describe_value, format_shape
 from volta_core.suggest import did_you_mean
 from volta_core.train.data_error import DataError
+from volta_core.train.files import open_regular_file, read_regular_file
 from volta_core.train.images import (
     NO_AUGMENTATION,
     Augmentation,
@@ -42,18 +46,25 @@ from volta_core.train.images import (
 )
 
 __all__ = [
+    "MAX_CLASS_ID",
     "MAX_FILE_BYTES",
     "DataError",
     "Dataset",
     "ModelShape",
     "Split",
     "load_dataset",
+    "reuse_for",
     "tokenize",
 ]
 
 #: Data files larger than this are rejected before reading (they would not
 #: fit the in-memory loader anyway).
 MAX_FILE_BYTES: Final = 2 * 1024**3
+#: Class ids index a model's outputs; without a model, integer targets up to
+#: this are read as class ids, anything else as regression values.
+MAX_CLASS_ID: Final = 2**31 - 1
+_FLOAT32_MAX: Final = float(np.finfo(np.float32).max)
+_INT64_MAX: Final = 2**63 - 1
 
 #: ``spawn_key`` of each non-epoch purpose (see the module docstring).
 _PURPOSE_GENERATE: Final = (0x766F6C74, 1)
@@ -148,6 +159,30 @@ class Dataset:
         return -(-len(self.train) // size)
 
 
+def reuse_for(data: Dataset, shape: ModelShape, seq_len_given: bool) -> Dataset | None:
+    """``data``, loaded without a model, as :func:`load_dataset` would load it for
+    ``shape`` — or None when that takes another read of the file: the model
+    reads the targets differently (class ids or regression values), needs
+    token ids, or (``text`` without ``seq_len``) another sequence length. A
+    label the model cannot predict also gives None: the read with the shape
+    names its row."""
+    if data.type in ("xor", "blobs", "spiral"):
+        return data
+    if shape.token_input != (data.train.x.dtype.kind in "iu"):
+        return None
+    if data.type == "text" and shape.token_input and not seq_len_given and data.n_features != shape.input_width:
+        return None
+    if (data.n_classes is not None) != shape.classification:
+        return None
+    limit = _class_limit(shape)
+    if data.n_classes is None or limit is None:
+        return data
+    top = max(int(split.y.max()) for split in (data.train, data.val) if split is not None and split.y.size)
+    if top >= limit:
+        return None
+    return dataclasses.replace(data, n_classes=max(data.n_classes, limit))
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The training-split permutation of ``epoch`` (see :meth:`Dataset.batches`)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch])))
@@ -167,7 +202,7 @@ def dataset_sha256(train: Split, val: Split | None) -> str:
         for name, arr in (("x", split.x), ("y", split.y)):
             le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
             h.update(f"{tag}.{name}:{le.dtype.str}:{list(le.shape)}\n".encode())
-            h.update(le.tobytes())
+            h.update(le.reshape(-1).view(np.uint8).data)  # the bytes themselves, not a copy
     return h.hexdigest()
 
 
@@ -433,8 +468,9 @@ def _synthetic(samples: int, seed: int, shape: ModelShape | None) -> tuple[np.nd
             "`synthetic` data is a feature regression task and cannot feed a token model",
             help="use a `text` or `npz` dataset for token models",
         )
-    rng = _generator(seed, _PURPOSE_GENERATE)
     f, t = shape.input_width, shape.output_width
+    _check_generated(samples, f + t, "synthetic")
+    rng = _generator(seed, _PURPOSE_GENERATE)
     x = rng.standard_normal((samples, f))
     w = rng.standard_normal((f, t)) / math.sqrt(f)
     noise = rng.standard_normal((samples, t))
@@ -446,6 +482,13 @@ def _synthetic(samples: int, seed: int, shape: ModelShape | None) -> tuple[np.nd
     return x.astype(np.float32), (clean + 0.1 * noise).astype(np.float32), None
 
 
+def _check_generated(samples: int, width: int, kind: str) -> None:
+    """Generated data is float64 while drawn, then float32, then split: about
+    four copies of ``samples × width`` values."""
+    check_fits(samples * width * 8 * 4, f"`{kind}` data of {samples:,} samples",
+               help="use fewer `samples`")
+
+
 def _balanced_labels(samples: int, classes: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.arange(samples, dtype=np.int64) % classes)
 
@@ -453,18 +496,22 @@ def _balanced_labels(samples: int, classes: int, rng: np.random.Generator) -> np
 def _blobs(samples: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """K Gaussian clusters (σ = 1) in 2-D around centres evenly spaced on a
     circle of radius 4 (rotated by a seeded angle); classes are balanced."""
+    _check_generated(samples, 2, "blobs")
     rng = _generator(seed, _PURPOSE_GENERATE)
     y = _balanced_labels(samples, classes, rng)
     angle0 = rng.uniform(0.0, 2.0 * math.pi)
-    angles = angle0 + 2.0 * math.pi * np.arange(classes) / classes
+    # Each sample's centre angle directly (2πy/K, as 2π·arange(K)/K indexed by y
+    # gives it), so `classes` can be far larger than `samples` without an array of K.
+    angles = angle0 + 2.0 * math.pi * y / classes
     centres = 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    x = centres[y] + rng.standard_normal((samples, 2))
+    x = centres + rng.standard_normal((samples, 2))
     return x.astype(np.float32), y
 
 
 def _spiral(samples: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """K interleaved spiral arms in 2-D (radius 0→1, 4 radians per arm with
     N(0, 0.2) angular noise); classes are balanced."""
+    _check_generated(samples, 2, "spiral")
     rng = _generator(seed, _PURPOSE_GENERATE)
     y = _balanced_labels(samples, classes, rng)
     r = rng.uniform(0.0, 1.0, samples)
@@ -484,25 +531,27 @@ def _resolve(source: str, base_dir: Path | None) -> Path:
     return path
 
 
+def _open_error(exc: OSError, source: str, path: Path) -> DataError:
+    """A failure to open or read a data file as a :class:`DataError`."""
+    if isinstance(exc, FileNotFoundError):
+        return DataError(
+            "file not found", path=source, code="E0801", key="source",
+            help=f"paths are relative to the .vt file's directory (looked for `{path}`)",
+        )
+    if exc.errno == errno.EFBIG:
+        return DataError(
+            f"file is too large (the limit is {MAX_FILE_BYTES:,} bytes)", path=source, key="source",
+            help="data is loaded into memory; use a smaller file or a sample of it",
+        )
+    return DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801", key="source")
+
+
 def _read_bytes(source: str, base_dir: Path | None) -> bytes:
     path = _resolve(source, base_dir)
     try:
-        if not path.exists():
-            raise DataError(
-                "file not found", path=source, code="E0801", key="source",
-                help=f"paths are relative to the .vt file's directory (looked for `{path}`)",
-            )
-        if path.is_dir():
-            raise DataError("is a directory, not a file", path=source, code="E0801", key="source")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DataError(
-                f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES} bytes)", path=source,
-                help="data is loaded into memory; use a smaller file or a sample of it",
-            )
-        return path.read_bytes()
+        return read_regular_file(path, MAX_FILE_BYTES)
     except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801", key="source")
+        raise _open_error(exc, source, path) from None
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -584,73 +633,191 @@ def _column_index(table: _Table, name: str, source: str, role: str) -> int:
     )
 
 
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _parse_number(cell: str, source: str, row: int, column: str) -> float:
+    """A cell's number; finite in float64 and in float32, the width models compute in."""
     text = cell.strip()
     if not text:
         raise DataError("empty cell", path=source, row=row, column=column, help="every cell needs a number")
     if _NON_FINITE.fullmatch(text):
         raise DataError(f"`{text}` is not a finite number", path=source, row=row, column=column)
-    shown = text if len(text) <= 40 else text[:37] + "..."
     if not _NUMBER.fullmatch(text):
-        raise DataError(f"non-numeric cell `{shown}`", path=source, row=row, column=column)
+        raise DataError(f"non-numeric cell `{_shown(text)}`", path=source, row=row, column=column)
     value = float(text)
     if not math.isfinite(value):
-        raise DataError(f"`{shown}` overflows a 64-bit float", path=source, row=row, column=column)
+        raise DataError(f"`{_shown(text)}` overflows a 64-bit float", path=source, row=row, column=column)
     return value
 
 
+def _overflows_float32(source: str, row: int, column: str, text: str) -> DataError:
+    return DataError(
+        f"`{_shown(text.strip())}` overflows a 32-bit float (models compute in float32: at most ±{_FLOAT32_MAX:.7g})",
+        path=source, row=row, column=column, help="rescale the column (e.g. divide it by a power of ten)",
+    )
+
+
+def _all_class_ids(values: np.ndarray) -> bool:
+    """Without a model: targets are class ids when all are integers in ``0..MAX_CLASS_ID``."""
+    return bool(values.size) and bool(np.all((values >= 0) & (values <= MAX_CLASS_ID) & (values == np.floor(values))))
+
+
+def _class_limit(shape: ModelShape | None) -> int | None:
+    """How many classes the model predicts (None: no model, or not a classifier)."""
+    if shape is None or not shape.classification:
+        return None
+    return 2 if shape.output_width == 1 else shape.output_width
+
+
 def _class_labels(
-    values: Sequence[float], rows: Sequence[int], source: str, column: str, shape: ModelShape | None
+    values: np.ndarray, texts: Sequence[str], rows: Sequence[int], source: str, column: str,
+    shape: ModelShape | None,
 ) -> tuple[np.ndarray, int]:
     """Validate integer class ids ≥ 0 (and < the model's classes) → (y, n_classes)."""
-    limit = None
-    if shape is not None and shape.classification:
-        limit = 2 if shape.output_width == 1 else shape.output_width
-    for value, row in zip(values, rows, strict=True):
+    limit = _class_limit(shape)
+    top = MAX_CLASS_ID if limit is None else limit - 1
+    for value, text, row in zip(values, texts, rows, strict=True):
+        shown = _shown(text.strip())
         if not float(value).is_integer():
             raise DataError(
-                f"class label `{value:g}` is not an integer", path=source, row=row, column=column,
+                f"class label `{shown}` is not an integer", path=source, row=row, column=column,
                 help="classification targets are class ids 0, 1, …; use `loss mse` for real-valued targets",
             )
         if value < 0:
-            raise DataError(f"class label {int(value)} is negative", path=source, row=row, column=column,
+            raise DataError(f"class label {shown} is negative", path=source, row=row, column=column,
                             help="class ids start at 0")
-        if limit is not None and value >= limit:
-            raise DataError(
-                f"class label {int(value)} is out of range: the model has {limit} classes (0..{limit - 1})",
-                path=source, row=row, column=column,
-            )
-    y = np.asarray(values, dtype=np.float64).astype(np.int64)
+        if value > top:
+            what = f"the model has {limit} classes (0..{limit - 1})" if limit is not None else \
+                f"class ids are at most {MAX_CLASS_ID}"
+            raise DataError(f"class label {shown} is out of range: {what}", path=source, row=row, column=column)
+    y = values.astype(np.int64)
     n = int(y.max()) + 1 if y.size else 0
     return y, max(n, limit or 0, 2)
 
 
-def _is_classification(values: Sequence[float], shape: ModelShape | None) -> bool:
-    if shape is not None:
-        return shape.classification
-    return all(float(v).is_integer() for v in values)
+def _csv_header(line: bytes, source: str) -> list[str] | None:
+    """The header of a CSV whose first physical line is the whole header record
+    (checked as :func:`_read_csv` checks it), or None when it is not that simple."""
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip() or not text.endswith("\n"):
+        return None
+    try:
+        records = list(csv.reader([text], strict=True))
+    except csv.Error:
+        return None
+    if len(records) != 1:
+        return None
+    header = [cell.strip() for cell in records[0]]
+    _check_header(header, source, 1)
+    return header
+
+
+def _fast_table(handle: BinaryIO, columns: int) -> np.ndarray | None:
+    """The data rows after the header as float64 ``[N, columns]``, parsed by NumPy's
+    C reader — or None when they do not parse cleanly (the exact reader then
+    finds and names the problem). Quotes are not special here (NumPy accepts
+    an unterminated one that the csv module rejects), so a quoted number takes
+    the exact reader too."""
+    try:
+        with np.errstate(all="ignore"):
+            table = np.loadtxt(handle, delimiter=",", quotechar=None, comments=None, dtype=np.float64,
+                               ndmin=2, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return table if table.shape[0] and table.shape[1] == columns else None
+
+
+def _fast_arrays(
+    table: np.ndarray, t: int, shape: ModelShape | None,
+) -> tuple[np.ndarray, np.ndarray, int | None] | None:
+    """``(x, y, n_classes)`` from a parsed table when every value passes the checks
+    :func:`_load_csv_exact` makes (None: at least one does not)."""
+    features = [i for i in range(table.shape[1]) if i != t]
+    targets = table[:, t]
+    if not np.isfinite(targets).all():
+        return None
+    x = np.empty((table.shape[0], len(features)), np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j, c in enumerate(features):  # column by column: no float64 copy of the features
+            x[:, j] = table[:, c]
+    if not np.isfinite(x).all():  # nan, inf, or beyond float32
+        return None
+    classify = shape.classification if shape is not None else _all_class_ids(targets)
+    if classify:
+        limit = _class_limit(shape)
+        top = MAX_CLASS_ID if limit is None else limit - 1
+        if not np.all((targets >= 0) & (targets <= top) & (targets == np.floor(targets))):
+            return None
+        y = targets.astype(np.int64)
+        return x, y, max(int(y.max()) + 1, limit or 0, 2)
+    with np.errstate(over="ignore"):
+        y32 = targets.astype(np.float32)
+    return (x, y32.reshape(-1, 1), None) if np.isfinite(y32).all() else None
 
 
 def _load_csv(
     source: str, target: str, base_dir: Path | None, shape: ModelShape | None
 ) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """A numeric CSV: NumPy's C reader streams the file into typed arrays (about
+    twice the file's size in memory); when it cannot (an error to report, blank
+    lines, a header over several lines), the exact reader checks every cell."""
+    path = _resolve(source, base_dir)
+    try:
+        handle = open_regular_file(path, MAX_FILE_BYTES)
+    except OSError as exc:
+        raise _open_error(exc, source, path) from None
+    with handle:
+        header = _csv_header(handle.readline(), source)
+        if header is not None and target in header and len(header) > 1:
+            table = _fast_table(handle, len(header))
+            if table is not None:
+                arrays = _fast_arrays(table, header.index(target), shape)
+                if arrays is not None:
+                    return arrays
+    return _load_csv_exact(source, target, base_dir, shape)
+
+
+def _load_csv_exact(
+    source: str, target: str, base_dir: Path | None, shape: ModelShape | None
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Every cell parsed and checked in file order: the first problem raises a
+    :class:`DataError` naming its row and column."""
     table = _read_csv(source, base_dir)
     t = _column_index(table, target, source, "target")
     features = [i for i in range(len(table.header)) if i != t]
     if not features:
         raise DataError("the file has no feature columns besides the target", path=source, row=1,
                         column=target)
-    x = np.empty((len(table.rows), len(features)), dtype=np.float64)
-    targets: list[float] = []
+    x = np.empty((len(table.rows), len(features)), dtype=np.float32)
+    targets = np.empty(len(table.rows), dtype=np.float64)
     header = table.header
     for r, (record, line) in enumerate(zip(table.rows, table.lines, strict=True)):
         for j, c in enumerate(features):
-            x[r, j] = _parse_number(record[c], source, line, header[c])
-        targets.append(_parse_number(record[t], source, line, target))
-    if _is_classification(targets, shape):
-        y, n_classes = _class_labels(targets, table.lines, source, target, shape)
-        return x.astype(np.float32), y, n_classes
-    return x.astype(np.float32), np.asarray(targets, dtype=np.float32).reshape(-1, 1), None
+            value = _parse_number(record[c], source, line, header[c])
+            x[r, j] = _to_float32(value, source, line, header[c], record[c])
+        targets[r] = _parse_number(record[t], source, line, target)
+    texts = [record[t] for record in table.rows]
+    classify = shape.classification if shape is not None else _all_class_ids(targets)
+    if classify:
+        y, n_classes = _class_labels(targets, texts, table.lines, source, target, shape)
+        return x, y, n_classes
+    y32 = np.empty(len(targets), np.float32)
+    for r, (value, line) in enumerate(zip(targets, table.lines, strict=True)):
+        y32[r] = _to_float32(float(value), source, line, target, texts[r])
+    return x, y32.reshape(-1, 1), None
+
+
+def _to_float32(value: float, source: str, row: int, column: str, text: str) -> np.float32:
+    with np.errstate(over="ignore"):
+        narrow = np.float32(value)
+    if not np.isfinite(narrow):
+        raise _overflows_float32(source, row, column, text)
+    return narrow
 
 
 def _load_npz(
@@ -695,8 +862,7 @@ def _load_npz(
         if arr.dtype.kind == "f":
             bad = np.argwhere(~np.isfinite(arr))
             if bad.size:
-                where = ", ".join(str(int(i)) for i in bad[0])
-                raise DataError(f"`{key}[{where}]` is {arr[tuple(bad[0])]}, not a finite number",
+                raise DataError(f"`{_at(key, bad[0])}` is {arr[tuple(bad[0])]}, not a finite number",
                                 path=source, column=key)
     if x.shape[0] != y.shape[0]:
         raise DataError(
@@ -706,16 +872,21 @@ def _load_npz(
     if x.shape[0] == 0:
         raise DataError("the arrays have no rows", path=source)
     if x.ndim in (3, 4) and not (shape is not None and shape.token_input):
-        images = scale_pixels(as_images(x))  # [N, H, W] or [N, C, H, W]: images, uint8 scaled to [0, 1]
+        # [N, H, W] or [N, C, H, W]: images, uint8 scaled to [0, 1]
+        images = as_images(_npz_float32(x, x.shape, source, features) if x.dtype.kind == "f" else scale_pixels(x))
         return (images, *_npz_targets(y, source, target, shape))
     x2 = x.reshape(x.shape[0], -1)
     if shape is not None and shape.token_input:
         if x2.dtype.kind not in "iu" or (x2.size and x2.min() < 0):
             raise DataError(f"`{features}` must hold non-negative integer token ids for a token model",
                             path=source, column=features)
+        if x2.size and int(x2.max()) > _INT64_MAX:
+            where = np.unravel_index(int(np.argmax(x2)), x.shape)
+            raise DataError(f"`{_at(features, where)}` is {x2.max()}, too large for a token id",
+                            path=source, column=features)
         xs: np.ndarray = x2.astype(np.int64)
     else:
-        xs = x2.astype(np.float32)
+        xs = _npz_float32(x2, x.shape, source, features)
     return (xs, *_npz_targets(y, source, target, shape))
 
 
@@ -723,27 +894,63 @@ def _npz_targets(
     y: np.ndarray, source: str, target: str, shape: ModelShape | None
 ) -> tuple[np.ndarray, int | None]:
     """An npz target array as class ids (with the class count) or regression targets."""
-    flat_y = y.reshape(-1)
     integral = y.dtype.kind in "biu"
-    classify = shape.classification if shape is not None else integral
+    classify = shape.classification if shape is not None else integral and _all_class_ids(y.reshape(-1))
     if classify:
-        if not integral and not np.all(np.equal(np.floor(flat_y), flat_y)):
-            raise DataError(f"`{target}` holds non-integer values, not class ids", path=source, column=target,
-                            help="classification targets are class ids 0, 1, …")
-        limit = None if shape is None else (2 if shape.output_width == 1 else shape.output_width)
-        if flat_y.size and flat_y.min() < 0:
-            raise DataError(f"`{target}` holds a negative class id ({flat_y.min()})", path=source, column=target)
-        if limit is not None and flat_y.size and flat_y.max() >= limit:
-            raise DataError(
-                f"class id {flat_y.max()} in `{target}` is out of range: the model has {limit} classes",
-                path=source, column=target,
-            )
-        ys = y.astype(np.int64)
+        ys = _npz_class_ids(y, source, target, _class_limit(shape))
         if ys.ndim == 2 and ys.shape[1] == 1 and not (shape is not None and shape.token_input):
             ys = ys[:, 0]
-        n_classes = max(int(ys.max()) + 1, limit or 0, 2)
-        return ys, n_classes
-    return y.reshape(y.shape[0], -1).astype(np.float32), None
+        limit = _class_limit(shape)
+        return ys, max(int(ys.max()) + 1, limit or 0, 2)
+    y2 = y.reshape(y.shape[0], -1)
+    return _npz_float32(y2, y.shape, source, target), None
+
+
+def _at(key: str, index: Iterable[Any]) -> str:
+    """``x[3, 1]``: an npz array element, as errors name it."""
+    return f"{key}[{', '.join(str(int(i)) for i in index)}]"
+
+
+def _npz_float32(arr: np.ndarray, shape: tuple[int, ...], source: str, key: str) -> np.ndarray:
+    """``arr`` as float32; a value beyond float32's range is an error naming its index."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = arr.astype(np.float32)
+    bad = np.argwhere(~np.isfinite(out))
+    if bad.size:
+        where = np.unravel_index(int(np.ravel_multi_index(tuple(bad[0]), out.shape)), shape)
+        raise DataError(
+            f"`{_at(key, where)}` is {arr[tuple(bad[0])]}, which overflows a 32-bit float "
+            f"(models compute in float32: at most ±{_FLOAT32_MAX:.7g})",
+            path=source, column=key, help="rescale the array (e.g. divide it by a power of ten)",
+        )
+    return out
+
+
+def _npz_class_ids(y: np.ndarray, source: str, key: str, limit: int | None) -> np.ndarray:
+    """``y``'s class ids as int64, each checked by value (an unsigned 2**64 − 1 never
+    wraps to −1): integers, ≥ 0, and below the model's class count."""
+    flat = y.reshape(-1)
+    top = MAX_CLASS_ID if limit is None else limit - 1
+
+    def first(bad: np.ndarray) -> str:
+        return _at(key, np.unravel_index(int(np.argmax(bad)), y.shape))
+
+    if y.dtype.kind == "f":
+        fractional = flat != np.floor(flat)
+        if fractional.any():
+            raise DataError(f"`{first(fractional)}` is {flat[np.argmax(fractional)]}, not an integer class id",
+                            path=source, column=key, help="classification targets are class ids 0, 1, …")
+    negative = flat < 0
+    if negative.any():
+        raise DataError(f"`{first(negative)}` is a negative class id ({flat[np.argmax(negative)]})",
+                        path=source, column=key, help="class ids start at 0")
+    beyond = flat > top
+    if beyond.any():
+        what = f"the model has {limit} classes (0..{limit - 1})" if limit is not None else \
+            f"class ids are at most {MAX_CLASS_ID}"
+        raise DataError(f"`{first(beyond)}` is class id {flat[np.argmax(beyond)]}, out of range: {what}",
+                        path=source, column=key)
+    return y.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -772,6 +979,9 @@ def build_vocabulary(texts: Sequence[str], size: int | None) -> dict[str, int]:
 
 def encode(texts: Sequence[str], vocabulary: Mapping[str, int], seq_len: int) -> np.ndarray:
     """Token ids ``[len(texts), seq_len]``: truncated, then padded with 0 at the end."""
+    # The ids, then a copy per split: three int64 arrays of this size.
+    check_fits(len(texts) * seq_len * 8 * 3, f"{len(texts):,} texts of `seq_len {seq_len}` tokens",
+               help="use a smaller `seq_len`")
     out = np.zeros((len(texts), seq_len), dtype=np.int64)
     for i, text in enumerate(texts):
         ids = [vocabulary.get(w, 1) for w in tokenize(text)[:seq_len]]
@@ -815,9 +1025,13 @@ def _next_token(
         vocabulary = build_vocabulary([" ".join(train_units)], vocab_size)
     vocab = vocab_size if vocab_size is not None else len(vocabulary) + 2
 
+    stride = max(1, seq_len // 2)
+    # Windows overlap (one every `stride` tokens): inputs and targets, copied once when stacked.
+    check_fits((len(units) // stride + 2) * (seq_len + 1) * 8 * 4,
+               f"windows of `seq_len {seq_len}` tokens over {len(units):,} tokens", help="use a smaller `seq_len`")
+
     def windows(part: list[str]) -> tuple[np.ndarray, np.ndarray]:
         ids = np.asarray([vocabulary.get(u, 1) for u in part], dtype=np.int64)
-        stride = max(1, seq_len // 2)
         xs, ys = [], []
         for start in range(0, max(len(ids) - 1, 0), stride):
             window = np.zeros(seq_len + 1, np.int64)
@@ -857,10 +1071,13 @@ def _load_text_rows(
         if not value:
             raise DataError("empty label", path=source, row=line, column=target)
     if all(_NUMBER.fullmatch(v) for v in raw):
-        values = [float(v) for v in raw]
-        if shape is not None and not shape.classification:
-            return texts, np.asarray(values, dtype=np.float32).reshape(-1, 1), None
-        y, n_classes = _class_labels(values, table.lines, source, target, shape)
+        values = np.array([_parse_number(v, source, line, target) for v, line in zip(raw, table.lines, strict=True)])
+        classify = shape.classification if shape is not None else _all_class_ids(values)
+        if not classify:
+            y32 = np.array([_to_float32(float(v), source, line, target, text)
+                            for v, line, text in zip(values, table.lines, raw, strict=True)], np.float32)
+            return texts, y32.reshape(-1, 1), None
+        y, n_classes = _class_labels(values, raw, table.lines, source, target, shape)
         return texts, y, n_classes
     names = sorted(set(raw))
     ids = {name: i for i, name in enumerate(names)}

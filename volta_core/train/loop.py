@@ -10,6 +10,11 @@ Guarantees:
 - a step is all or nothing: a non-finite loss is detected before the update
   (:class:`NonFiniteLoss`, weights untouched), and an interrupt is honoured
   only between steps (:class:`Interrupted`);
+- weights are checked after every update (the optimizer sums each block's
+  squares while it is in cache): an update that makes one ``nan`` or ``inf``
+  stops training (:class:`NonFiniteWeights`, naming the step and parameter);
+  on the GPU the weights are checked when they come back to the host;
+- a non-finite validation loss stops training too (never early stopping on ``nan``);
 - :class:`~volta_core.train.report.TrainReport` records every epoch.
 """
 
@@ -37,11 +42,28 @@ class TrainingStopped(Exception):
 
 
 class NonFiniteLoss(TrainingStopped):
-    def __init__(self, report: TrainReport, step: int, epoch: int, value: float) -> None:
+    """The loss at ``step`` (of ``split``: ``training`` or ``validation``) is not
+    finite; ``first`` says whether no update of this `train` preceded it."""
+
+    def __init__(self, report: TrainReport, step: int, epoch: int, value: float,
+                 split: str = "training", first: bool = False) -> None:
         super().__init__(report)
         self.step = step
         self.epoch = epoch
         self.value = value
+        self.split = split
+        self.first = first
+
+
+class NonFiniteWeights(TrainingStopped):
+    """The update of ``step`` left ``param`` holding nan or inf (``step`` None: found
+    after training on the GPU)."""
+
+    def __init__(self, report: TrainReport, step: int | None, epoch: int, param: str) -> None:
+        super().__init__(report)
+        self.step = step
+        self.epoch = epoch
+        self.param = param
 
 
 class Interrupted(TrainingStopped):
@@ -108,7 +130,8 @@ def train(
         opt = model.optimizer  # training again continues the optimizer state
     model.optimizer = opt
 
-    _, plan = net.executor(batch, training=True)  # the CPU plan names the graph on every device
+    # The CPU plan names the graph on every device; no batch is larger than the data.
+    _, plan = net.executor(min(batch, len(dataset.train)), training=True)
     gpu = None
     if cfg.get("device") == "gpu":
         from volta_core.train.gpu import GpuRunner
@@ -142,17 +165,21 @@ def train(
                     loss, logits, grads = net.train_step(x, y, model.steps + 1, key, copy_grads=False)
                 if not math.isfinite(loss):
                     report.stopped = "nan"
-                    raise NonFiniteLoss(report, model.steps + 1, model.epochs + 1, loss)
+                    raise NonFiniteLoss(report, model.steps + 1, model.epochs + 1, loss, first=taken == 0)
+                bad = None
                 if gpu is not None:
                     gpu.update(lr, None if clip is None else float(clip))  # type: ignore[arg-type]
                 else:
                     if clip is not None:
                         clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
-                    opt.step(net.params, grads, lr)
+                    bad = opt.step(net.params, grads, lr)
                     if net.batch_stats:  # batchnorm: the step is applied, so are its statistics
                         net.apply_batch_stats(net.batch_stats, len(x))
                 taken += 1
                 model.steps += 1
+                if bad is not None:
+                    report.stopped = "nan"
+                    raise NonFiniteWeights(report, model.steps, model.epochs + 1, bad)
                 loss_sum += loss * len(x)
                 seen += len(x)
                 if net.classification:
@@ -170,6 +197,9 @@ def train(
                 val_loss, val_acc = (gpu.evaluate_split(dataset.val, batch) if gpu is not None
                                      else evaluate_split(model, dataset.val, batch))
                 stats = EpochStats(stats.epoch, stats.steps, stats.loss, stats.accuracy, val_loss, val_acc)
+                if not math.isfinite(val_loss):
+                    report.stopped = "nan"
+                    raise NonFiniteLoss(report, model.steps, model.epochs, val_loss, split="validation")
             report.epochs.append(stats)
             _set_metrics(model, stats)
             done_by_steps = steps_limit is not None and taken >= total_steps
@@ -195,6 +225,11 @@ def train(
         report.steps = model.steps
         report.weights_sha256 = weights_sha256(net.weights())
         model.last_report = report
+    if gpu is not None:
+        bad = next((name for name in sorted(net.params) if not np.isfinite(net.params[name]).all()), None)
+        if bad is not None:
+            report.stopped = "nan"
+            raise NonFiniteWeights(report, None, model.epochs, bad)
     return report
 
 

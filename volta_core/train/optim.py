@@ -50,6 +50,9 @@ _STATE_SEP = "::"
 class Optimizer:
     """State per parameter name plus the step count; :meth:`step` updates in place."""
 
+    #: The key of the step count in :meth:`state_arrays`.
+    STEPS_KEY = f"{_STATE_SEP}steps"
+
     def __init__(
         self,
         name: str,
@@ -77,11 +80,28 @@ class Optimizer:
         self._serial_cache: tuple[object, object, list[tuple[np.ndarray, np.ndarray, list[np.ndarray],
                                                              np.ndarray, np.ndarray, bool]]] | None = None
 
+    def slot_names(self) -> tuple[str, ...]:
+        """The state arrays this optimizer keeps per parameter (after its first step)."""
+        if self.name == "momentum":
+            return ("momentum_buffer",)
+        if self.name in ("adam", "adamw"):
+            return ("exp_avg", "exp_avg_sq")
+        if self.name == "rmsprop":
+            return ("square_avg", "momentum_buffer") if self.momentum > 0 else ("square_avg",)
+        if self.name == "adagrad":
+            return ("sum",)
+        return ()
+
+    @staticmethod
+    def state_key(param: str, slot: str) -> str:
+        """The key of one parameter's slot in :meth:`state_arrays`."""
+        return f"{param}{_STATE_SEP}{slot}"
+
     def hyper(self) -> tuple[object, ...]:
         """What must match for state to carry over between `train` statements."""
         return (self.name, self.momentum, self.weight_decay, self.betas, self.eps, self.alpha)
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> str | None:
         """One update of every parameter (sorted by name) with learning rate ``lr``.
 
         The update is elementwise, so it is cut into blocks (cache-sized pieces of
@@ -89,14 +109,21 @@ class Optimizer:
         :func:`update_threads` threads (NumPy releases the GIL in its loops). Every
         element goes through the same ufunc calls whichever thread runs it, so the
         result is bitwise the same for any thread count.
+
+        Returns None, or the name of the first parameter (in sorted order) that
+        holds ``nan`` or ``inf`` after the update (which is applied either way).
+        Each block is checked while it is still in cache: the sum of its squares
+        (one BLAS dot) is finite only when every value is.
         """
         self.steps += 1
         blocks, total = self._plan_for(params, grads)
         workers = min(update_threads(), len(blocks)) if total >= _PARALLEL_MIN else 1
         if workers <= 1:
+            squares = 0.0
             for p, g, slots, a, b, first in self._serial(blocks):
                 self._apply(p, g, slots, a, b, lr, first)
-            return
+                squares += float(np.vdot(p, p))
+            return None if math.isfinite(squares) else _first_non_finite(params)
         groups: list[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]]] = [[] for _ in range(workers)]
         done = 0
         for blk in blocks:  # contiguous runs of about total / workers elements each
@@ -105,11 +132,12 @@ class Optimizer:
         pool = _pool(workers - 1)
         futures = [pool.submit(self._run, grp, k, lr) for k, grp in enumerate(groups[1:], start=1)]
         try:
-            self._run(groups[0], 0, lr)
+            squares = self._run(groups[0], 0, lr)
         finally:
             wait(futures)  # never return (or raise) with a worker still writing the weights
         for f in futures:
-            f.result()
+            squares += f.result()
+        return None if math.isfinite(squares) else _first_non_finite(params)
 
     def _plan_for(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
                   ) -> tuple[list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], int]:
@@ -133,13 +161,17 @@ class Optimizer:
         self._plan = None if any(blk[3] for blk in blocks) else (self.state, self.momentum, keys, blocks, total)
         return blocks, total
 
-    def _run(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], slot: int, lr: float) -> None:
+    def _run(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]], slot: int, lr: float) -> float:
+        """Update ``blocks`` with worker ``slot``'s scratch; the sum of the squares of the new values."""
+        squares = 0.0
         if not blocks:
-            return
+            return squares
         a, b = self._scratch(slot, max(blk[0].size for blk in blocks), blocks[0][0].dtype)
         for p, g, slots, first in blocks:
             n = p.size
             self._apply(p, g, slots, a[:n].reshape(p.shape), b[:n].reshape(p.shape), lr, first)
+            squares += float(np.vdot(p, p))
+        return squares
 
     def _serial(self, blocks: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]],
                 ) -> list[tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, bool]]:
@@ -167,32 +199,12 @@ class Optimizer:
     def _blocks(self, name: str, p: np.ndarray, g: np.ndarray,
                 out: list[tuple[np.ndarray, np.ndarray, list[np.ndarray], bool]]) -> None:
         st = self.state.setdefault(name, {})
-        first = False
-        if self.name == "momentum":
-            if "momentum_buffer" not in st:
-                st["momentum_buffer"] = np.empty_like(p)
-                first = True  # the buffer starts as a copy of the gradient
-            slots = [st["momentum_buffer"]]
-        elif self.name in ("adam", "adamw"):
-            if "exp_avg" not in st:
-                st["exp_avg"] = np.zeros_like(p)
-            if "exp_avg_sq" not in st:
-                st["exp_avg_sq"] = np.zeros_like(p)
-            slots = [st["exp_avg"], st["exp_avg_sq"]]
-        elif self.name == "rmsprop":
-            if "square_avg" not in st:
-                st["square_avg"] = np.zeros_like(p)
-            slots = [st["square_avg"]]
-            if self.momentum > 0:
-                if "momentum_buffer" not in st:
-                    st["momentum_buffer"] = np.zeros_like(p)
-                slots.append(st["momentum_buffer"])
-        elif self.name == "adagrad":
-            if "sum" not in st:
-                st["sum"] = np.zeros_like(p)
-            slots = [st["sum"]]
-        else:
-            slots = []
+        # A momentum buffer starts as a copy of the first gradient; every other slot at zero.
+        first = self.name == "momentum" and "momentum_buffer" not in st
+        for slot in self.slot_names():
+            if slot not in st:
+                st[slot] = np.empty_like(p) if first else np.zeros_like(p)
+        slots = [st[slot] for slot in self.slot_names()]
         arrays = [p, g, *slots]
         n = p.size
         if n > _BLOCK and all(x.flags.c_contiguous and x.shape == p.shape and x.dtype == p.dtype for x in arrays):
@@ -291,8 +303,8 @@ class Optimizer:
     # ------------------------------------------------------- persistence
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Flat ``{"param::slot": array}`` for checkpoints (plus the step count)."""
-        out = {f"{n}{_STATE_SEP}{slot}": a for n, slots in self.state.items() for slot, a in slots.items()}
-        out[f"{_STATE_SEP}steps"] = np.array([self.steps], np.int64)
+        out = {self.state_key(n, slot): a for n, slots in self.state.items() for slot, a in slots.items()}
+        out[self.STEPS_KEY] = np.array([self.steps], np.int64)
         return out
 
     def load_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -305,6 +317,12 @@ class Optimizer:
                     self.steps = int(np.asarray(value).reshape(-1)[0])
                 continue
             self.state.setdefault(name, {})[slot] = np.array(value, np.float32)
+
+
+def _first_non_finite(params: Mapping[str, np.ndarray]) -> str | None:
+    """The first parameter (sorted by name) holding nan or inf; None when the sum
+    of squares only overflowed (values around 1e19 are finite)."""
+    return next((name for name in sorted(params) if not np.isfinite(params[name]).all()), None)
 
 
 def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:

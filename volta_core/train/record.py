@@ -1,8 +1,10 @@
 """Run records: what ``volta run FILE --record R`` writes and ``volta verify R`` checks.
 
 A record is JSON: the format version, the Volta, Python, numpy and platform
-versions, the BLAS kernel set (matrix products round differently under another), the program (path relative to the record file, or absolute, and
-the SHA-256 of its text), the determinism mode, and one entry per executed
+versions, the BLAS kernel set and thread settings (matrix products round
+differently under another kernel set or thread count), the program (path
+relative to the record file, or absolute, and the SHA-256 of its text), the
+determinism mode, and one entry per executed
 ``train`` statement (a :class:`~volta_core.train.report.TrainReport`:
 resolved settings, dataset hash, graph fingerprint, per-epoch statistics,
 step count, final weights hash, why it stopped).
@@ -10,7 +12,10 @@ step count, final weights hash, why it stopped).
 Floats are written in Python's shortest round-trip form, so a loaded record
 holds exactly the values that were written (NaN and infinities use JSON's
 ``NaN``/``Infinity`` extension). :func:`compare` is bit-exact: two floats
-agree only when their IEEE bit patterns are equal.
+agree only when their IEEE bit patterns are equal, and an integer never equals
+a float. A record is read as untrusted input (:mod:`.safe_json`: bounded
+nesting, no duplicate keys), and a setting named twice is rejected, so an
+edited record cannot show one value to a reader and another to ``verify``.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from typing import Any, Final
 import numpy as np
 
 from volta_core import __version__
-from volta_core.backends.cpu.blas import describe_kernels, openblas_kernels
+from volta_core.backends.cpu.blas import describe_kernels, describe_threads, openblas_kernels
 from volta_core.errors import VoltaError
+from volta_core.train import safe_json
 from volta_core.train.atomic import atomic_write_text
+from volta_core.train.files import read_regular_file
 from volta_core.train.report import EpochStats, Setting, TrainReport
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "RecordError",
     "RunRecord",
     "compare",
+    "is_replaceable_record",
     "load_record",
     "make_record",
     "program_path",
@@ -46,6 +54,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION: Final = "volta-run/1"
+#: Far more than any record holds (one entry per epoch); a bound for a file that is not one.
+MAX_RECORD_BYTES: Final = 256 * 1024**2
 _EPOCH_FIELDS: Final = ("epoch", "steps", "loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -67,6 +77,7 @@ class RunRecord:
     numpy: str = np.__version__
     platform: str = field(default_factory=platform.platform)
     blas: str = field(default_factory=lambda: describe_kernels(openblas_kernels()))
+    threads: str = field(default_factory=describe_threads)
     format: str = FORMAT_VERSION
 
     @property
@@ -179,6 +190,7 @@ def record_to_json(record: RunRecord) -> str:
         "numpy": record.numpy,
         "platform": record.platform,
         "blas": record.blas,
+        "threads": record.threads,
         "determinism": record.determinism,
         "trains": [_report_dict(t) for t in record.trains],
     }
@@ -217,32 +229,48 @@ class _Reader:
         return value
 
 
-def _number(value: Any) -> Any:
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+def _read_text(path: Path) -> str:
+    try:
+        raw = read_regular_file(path, MAX_RECORD_BYTES)
+    except FileNotFoundError:
+        raise RecordError(f"run record `{path}` not found", code="E0801")
+    except OSError as exc:
+        raise RecordError(f"cannot read run record `{path}`: {exc.strerror or exc}", code="E0801")
+    try:
+        # A byte-order mark (some Windows editors add one) is not part of the JSON.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"run record `{path}` is not valid UTF-8 (byte {exc.start})", code="E0802")
+
+
+def is_replaceable_record(path: Path) -> bool:
+    """Whether ``--record`` may replace the existing file at ``path``: an empty
+    file, or a run record of any format version (whatever its contents)."""
+    try:
+        text = _read_text(path)
+        data = safe_json.loads(text) if text.strip() else {"format": FORMAT_VERSION}
+    except (RecordError, safe_json.JsonError):
+        return False
+    return isinstance(data, dict) and str(data.get("format", "")).startswith("volta-run/")
 
 
 def load_record(path: Path) -> RunRecord:
     """Read and validate a run record; :class:`RecordError` names the problem."""
     path = Path(path)
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecordError(f"run record `{path}` not found", code="E0801")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordError(f"cannot read run record `{path}`: {exc}", code="E0801")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            f"run record `{path}` is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        )
+        data = safe_json.loads(text)
+    except safe_json.JsonError as exc:
+        raise RecordError(f"run record `{path}` is not valid JSON: {exc.message}")
     if not isinstance(data, dict):
         raise RecordError(f"run record `{path}` is not a JSON object")
     r = _Reader(path)
     fmt = data.get("format")
     if fmt != FORMAT_VERSION:
+        shown = json.dumps(fmt)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise RecordError(
-            f"run record `{path}` has unsupported format {json.dumps(fmt)} (this Volta reads `{FORMAT_VERSION}`)",
+            f"run record `{path}` has unsupported format {shown} (this Volta reads `{FORMAT_VERSION}`)",
             help="records are written by `volta run FILE --record R`",
         )
     trains: list[TrainReport] = []
@@ -251,15 +279,18 @@ def load_record(path: Path) -> RunRecord:
         if not isinstance(t, dict):
             raise r.fail(w, "must be an object")
         settings = []
+        seen: set[str] = set()
         for j, s in enumerate(r.get(t, "settings", w, (list,))):
             sw = f"{w}.settings[{j}]"
             if not isinstance(s, dict) or "value" not in s:
                 raise r.fail(sw, "must be an object with name, value, source")
+            name = r.get(s, "name", sw, (str,))
+            if name in seen:
+                raise r.fail(sw, f"names setting `{name}` a second time (each setting appears once)")
+            seen.add(name)
             settings.append(
-                Setting(
-                    r.get(s, "name", sw, (str,)), s["value"], r.get(s, "source", sw, (str,)),
-                    r.get(s, "reason", sw, (str,), optional=True) or "",
-                )
+                Setting(name, _setting_value(r, s["value"], sw), r.get(s, "source", sw, (str,)),
+                        r.get(s, "reason", sw, (str,), optional=True) or "")
             )
         epochs = []
         for j, e in enumerate(r.get(t, "epochs", w, (list,))):
@@ -270,10 +301,10 @@ def load_record(path: Path) -> RunRecord:
                 EpochStats(
                     epoch=r.get(e, "epoch", ew, (int,)),
                     steps=r.get(e, "steps", ew, (int,)),
-                    loss=_number(r.get(e, "loss", ew, (int, float))),
-                    accuracy=_number(r.get(e, "accuracy", ew, (int, float), optional=True)),
-                    val_loss=_number(r.get(e, "val_loss", ew, (int, float), optional=True)),
-                    val_accuracy=_number(r.get(e, "val_accuracy", ew, (int, float), optional=True)),
+                    loss=r.get(e, "loss", ew, (float,)),
+                    accuracy=r.get(e, "accuracy", ew, (float,), optional=True),
+                    val_loss=r.get(e, "val_loss", ew, (float,), optional=True),
+                    val_accuracy=r.get(e, "val_accuracy", ew, (float,), optional=True),
                 )
             )
         trains.append(
@@ -299,8 +330,17 @@ def load_record(path: Path) -> RunRecord:
         numpy=r.get(data, "numpy", "", (str,)),
         platform=r.get(data, "platform", "", (str,)),
         blas=r.get(data, "blas", "", (str,), optional=True) or "",  # absent in records before it
+        threads=r.get(data, "threads", "", (str,), optional=True) or "",  # likewise
         format=fmt,
     )
+
+
+def _setting_value(r: _Reader, value: object, where: str) -> object:
+    """A setting's value: a number, string, boolean, null or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    if not all(v is None or isinstance(v, (bool, int, float, str)) for v in items):
+        raise r.fail(f"{where}.value", "must be a number, string, boolean, null or a list of them")
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -308,29 +348,33 @@ def load_record(path: Path) -> RunRecord:
 
 
 def _same(a: object, b: object) -> bool:
-    """Bit-exact equality: floats by IEEE bit pattern (NaN == NaN, 0.0 != -0.0)."""
-    if isinstance(a, float) or isinstance(b, float):
-        if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(
-            b, (int, float)
-        ):
-            return False
-        fa, fb = float(a), float(b)
-        if math.isnan(fa) and math.isnan(fb):
+    """Bit-exact equality: floats by IEEE bit pattern (NaN == NaN, 0.0 != -0.0);
+    an integer never equals a float (``3`` is not ``3.0``), nor a boolean a number."""
+    a = a.item() if isinstance(a, np.generic) else a  # a NumPy scalar is compared as what it writes
+    b = b.item() if isinstance(b, np.generic) else b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        assert isinstance(b, float)
+        if math.isnan(a) and math.isnan(b):
             return True
-        return struct.pack("<d", fa) == struct.pack("<d", fb)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple))
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
+    return a == b
 
 
 def compare(expected: RunRecord, actual: RunRecord) -> Divergence | None:
     """The first difference between two records, or None when bit-identical.
 
     Per train statement, in order: model and dataset names, resolved
-    settings, dataset hash, graph fingerprint, each epoch's statistics
-    (epoch by epoch, field by field), the number of epochs, steps, why it
-    stopped, and the final weights hash. Versions and platform are not
-    compared (they explain a divergence; they are not one).
+    settings (value, then where it came from and why), dataset hash, graph
+    fingerprint, each epoch's statistics (epoch by epoch, field by field),
+    the number of epochs, steps, why it stopped, and the final weights hash;
+    then the number of train statements and the determinism mode. Versions,
+    platform, BLAS kernels and threads are not compared (they explain a
+    divergence; they are not one).
     """
     for i, (e, a) in enumerate(zip(expected.trains, actual.trains, strict=False), start=1):
 
@@ -340,11 +384,16 @@ def compare(expected: RunRecord, actual: RunRecord) -> Divergence | None:
         for name in ("model", "dataset"):
             if getattr(e, name) != getattr(a, name):
                 return div(name, getattr(e, name), getattr(a, name))
-        es = {s.name: s.value for s in e.settings}
-        as_ = {s.name: s.value for s in a.settings}
+        es = {s.name: s for s in e.settings}
+        as_ = {s.name: s for s in a.settings}
         for name in list(es) + [n for n in as_ if n not in es]:
-            if name not in as_ or name not in es or not _same(_jsonable(es[name]), _jsonable(as_[name])):
-                return div(f"setting `{name}`", es.get(name), as_.get(name))
+            if name not in as_ or name not in es:
+                return div(f"setting `{name}`", _value_of(es.get(name)), _value_of(as_.get(name)))
+            if not _same(_jsonable(es[name].value), _jsonable(as_[name].value)):
+                return div(f"setting `{name}`", _jsonable(es[name].value), _jsonable(as_[name].value))
+            for part in ("source", "reason"):
+                if getattr(es[name], part) != getattr(as_[name], part):
+                    return div(f"setting `{name}` {part}", getattr(es[name], part), getattr(as_[name], part))
         for name in ("dataset_sha256", "graph_fingerprint"):
             if getattr(e, name) != getattr(a, name):
                 return div(name, getattr(e, name), getattr(a, name))
@@ -355,8 +404,14 @@ def compare(expected: RunRecord, actual: RunRecord) -> Divergence | None:
         if len(e.epochs) != len(a.epochs):
             return div("number of epochs", len(e.epochs), len(a.epochs))
         for name in ("steps", "stopped", "weights_sha256"):
-            if getattr(e, name) != getattr(a, name):
+            if not _same(getattr(e, name), getattr(a, name)):
                 return div(name, getattr(e, name), getattr(a, name))
     if len(expected.trains) != len(actual.trains):
         return Divergence(None, "", "", None, "number of train statements", len(expected.trains), len(actual.trains))
+    if expected.determinism != actual.determinism:
+        return Divergence(None, "", "", None, "determinism", expected.determinism, actual.determinism)
     return None
+
+
+def _value_of(setting: Setting | None) -> object:
+    return None if setting is None else _jsonable(setting.value)

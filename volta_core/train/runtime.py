@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from volta_core.nn.network import Network
-from volta_core.train.data import Dataset, ModelShape, load_dataset
+from volta_core.train.data import Dataset, ModelShape, load_dataset, reuse_for
 from volta_core.train.optim import Optimizer
 from volta_core.train.report import TrainReport
 
@@ -37,7 +37,10 @@ class ModelHandle:
 @dataclass(eq=False)
 class DatasetHandle:
     """A dataset value. Generated data shaped by a model (``synthetic``) is
-    built on first use with that model, once per model shape."""
+    built on first use with that model, once per model shape. A file is read
+    without a model first (the ``dataset`` statement checks it); a model
+    whose loss reads the targets differently gets its own read, once per
+    model shape (the model's loss decides: docs/formats.md)."""
 
     volta_type = "dataset"
 
@@ -55,7 +58,12 @@ class DatasetHandle:
         if not self.needs_model:
             if self.loaded is None:
                 self.loaded = load_dataset(self.name, self.props, self.base_dir)
-            return self.loaded
+            if shape is None:
+                return self.loaded
+            if shape not in self._by_shape:
+                reused = reuse_for(self.loaded, shape, "seq_len" in self.props)
+                self._by_shape[shape] = reused or load_dataset(self.name, self.props, self.base_dir, shape)
+            return self._by_shape[shape]
         if shape is None:
             if self.loaded is not None:
                 return self.loaded

@@ -17,6 +17,17 @@ from typing import Any
 
 #: Variables that make OpenBLAS run a kernel set other than the one it detects.
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: Variables that set how many threads BLAS and OpenMP use (with the CPU count,
+#: they decide how a matrix product is split, and so how it rounds).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VOLTA_NUM_THREADS",
+)
 
 
 def openblas_kernels() -> dict[str, Any]:
@@ -52,3 +63,12 @@ def describe_kernels(info: dict[str, Any]) -> str:
         return "unknown (not NumPy's bundled OpenBLAS)"
     forced = ", ".join(f"{k}={v}" for k, v in info.get("forced", {}).items())
     return f"{info['kernels']} ({f'forced: {forced}' if forced else 'detected by OpenBLAS'})"
+
+
+def describe_threads() -> str:
+    """The thread settings that can change how matrix products round: the CPU count
+    and every thread variable that is set, e.g. ``2 CPUs, OPENBLAS_NUM_THREADS=1``."""
+    cpus = os.cpu_count()
+    parts = [f"{cpus} CPU{'s' if cpus != 1 else ''}" if cpus else "unknown CPU count"]
+    parts += [f"{name}={os.environ[name]}" for name in THREAD_VARIABLES if os.environ.get(name)]
+    return ", ".join(parts)
