@@ -128,6 +128,15 @@ def test_perf_run_benchmarks_judges_the_new_run_not_the_committed_results(
     assert result.budget.startswith("measured by this scorecard") and "2026-03-01" in result.budget
 
 
+def test_perf_warns_when_the_run_shared_a_busy_machine(tmp_path: Path) -> None:
+    quiet = _bench("2026-02-01T00:00:00Z", 0.5) | {"load_average": {"start": [0.4, 0.5, 0.5], "end": [1.2, 0.6, 0.5]}}
+    assert perf.busy_note(quiet) is None
+    busy = quiet | {"load_average": {"start": [0.4, 0.5, 0.5], "end": [7.5, 6.5, 4.4]}}
+    result = _perf(tmp_path, _bench("2026-01-01T00:00:00Z", 0.5), busy)
+    assert "load average 0.40 → 7.50 (start → end)" in result.budget
+    assert any(line.startswith("The load average reached 7.50 on 2 cores") for line in result.details)
+
+
 def test_perf_without_results_is_not_measured(tmp_path: Path) -> None:
     result = _perf(tmp_path, _bench("2026-01-01T00:00:00Z", 0.5), None)
     assert result.verdict is Verdict.NOT_MEASURED and result.value.startswith("no results at")

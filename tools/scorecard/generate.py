@@ -25,12 +25,13 @@ from tools.scorecard.render import Run, render
 
 
 def _timed(label: str, measure: Callable[[], Kpi | tuple[Kpi, ...]]) -> list[Kpi]:
-    sys.stderr.write(f"scorecard: {label} (load average {machine.load_average()})…\n")
+    load = machine.load_average()
+    sys.stderr.write(f"scorecard: {label} (load average {load})…\n")
     started = time.monotonic()
     result = measure()
     measured = list(result) if isinstance(result, tuple) else [result]
     for kpi in measured:
-        kpi.seconds = time.monotonic() - started
+        kpi.seconds, kpi.load = time.monotonic() - started, load
         sys.stderr.write(f"scorecard:   {kpi.name}: {kpi.verdict}: {kpi.value}\n")
     return measured
 

@@ -44,6 +44,7 @@ class Kpi:
     budget: str = ""
     details: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    load: str = ""  # the load average when its measurement started
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,37 @@ def ratios_table(baseline: dict[str, object], results: dict[str, object], thresh
     return rows
 
 
+def _loads(doc: dict[str, object]) -> list[float]:
+    """The 1-minute load averages a run recorded at its start and end."""
+    load = doc.get("load_average")
+    if not isinstance(load, dict):
+        return []
+    return [float(v[0]) for v in (load.get("start"), load.get("end")) if isinstance(v, list) and v]
+
+
+def _cores(doc: dict[str, object]) -> int | None:
+    machine = doc.get("machine")
+    cores = machine.get("cores") if isinstance(machine, dict) else None
+    return cores if isinstance(cores, int) else None
+
+
 def _describe(doc: dict[str, object]) -> str:
-    machine = doc.get("machine", {})
-    load = doc.get("load_average", {})
-    cpu = f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores" if isinstance(machine, dict) else "?"
-    start = load.get("start") if isinstance(load, dict) else None
-    return (f"run {doc.get('created', '?')}{' (--quick)' if doc.get('quick') else ''}, {cpu}, "
+    machine = doc.get("machine")
+    cpu = machine.get("cpu", "?") if isinstance(machine, dict) else "?"
+    loads = _loads(doc)
+    return (f"run {doc.get('created', '?')}{' (--quick)' if doc.get('quick') else ''}, {cpu}, {_cores(doc)} cores, "
             f"OpenBLAS kernels {gate.kernels_of(doc) or 'not recorded'}"
-            + (f", load average at start {start[0]}" if isinstance(start, list) and start else ""))
+            + (f", load average {' → '.join(f'{x:.2f}' for x in loads)} (start → end)" if loads else ""))
+
+
+def busy_note(doc: dict[str, object]) -> str | None:
+    """A warning when the run's recorded load reached its core count: other work shared the CPUs."""
+    cores, loads = _cores(doc), _loads(doc)
+    if cores is None or not loads or max(loads) < cores:
+        return None
+    return (f"The load average reached {max(loads):.2f} on {cores} cores during this run: other work competed "
+            "for the CPUs, so these ratios measure contention as well as code. Rerun on a quiet machine "
+            "before acting on them.")
 
 
 def measure(results_path: Path = RESULTS, baseline_path: Path = BASELINE, run_into: Path | None = None,
@@ -102,6 +125,9 @@ def measure(results_path: Path = RESULTS, baseline_path: Path = BASELINE, run_in
                      f"{len(report.passed)} of {gated} gated benchmarks passed")
         kpi.verdict = Verdict.PASS if report.ok() else Verdict.FAIL
     kpi.details = [f"Baseline: `{shown(baseline_path)}`, {_describe(baseline)}.", ""]
+    note = busy_note(results)
+    if note:
+        kpi.details += [note, ""]
     kpi.details += ratios_table(baseline, results, threshold)
     for r in report.regressions:
         kpi.details.append(f"\nRegression `{r['name']}`: " + "; ".join(map(str, r["problems"])))  # type: ignore[call-overload]

@@ -59,7 +59,8 @@ def render(run: Run, kpis: Sequence[Kpi], conformance: Sequence[str]) -> str:
     for kpi in kpis:
         lines += ["", f"## {kpi.name}", "", f"`{kpi.command}`", ""]
         budget = f"Budget: {kpi.budget}. " if kpi.budget else ""
-        lines.append(f"{budget}Verdict **{kpi.verdict}**: {kpi.value}. Took {kpi.seconds:.0f} s.")
+        load = f" (load average {kpi.load} at its start)" if kpi.load else ""
+        lines.append(f"{budget}Verdict **{kpi.verdict}**: {kpi.value}. Took {kpi.seconds:.0f} s{load}.")
         lines += ["", *kpi.details] if kpi.details else []
     lines += ["", "## ONNX conformance", "", *conformance]
     return "\n".join(lines).rstrip() + "\n"
