@@ -3,8 +3,9 @@
     python -m tools.fuzz_cases --seed SEED --cases N      # run cases 0..N-1, print the failures
     python -m tools.fuzz_cases --seed SEED --show I       # print case I's text
 
-Case ``I`` of seed ``S`` depends on ``(S, I)`` alone (its own ``random.Random``),
-so any case can be rebuilt and rerun by itself. Kinds take turns: random bytes,
+Case ``I`` of seed ``S`` is drawn from its own ``random.Random(S, I)``, so any
+case can be rebuilt and rerun by itself (on the same checkout: the vocabulary and
+the programs to mutate come from it). Kinds take turns: random bytes,
 random Unicode, text from the lexer's alphabet, token soup, mutated programs and
 deep nesting. The token vocabulary is read from the language itself (keywords,
 every block key, layer kind, option and allowed word of ``check/schema.py``), so
@@ -200,7 +201,7 @@ GENERATORS: dict[str, Callable[[random.Random], str]] = {
 
 
 def case(seed: int, index: int) -> Case:
-    """Case ``index`` of ``seed``: the same text on every machine and Python run."""
+    """Case ``index`` of ``seed``: the same text on every machine and Python run of this checkout."""
     kind = KINDS[index % len(KINDS)]
     rng = random.Random(f"volta-fuzz:{seed}:{index}")
     return Case(index, kind, GENERATORS[kind](rng))
