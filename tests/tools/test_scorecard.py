@@ -1,8 +1,9 @@
-"""``python -m tools.scorecard``: the tiny budget end to end and each KPI's rules.
+"""``python -m tools.scorecard``: the tiny budget end to end, the committed scorecard, and each KPI's rules.
 
 The tiny budget runs once per module (under a minute: two examples recorded
-and verified, 36 fuzz cases, one quickstart run, 12 CLI runs). Everything
-else is checked on synthetic inputs, without timing anything.
+and verified, 36 fuzz cases, one quickstart run, 12 CLI runs) and is compared
+with the newest committed scorecard: the same KPIs, targets and commands.
+Everything else is checked on synthetic inputs, without timing anything.
 """
 
 from __future__ import annotations
@@ -64,6 +65,22 @@ def test_the_tiny_budget_measures_every_kpi_and_calls_none_a_pass(tiny: str) -> 
     assert "Cases per kind: " + ", ".join(f"{k} {per_kind}" for k in fuzz_cases.KINDS) + "." in tiny
     assert "| benchmark | baseline ratio | measured ratio | limit |" in tiny
     assert "## ONNX conformance" in tiny
+
+
+@pytest.mark.slow
+def test_the_newest_committed_scorecard_has_the_same_kpis_and_commands(tiny: str) -> None:
+    committed = links.scorecards()
+    assert committed, "no scorecard committed under docs/governance/scorecards/"
+    newest = committed[0].read_text(encoding="utf-8")
+    assert "budget:" not in newest.splitlines()[0], "the newest committed scorecard is not a full-budget one"
+    fresh = [(r["KPI"], r["target"], r["command"]) for r in render.read_kpi_table(tiny)]
+    kept = [(r["KPI"], r["target"], r["command"]) for r in render.read_kpi_table(newest)]
+    assert kept == fresh, f"{committed[0].name} no longer matches what the generator measures: regenerate it"
+    for row in render.read_kpi_table(newest):
+        assert row["verdict"] in {v.value for v in Verdict} - {Verdict.PARTIAL.value}, row
+        assert row["measured"], row
+    # The README's development section links it (docs/index.md's list is checked by test_docs_sync).
+    assert f"(docs/governance/scorecards/{committed[0].name})" in links.README.read_text(encoding="utf-8")
 
 
 def test_the_tiny_budget_needs_an_out_folder(capsys: pytest.CaptureFixture[str]) -> None:
