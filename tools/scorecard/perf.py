@@ -51,8 +51,8 @@ def ratios_table(baseline: dict[str, object], results: dict[str, object], thresh
         limits += [f"{key} {base[key]}" for key in ("max_ms", "max_cached_ms") if key in base]
         if not limits:
             continue  # not gated
-        volta = got.get("volta")
-        ms = f"{float(volta['median']):.2f}" if isinstance(volta, dict) and "median" in volta else "—"
+        times = got.get("volta")  # Volta's side: median and quartiles in ms
+        ms = f"{float(times['median']):.2f}" if isinstance(times, dict) and "median" in times else "—"
         if got.get("status", "ok") != "ok" or not got:
             ms = "not measured"
         rows.append(f"| `{name}` | {_ratio(base.get('ratio'))} | {_ratio(got.get('ratio'))} | "
