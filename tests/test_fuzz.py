@@ -17,13 +17,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from volta_core.analysis import analyze
 from volta_core.diagnostic_codes import CODES
 from volta_core.diagnostics import Diagnostic, render_json, render_text
-from volta_core.lang import Session
+from volta_core.lang import RunResult, Session
 from volta_core.syntax.tokens import KEYWORDS
 
 CORPUS_DIR = Path(__file__).resolve().parent / "fuzz_corpus"
@@ -46,6 +46,9 @@ FUZZ_SETTINGS = settings(
 )
 
 CORPUS = [text for _, text in corpus_programs()]
+EXAMPLES_DIR = CORPUS_DIR.parent.parent / "examples"
+#: The corpus and the example programs (run in a scratch folder: files they read are missing there).
+PROGRAMS = CORPUS + [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES_DIR.rglob("*.vt"))]
 
 
 # ----------------------------------------------------------------- property
@@ -56,11 +59,26 @@ def _check_span(span: object, length: int, what: str) -> None:
     assert 0 <= start <= end <= length, f"{what} span {start}..{end} outside text of length {length}"
 
 
+#: What a Python repr of an internal object looks like (a runtime handle, a network, an array).
+INTERNAL_REPRS = ("Handle(", "Network(", "array(")
+#: Longest message, label, help or note a diagnostic may have.
+MAX_MESSAGE = 500
+
+
+def check_wording(d: Diagnostic) -> None:
+    """No text of ``d`` shows a Python repr of an internal object or runs past :data:`MAX_MESSAGE`."""
+    texts = [d.message, d.label, *d.helps, *d.notes, *(label.message for label in d.labels)]
+    for text in texts:
+        assert not any(r in text for r in INTERNAL_REPRS), f"{d.code} shows a Python repr: {text[:200]}"
+        assert len(text) <= MAX_MESSAGE, f"{d.code}: {len(text)} characters: {text[:200]}…"
+
+
 def check_diagnostics(diagnostics: list[Diagnostic], text_length: int) -> None:
     for d in diagnostics:
         assert d.code in CODES, d.code
         assert d.code != "E9999", render_text(d)
         assert d.message
+        check_wording(d)
         _check_span(d.span, text_length, d.code)
         for label in d.labels:
             _check_span(label.span, text_length, f"{d.code} label")
@@ -78,7 +96,7 @@ def check_diagnostics(diagnostics: list[Diagnostic], text_length: int) -> None:
 _SCRATCH = Path(tempfile.mkdtemp(prefix="volta-fuzz-"))
 
 
-def run_bounded(text: str) -> None:
+def run_bounded(text: str) -> RunResult:
     """``Session.run`` with an interrupt after :data:`RUN_BUDGET_S` seconds."""
     # Programs may `save`/`infer … as` files: keep them out of the checkout.
     session = Session(stdout=lambda s: None, base_dir=_SCRATCH)
@@ -89,6 +107,7 @@ def run_bounded(text: str) -> None:
     finally:
         timer.cancel()
     check_diagnostics(list(result.diagnostics), len(result.analysis.source.text))
+    return result
 
 
 def check_text(text: str) -> None:
@@ -185,6 +204,50 @@ def mutated_program(draw: st.DrawFn) -> str:
     return text
 
 
+def _block_headers(lines: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines) if line.split(" ", 1)[0] in ("model", "dataset", "train")]
+
+
+#: Keys a property line may get: every schema key, misspellings and keys of other blocks
+#: or of the original Volta (`use FN`, `dropout P`, `layernorm yes`).
+MUTATION_KEYS = [*PROPERTY_KEYS, "epoch", "outptu", "use", "dropout", "layernorm", "features", "task", "tokens"]
+MUTATION_VALUES = [*WORDS, *NUMBERS, *STRINGS, "yes", "no", "true", "false", "0.2", "adagrad", "f"]
+
+
+@st.composite
+def program_with_property_lines(draw: st.DrawFn) -> str:
+    """A corpus or example program with property lines added to, or changed in, its blocks."""
+    lines = draw(st.sampled_from(PROGRAMS)).split("\n")
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        headers = _block_headers(lines)
+        if not headers:
+            break
+        at = draw(st.sampled_from(headers)) + 1
+        values = draw(st.lists(st.sampled_from(MUTATION_VALUES), min_size=1, max_size=3))
+        line = "    " + " ".join([draw(st.sampled_from(MUTATION_KEYS)), *values])
+        if at < len(lines) and lines[at].startswith("    ") and draw(st.booleans()):
+            lines[at] = line  # change a property line
+        else:
+            lines.insert(at, line)
+    return "\n".join(lines)
+
+
+def is_static(code: str) -> bool:
+    """Codes of what a program says, not of its data or its run: lexical, syntax, property,
+    name, type and shape errors (E00xx–E04xx, E0501–E0504). E0505/E0506 depend on a
+    dataset's contents; E06xx and later on the run."""
+    return code[1:3] in ("00", "01", "02", "03", "04") or code in ("E0501", "E0502", "E0503", "E0504")
+
+
+def check_then_run(text: str) -> None:
+    """What `volta check` accepts without errors must not fail at run time for a static reason."""
+    if analyze(text, path="fuzz.vt").errors:
+        return
+    result = run_bounded(text)
+    static = [f"{d.code}: {d.message}" for d in result.errors if is_static(d.code)]
+    assert static == [], f"`volta check` passed, the run failed for a static reason: {static}\n{text}"
+
+
 # -------------------------------------------------------------------- tests
 
 
@@ -204,6 +267,21 @@ def test_token_soup_never_raises(text: str) -> None:
 @given(mutated_program())
 def test_mutated_programs_never_raise(text: str) -> None:
     check_text(text)
+
+
+@settings(FUZZ_SETTINGS, max_examples=300)
+@given(st.one_of(mutated_program(), program_with_property_lines()))
+@example("fn f(x)\n    return x\nmodel m\n    layers 2 2\n    use f\nprint m.params\n")
+@example("model xor\n    layers 2 2 1\ndataset d\n    type xor\ntrain xor on d\n    epochs 1\n")
+def test_what_check_accepts_does_not_fail_at_run_time_for_a_static_reason(text: str) -> None:
+    check_then_run(text)
+
+
+def test_corpus_programs_run_with_plain_wording() -> None:
+    """Every corpus program as written, checked and run: its diagnostics (a runtime error
+    included) are well formed and worded for people (``check_wording``)."""
+    for _, text in corpus_programs():
+        check_text(text)
 
 
 def test_corpus_programs_are_clean() -> None:

@@ -112,3 +112,15 @@ def test_titles_facts_and_escaping() -> None:
     assert Table("t").with_facts(("a", "1")).facts == (("a", "1"),)
     assert Row(("a",), 2).depth == 2
     assert set(table.mime_bundle()) == {"text/plain", "text/html", "text/markdown"}
+
+
+def test_describe_value_never_shows_a_python_repr() -> None:
+    from volta_core.present import describe_value
+
+    class Handle:
+        volta_type = "model"
+
+    assert [describe_value(v) for v in (True, 3, 0.5, "a\"b", [1, 2], Handle(), object())] == [
+        "true", "3", "0.5", '"a\\"b"', "2 values", "a model", "a value of another kind",
+    ]
+    assert describe_value("x" * 100) == '"' + "x" * 39 + '…"'

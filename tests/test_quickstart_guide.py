@@ -12,8 +12,7 @@ onnx, setuptools) through a ``.pth`` file, while Volta itself comes from the
 new environment (checked through ``volta doctor``). With
 ``VOLTA_QUICKSTART_ONLINE=1`` it is a plain ``pip install`` from the index.
 
-Which steps run is decided by the guide alone: when a step becomes runnable
-(e.g. "Train the model" once the training engine lands), marking its block
+Which steps run is decided by the guide alone: marking a block
 ``<!-- runnable -->`` adds it here with no change to this file.
 """
 
@@ -93,7 +92,7 @@ def test_quickstart_guide_in_a_fresh_virtualenv(tmp_path: Path) -> None:
               "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(src)])
         # --ignore-installed: the borrowed test environment may hold a non-editable volta
         # already (as CI's does), and pip would then call the requirement satisfied.
-        _run([*pip, "--no-index", "--no-deps", "--ignore-installed", *map(str, wheels.glob("volta-*.whl"))])
+        _run([*pip, "--no-index", "--no-deps", "--ignore-installed", *map(str, wheels.glob("volta_lang-*.whl"))])
 
     # 2. The guide's runnable blocks, in order, in one fresh directory.
     work = tmp_path / "work"

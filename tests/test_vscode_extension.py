@@ -112,11 +112,11 @@ def test_extension_builds_lints_tests_and_packages() -> None:
     )
     assert proc.stdout == "function function", proc.stderr
 
-    # The extension's import check accepts this interpreter, which has volta_lsp.
+    # The extension's server check accepts this interpreter, which can start volta_lsp.
     probe = (
         "const i=require(process.argv[1]);"
         "const interp={command:process.argv[2],prefixArgs:[],source:'setting'};"
-        "i.checkServerImportable(interp).then(r=>process.stdout.write(JSON.stringify("
+        "i.checkServerStarts(interp).then(r=>process.stdout.write(JSON.stringify("
         "{check:r,server:i.serverCommand(interp,['--x'])})))"
     )
     proc = subprocess.run(

@@ -170,6 +170,10 @@ def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError, shown: str) -> Diagnostic
 # run
 
 
+def _discard(text: str) -> None:
+    """The progress sink of ``--quiet``."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     path = _source_path(args.file, "run")
     loaded = read_source(path, args.file)
@@ -189,9 +193,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    # The updating progress bar needs a terminal; otherwise (or with --quiet)
-    # training prints one line per `log_every` epochs on stdout.
-    bar = None if getattr(args, "quiet", False) or not sys.stderr.isatty() else write_progress
+    # The updating progress bar needs a terminal; without one, training prints one
+    # line per `log_every` epochs on stdout (bar None). --quiet shows neither: its
+    # bar goes nowhere.
+    bar: Callable[[str], None] | None = write_progress if sys.stderr.isatty() else None
+    if getattr(args, "quiet", False):
+        bar = _discard
     session = Session(
         stdout=write_stdout, base_dir=path.resolve().parent, progress=bar,
         device=getattr(args, "device", "auto") or "auto",
@@ -338,10 +345,11 @@ def _model_summary(info: ModelInfo | None) -> str:
 
 def _analyze_file(arg: str, command: str) -> Analysis:
     """Read and analyse one ``.vt`` file for ``info``/``inspect``; file errors raise."""
-    path = Path(arg)
-    if path.suffix == ".onnx":
-        raise CommandError(
-            f"cannot read `{arg}`: ONNX support arrives with the interop issue",
+    if Path(arg).suffix == ".onnx":
+        raise UsageError(
+            f"`{arg}` is an ONNX file; `volta {command}` takes a `{SOURCE_SUFFIX}` file",
+            f"`volta info {arg}` summarises an ONNX file (inputs, outputs, ops, whether it imports)",
+            f'to see it as a Volta model, import it in a program: `import "{arg}" as m`, then `inspect m`',
         )
     path = _source_path(arg, command)
     loaded = read_source(path, arg)

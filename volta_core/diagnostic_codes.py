@@ -73,7 +73,10 @@ in the file are still reported.
 """),
     ("E0101", "unknown statement", """
 A line starts with a word that is neither a keyword nor a valid statement. When
-the word looks like a keyword (`trian` for `train`), the fix replaces it.
+the word looks like a keyword (`trian` for `train`), the fix replaces it. A
+line that reads as a declaration nothing uses, named like a keyword and with a
+value that keyword takes (`prnt "hi"`, `inspct brain`), is that statement
+misspelt too; name it `_prnt` to declare an unused variable on purpose.
 Statements are: `NAME EXPR` (declaration), `NAME = EXPR` (assignment),
 `print`, `fn`, `return`, `loop`, `for`, `if/elif/else`, `model`, `dataset`,
 `train`, `evaluate`, `infer`, `save`, `load`, `import`, `export`, `inspect`.
@@ -127,10 +130,24 @@ belong inside `model`, `dataset` and `train` blocks; `input` rows inside
 `infer` blocks; other statements cannot appear inside those blocks.
 """),
     # --------------------------------------------------------- properties
-    ("W0201", "unknown property", """
-The key is not a property of this block. It is ignored, which is almost always
-a typo: the warning suggests the closest known key. `volta explain` and the
-language reference list every key of every block.
+    ("E0201", "unknown property", """
+The key is not a property of this block. It is an error rather than a
+warning: a misspelt key would otherwise be ignored and the program would run
+with the default instead (`epoch 100` would train the default 10 epochs,
+`outptu softmax` would drop the output activation). The help suggests the
+closest known key and the fix replaces it. `volta explain` and the language
+reference list every key of every block.
+
+    train brain on digits
+        epoch 100            # error[E0201]: did you mean `epochs`?
+
+`use FN` (the original Volta's models backed by a function) is not supported:
+describe the layers with an explicit `input` + `layer` stack instead.
+"""),
+    ("W0201", "property not used by this dataset type", """
+The key is a dataset property, but not one that this `type` of dataset reads
+(e.g. `samples` on a `csv` dataset, whose size is the file's). It has no
+effect; the help lists the types that use it and the fix removes the line.
 """),
     ("E0202", "wrong kind of value for a property", """
 Each property expects values of a particular kind (an integer, a number, a
@@ -454,8 +471,10 @@ input and one output, or choose another `loss`.
     # ------------------------------------------------------------ not yet
     ("E0901", "statement cannot run yet", """
 The statement parses and checks fully (so editors and `volta check` validate
-it), but executing it needs the training engine, which is not part of this
-build yet. Nothing was silently skipped: execution stops here.
+it), but this build cannot execute it: a model whose layer widths are not
+known when the program is checked, or a layer the compiler cannot build into
+its graph. Nothing was silently skipped: execution stops here, saying what is
+missing.
 """),
     # -------------------------------------------------------------- warnings
     ("W0101", "unused variable", """

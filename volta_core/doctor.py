@@ -74,7 +74,7 @@ def _cuda() -> dict[str, Any]:
     pkg = _package("pycuda")
     result: dict[str, Any] = {"pycuda": pkg, "gpu": None, "devices": [], "cublas": None, "backend": None}
     if not pkg["installed"]:
-        result["gpu"] = "unknown (PyCUDA not installed: pip install 'volta[cuda]')"
+        result["gpu"] = "unknown (PyCUDA not installed: pip install 'volta-lang[cuda]')"
         result["backend"] = "unavailable (PyCUDA not installed)"
         return result
     try:
@@ -95,8 +95,27 @@ def _cuda() -> dict[str, Any]:
     return result
 
 
+#: What starting each front door imports (`python -m volta_lsp`, `python -m volta_kernel`).
+LSP_NEEDS = ("volta_lsp", "pygls", "lsprotocol")
+KERNEL_NEEDS = ("volta_kernel", "ipykernel", "jupyter_client")
+
+
+def _found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _readiness(needs: tuple[str, ...], extra: str) -> dict[str, Any]:
+    """``ready`` when every module starting the thing needs is installed; else ``missing`` names them."""
+    missing = [m for m in needs if not _found(m)]
+    why = None if not missing else f"{', '.join(missing)} not installed: pip install 'volta-lang[{extra}]'"
+    return {"ready": not missing, "missing": missing, "why": why}
+
+
 def _kernel() -> dict[str, Any]:
-    result: dict[str, Any] = {"ipykernel": _package("ipykernel"), "kernelspec": None}
+    result: dict[str, Any] = {"ipykernel": _package("ipykernel"), "kernelspec": None, **_readiness(KERNEL_NEEDS, "kernel")}
     if importlib.util.find_spec("jupyter_client") is None:
         result["kernelspec"] = "unknown (jupyter_client not installed)"
         return result
@@ -110,11 +129,7 @@ def _kernel() -> dict[str, Any]:
 
 
 def _lsp() -> dict[str, Any]:
-    try:
-        importable = importlib.util.find_spec("volta_lsp") is not None
-    except (ImportError, ValueError):
-        importable = False
-    return {"volta_lsp": importable, "pygls": _package("pygls")}
+    return {"pygls": _package("pygls"), **_readiness(LSP_NEEDS, "lsp")}
 
 
 def collect() -> dict[str, Any]:
@@ -187,9 +202,9 @@ def render(report: dict[str, Any]) -> str:
         ("onnx", _version(report["onnx"])),
         ("onnxruntime", _version(report["onnxruntime"])),
         ("ipykernel", _version(kernel["ipykernel"])),
-        ("volta kernel", str(kernel["kernelspec"])),
-        ("volta_lsp", "importable" if lsp["volta_lsp"] else "not importable"),
+        ("volta kernel", f"{kernel['kernelspec']}" + ("" if kernel["ready"] else f"; cannot start ({kernel['why']})")),
         ("pygls", _version(lsp["pygls"])),
+        ("language server", "ready (python -m volta_lsp)" if lsp["ready"] else f"cannot start ({lsp['why']})"),
     ]
     width = max(len(k) for k, _ in rows)
     return "volta doctor\n" + "".join(f"  {k:<{width}}  {v}\n" for k, v in rows)

@@ -7,6 +7,8 @@ model that every front door renders.
 - :class:`Table` is a titled grid with an optional total row and trailing
   facts (``IR nodes: 11 …``). It renders as aligned text (terminals, the
   ``inspect`` statement), HTML (notebooks) and Markdown (hover, notebooks).
+- :func:`describe_value` names a value in a message (``3``, ``"x"``, ``a model``),
+  never by its Python repr.
 - :func:`layer_table` builds the one layer table of a model from the
   checker's :class:`~volta_core.check.symbols.ModelInfo`: the input, one row
   per layer (blocks nest their layers one level deeper), the total. The CLI's
@@ -54,6 +56,27 @@ def tally(counts: Mapping[str, int]) -> str:
 def plural(n: int, word: str) -> str:
     """``1 layer``, ``2 layers``."""
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+#: Longest string :func:`describe_value` quotes in full.
+_QUOTED_MAX: Final = 40
+
+
+def describe_value(value: object) -> str:
+    """A value as a message names it, never a Python repr: a number, bool or string as
+    written in a program (``3``, ``0.5``, ``true``, ``"data.csv"``, long strings cut
+    with ``…``), several values by their count, anything else by its kind (``a model``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= _QUOTED_MAX else value[: _QUOTED_MAX - 1] + "…"
+        return '"' + shown.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return plural(len(value), "value")
+    kind = getattr(value, "volta_type", None)
+    return f"a {kind}" if isinstance(kind, str) else "a value of another kind"
 
 
 @dataclass(frozen=True, slots=True)

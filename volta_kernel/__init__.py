@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 USAGE = (
     "usage: python -m volta_kernel install [--user | --sys-prefix | --prefix PREFIX]\n"
     "       python -m volta_kernel -f CONNECTION_FILE   (started by Jupyter)\n"
 )
-_MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta[kernel]'\n"
+_MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta-lang[kernel]'\n"
 
 
 def _install(argv: list[str]) -> int:
@@ -26,9 +27,12 @@ def _install(argv: list[str]) -> int:
     where.add_argument("--prefix", metavar="PREFIX", help="install under PREFIX/share/jupyter/kernels")
     args = parser.parse_args(argv)
     try:
+        # A kernelspec is only worth writing when Jupyter can start the kernel it names.
+        _kernel_class()
         from volta_kernel.install import install
-    except ImportError as exc:  # pragma: no cover - the package itself always imports
+    except ImportError as exc:
         sys.stderr.write(_MISSING.format(exc=exc))
+        sys.stderr.write("volta_kernel: no kernelspec was written\n")
         return 2
     prefix = sys.prefix if args.sys_prefix else args.prefix
     try:
@@ -53,11 +57,19 @@ def main(argv: list[str] | None = None) -> int:
         stream.write(USAGE)
         return 0 if args else 2
     try:
-        from ipykernel.kernelapp import IPKernelApp
-
-        from volta_kernel.kernel import VoltaKernel
+        app, kernel_class = _kernel_class()
     except ImportError as exc:
         sys.stderr.write(_MISSING.format(exc=exc))
         return 2
-    IPKernelApp.launch_instance(argv=args, kernel_class=VoltaKernel)
+    app.launch_instance(argv=args, kernel_class=kernel_class)
     return 0
+
+
+def _kernel_class() -> tuple[Any, type]:
+    """What starting the kernel imports: ipykernel's application and the Volta kernel
+    (raises ImportError when the `kernel` extra is missing)."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    from volta_kernel.kernel import VoltaKernel
+
+    return IPKernelApp, VoltaKernel

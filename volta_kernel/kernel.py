@@ -66,8 +66,6 @@ class VoltaKernel(Kernel):
     implementation_version = volta_version
     language = "volta"
     language_version = volta_version
-    # No Pygments lexer or CodeMirror mode for Volta is registered yet; Python's
-    # are close enough for comments, strings and numbers (see docs/notebooks.md).
     language_info = {  # noqa: RUF012 - ipykernel reads it as a class attribute
         "name": "volta",
         "version": volta_version,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from volta_core.present import plural
 from volta_core.train.report import EpochStats
 
 
@@ -48,7 +49,8 @@ def curves_png(model: str, epochs: Sequence[EpochStats]) -> bytes:
 
 def curves_text(model: str, epochs: Sequence[EpochStats]) -> str:
     """The plain-text fallback: one line per epoch."""
-    lines = [f"training curves of {model}: {len(epochs)} epochs, {epochs[-1].steps} steps" if epochs else model]
+    lines = [f"training curves of {model}: {plural(len(epochs), 'epoch')}, {plural(epochs[-1].steps, 'step')}"
+             if epochs else model]
     shown: list[EpochStats | None] = list(epochs)
     if len(epochs) > 20:
         shown = [*epochs[:5], None, *epochs[-10:]]

@@ -8,6 +8,7 @@ from volta_core.analysis import analyze
 from volta_core.check import schema as S
 from volta_core.check.symbols import Symbol, SymbolKind
 from volta_core.diagnostics import CODES
+from volta_core.syntax.tokens import STATEMENT_KEYWORDS
 
 
 def codes(text: str) -> list[tuple[str, int, int]]:
@@ -106,12 +107,23 @@ def test_session_predeclared_names_are_visible_and_redeclarable() -> None:
     assert [d.code for d in a.diagnostics] == []
 
 
-def test_unused_keyword_like_variable_suggests_keyword() -> None:
-    a = analyze('prnt "hello"\n')
-    d = a.diagnostics[0]
-    assert d.code == "W0101"
-    assert any("print" in h for h in d.helps)
-    assert d.fixes[0].edits[0].new_text == "print"
+def test_a_keyword_misspelling_with_a_value_it_takes_is_an_error_with_a_fix() -> None:
+    for text, keyword in (('prnt "hello"\n', "print"), ("model m\n    layers 2 1\ninspct m\n", "inspect"),
+                          ("fn f(x)\n    retrun x\nprint f(1)\n", "return")):
+        [d] = analyze(text).diagnostics
+        assert (d.code, d.severity.value) == ("E0101", "error"), text
+        assert d.helps[0] == f"did you mean `{keyword}`?"
+        assert d.fixes[0].edits[0].new_text == keyword
+
+
+def test_an_unused_keyword_like_variable_whose_value_the_keyword_does_not_take_is_a_warning() -> None:
+    # `inspect 3` or a `loop` line without its block would not be those statements either.
+    for text, keyword in (("inspct 3\n", "inspect"), ("lop 3\n", "loop"), ('_prnt "x"\nprnt 1\nprint prnt\n', "")):
+        diagnostics = analyze(text).diagnostics
+        assert all(d.code == "W0101" for d in diagnostics), text
+        if keyword:
+            [d] = diagnostics
+            assert any(f"the keyword `{keyword}`" in h for h in d.helps) and d.fixes == ()
 
 
 # --------------------------------------------------------------- schemas
@@ -132,7 +144,8 @@ def test_activation_typo_matches_spec_example() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("dataset d\n    type xor\ntrain x on d\n    lrr 0.1\n", "W0201"),
+        ("dataset d\n    type xor\ntrain x on d\n    lrr 0.1\n", "E0201"),
+        ("dataset d\n    type csv\n    samples 3\n", "W0201"),
         ("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epochs -3\n", "E0204"),
         ("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epochs 2.5\n", "E0202"),
         ("dataset d\n    batch 4\n", "E0205"),
@@ -165,6 +178,39 @@ def test_model_table_follows_spec_parameter_names_and_shapes() -> None:
     assert info.layers[0].param_shapes == (("0.dense.weight", (2, 4)), ("0.dense.bias", (4,)))
     assert info.total_params == 2 * 4 + 4 + 4 * 1 + 1
     assert info.loss == "mse"
+
+
+def test_layers_shorthand_takes_dropout_and_layernorm_after_each_hidden_activation() -> None:
+    a = analyze("model m\n    layers 2 4 3 1\n    activation tanh\n    dropout 0.2\n    layernorm yes\n")
+    assert a.diagnostics == []
+    info = a.symbols.models["m"]
+    assert [(layer.kind, layer.args) for layer in info.layers] == [
+        ("dense", (4,)), ("tanh", ()), ("layernorm", ()), ("dropout", (0.2,)),
+        ("dense", (3,)), ("tanh", ()), ("layernorm", ()), ("dropout", (0.2,)),
+        ("dense", (1,)),
+    ]
+    assert info.layers[2].param_shapes == (("2.layernorm.scale", (4,)), ("2.layernorm.shift", (4,)))
+    plain = analyze("model m\n    layers 2 4 1\n    dropout 0\n    layernorm no\n").symbols.models["m"]
+    assert [layer.kind for layer in plain.layers] == ["dense", "relu", "dense"]
+
+
+@pytest.mark.parametrize(("line", "code", "snippet"), [
+    ("dropout 1", "E0204", "1"),
+    ("layernorm true", "E0202", "true"),
+    ("layernorm yess", "E0203", "yess"),
+])
+def test_layers_shorthand_dropout_and_layernorm_values_are_checked(line: str, code: str, snippet: str) -> None:
+    a = analyze(f"model m\n    layers 2 4 1\n    {line}\n")
+    [d] = a.diagnostics
+    assert d.code == code and a.source.snippet(d.span) == snippet
+
+
+def test_dropout_and_layernorm_lines_belong_to_the_shorthand() -> None:
+    a = analyze("model m\n    input 2\n    layer dense 1\n    dropout 0.2\n    layernorm yes\n")
+    assert [(d.code, d.message) for d in a.diagnostics] == [
+        ("E0210", "`dropout` only applies to the `layers` shorthand"),
+        ("E0210", "`layernorm` only applies to the `layers` shorthand"),
+    ]
 
 
 def test_transformer_model_shapes_and_param_count() -> None:
@@ -227,6 +273,11 @@ def test_generated_reference_is_committed_and_lists_everything() -> None:
                     assert choice in text
     for kind in S.LAYERS:
         assert f"| `{kind}" in text
+    statements = text.split("## Statements", 1)[1].split("\n## ", 1)[0]
+    for keyword in STATEMENT_KEYWORDS:
+        assert f"| `{keyword}" in statements, keyword
+    for form in ('`save MODEL as "path" [with optimizer]`', '`load MODEL from "path"`', "`input v1 v2 …` row"):
+        assert form in statements
 
 
 def test_undefined_variable_offers_a_declare_fix_above_the_statement() -> None:

@@ -43,6 +43,14 @@ def test_info_on_a_file_with_errors_exits_1(tmp_path: Path, capsys: pytest.Captu
     assert "volta check" in r.err
 
 
+def test_inspect_of_an_onnx_file_says_what_to_use(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    r = volta(capsys, "inspect", str(tmp_path / "model.onnx"), "m")
+    assert r.code == 2
+    assert "is an ONNX file; `volta inspect` takes a `.vt` file" in r.err
+    assert f"`volta info {tmp_path / 'model.onnx'}` summarises an ONNX file" in r.err and "inspect m" in r.err
+    assert "arrives" not in r.err
+
+
 def test_info_missing_onnx_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     r = volta(capsys, "info", str(tmp_path / "model.onnx"))
     assert r.code == 1
@@ -216,7 +224,7 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["numpy"]["installed"] is True
     assert "OMP_NUM_THREADS" in report["threads"]["env"]
     assert set(report["cuda"]) == {"pycuda", "gpu", "devices", "cublas", "backend"}
-    assert report["lsp"]["volta_lsp"] is True
+    assert report["lsp"]["ready"] is True and set(report["lsp"]) == {"pygls", "ready", "missing", "why"}
     assert set(report["onnx"]) == {"installed", "version"}
 
 
@@ -224,7 +232,7 @@ def test_doctor_text(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     r = volta(capsys, "doctor")
     assert r.code == 0
-    for key in ("python", "numpy", "blas", "cpu count", "pycuda", "gpu", "onnxruntime", "ipykernel", "volta_lsp", "pygls"):
+    for key in ("python", "numpy", "blas", "cpu count", "pycuda", "gpu", "onnxruntime", "ipykernel", "language server", "pygls"):
         assert f"\n  {key} " in r.out
     assert "OMP_NUM_THREADS=3" in r.out
 

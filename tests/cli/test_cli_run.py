@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import EXAMPLES, volta, write
+from .helpers import EXAMPLES, TRAIN_PROGRAM, volta, write
 
 
 def test_run_prints_program_output_and_no_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,6 +36,30 @@ def test_run_syntax_error_does_not_execute(tmp_path: Path, capsys: pytest.Captur
     assert r.out == ""
     assert "error[E0101]" in r.err
     assert "run: 1 error" in r.err
+
+
+MISSPELT_EPOCHS = "model m\n    layers 2 2\n    output softmax\ndataset d\n    type xor\ntrain m on d\n    epoch 3\n"
+
+
+def test_a_misspelt_property_key_is_an_error_in_check_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `epoch 3` would otherwise train the default 10 epochs without a word.
+    src = write(tmp_path / "typo.vt", MISSPELT_EPOCHS)
+    checked = volta(capsys, "check", str(src))
+    assert checked.code == 1 and "error[E0201]: unknown property `epoch` in train block" in checked.out
+    assert "did you mean `epochs`?" in checked.out
+    ran = volta(capsys, "run", str(src))
+    assert ran.code == 1 and "error[E0201]" in ran.err
+    assert ran.out == ""  # nothing ran: no autopilot table, no training
+
+
+def test_use_fn_is_not_supported_in_check_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write(tmp_path / "use.vt", "fn forward(x)\n    return x\nmodel m\n    layers 2 1\n    use forward\n")
+    for command, stream in (("check", "out"), ("run", "err")):
+        r = volta(capsys, command, str(src))
+        text = getattr(r, stream)
+        assert r.code == 1, text
+        assert "error[E0201]: `use FN` (a model backed by a function) is not supported" in text
+        assert "explicit stack" in text and "W0102" not in text
 
 
 def test_run_models_example_trains(capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,3 +165,39 @@ def test_run_warnings_only_exit_0_with_summary(tmp_path: Path, capsys: pytest.Ca
     assert r.code == 0
     assert r.out == "2\n"
     assert "warning[" in r.err and "run: 1 warning" in r.err
+
+
+def _run_on_a_terminal(path: Path, *options: str) -> str:
+    """Everything ``python -m volta_core run PATH`` writes when stdout and stderr are a terminal."""
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen([sys.executable, "-m", "volta_core", "run", str(path), *options],
+                            stdout=child, stderr=child, env=env)  # fmt: skip
+    os.close(child)
+    chunks = []
+    try:
+        while True:  # read while it runs: a full terminal buffer would block the program
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # EIO once the program has exited and the terminal is drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(main)
+        code = proc.wait(timeout=120)
+    assert code == 0, b"".join(chunks).decode()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_quiet_on_a_terminal_shows_no_progress(tmp_path: Path) -> None:
+    src = write(tmp_path / "t.vt", TRAIN_PROGRAM.replace("epochs 2", "epochs 30"))
+    shown = _run_on_a_terminal(src)
+    assert "\r\x1b[K" in shown and "epoch 30/30" in shown  # the updating line
+    assert "\nepoch 1/30  " not in shown  # and no line per epoch
+    quiet = _run_on_a_terminal(src, "--quiet")
+    assert "Auto configuration:" in quiet and "trained m: 30 epochs" in quiet
+    assert "epoch 1/30" not in quiet and "\r\x1b[K" not in quiet
+    assert len(quiet.splitlines()) < len(shown.splitlines()) + 5

@@ -5,9 +5,12 @@ These run everywhere (CI has no GPU). ``test_cuda_gpu.py`` runs the kernels for 
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
+import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -234,3 +237,84 @@ def test_balanced_on_the_gpu_says_it_is_not_reproducible(monkeypatch, tmp_path):
     assert seen == ["balanced"]
     assert "not bit-reproducible" in "".join(out)
     assert [d.code for d in result.diagnostics] == ["E0624"]
+
+
+# ------------------------------------------------------------------ optimizers
+_C_TYPES = {"i64": "q", "int": "i", "float": "f", "double": "d"}
+
+
+def _c_signature(name: str) -> str:
+    """The struct format of kernel ``name``'s parameter list, read from volta.cu."""
+    match = re.search(r'extern "C" __global__ void ' + name + r"\(([^)]*)\)", kernel_source())
+    assert match is not None, f"volta.cu defines no kernel {name}"
+    params = [" ".join(p.split()) for p in match.group(1).split(",")]
+    return "".join("P" if "*" in p else _C_TYPES[p.rsplit(" ", 1)[0].removeprefix("const ")] for p in params)
+
+
+def _host_optimizer_kernels(tmp_path: Path) -> ctypes.CDLL | None:
+    """volta.cu's optimizer kernels compiled for the host (one thread runs the grid-stride loop),
+    with no contraction into fused multiply-adds, as nvcc compiles them (-fmad=false)."""
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        return None
+    src = kernel_source()
+    start = src.index("// ------------------------------------------------------------ optimizers")
+    end = src.index("// gradient clipping")
+    prelude = ("#include <cmath>\nusing std::sqrt;\ntypedef long long i64;\n#define __global__\n#define __device__\n"
+               "#define __forceinline__ inline\n#define GRID_STRIDE(i, n) for (i64 i = 0; i < (n); ++i)\n")
+    (tmp_path / "opt.cpp").write_text(prelude + src[start:end])
+    lib = tmp_path / "libopt.so"
+    subprocess.run([cxx, "-std=c++17", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-o", str(lib),
+                    str(tmp_path / "opt.cpp")], check=True, capture_output=True, timeout=120)  # fmt: skip
+    return ctypes.CDLL(str(lib))
+
+
+_CTYPE = {"q": ctypes.c_int64, "i": ctypes.c_int, "f": ctypes.c_float, "d": ctypes.c_double, "P": ctypes.c_void_p}
+
+
+@pytest.mark.parametrize(("name", "kw"), [
+    ("sgd", {"weight_decay": 0.1}), ("momentum", {"momentum": 0.9}), ("adam", {}), ("adamw", {"weight_decay": 0.1}),
+    ("rmsprop", {"momentum": 0.9, "weight_decay": 0.01}), ("rmsprop", {}), ("adagrad", {}),
+    ("adagrad", {"weight_decay": 0.1}),
+])
+def test_optimizer_launches_match_the_kernels_and_update_as_the_cpu_does(tmp_path: Path, name: str, kw: dict) -> None:
+    """DeviceOptimizer's launches without a GPU: each kernel exists in volta.cu, its packed
+    arguments follow the kernel's C parameter list, one grid-stride launch covers each
+    tensor, and the kernels — compiled for the host — update bitwise as the CPU optimizer."""
+    from volta_core.backends.cuda.executor import DeviceTensors
+    from volta_core.backends.cuda.kernels import SIGNATURES
+    from volta_core.train.gpu import DeviceOptimizer
+    from volta_core.train.optim import Optimizer
+
+    rng = np.random.default_rng(0)
+    shapes = {"a": (3, 5), "b": (5,), "empty": (0,)}
+    start = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    dev = FakeDevice(NAMES)
+    params = DeviceTensors(shapes, dev)  # type: ignore[arg-type]
+    device_opt = DeviceOptimizer(dev, Optimizer(name, **kw), params)  # type: ignore[arg-type]
+    # host memory behind each fake device address: the weights and every state slot
+    memory = {params.address[n]: start[n].copy() for n in shapes}
+    for tensors in device_opt.state.values():
+        memory.update({tensors.address[n]: np.zeros(shapes[n], np.float32) for n in shapes})
+    kernels = _host_optimizer_kernels(tmp_path)
+    cpu_params = {n: a.copy() for n, a in start.items()}
+    cpu = Optimizer(name, **kw)
+    for step in range(4):
+        grads = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+        dev.log.clear()
+        device_opt.step({n: g.ctypes.data for n, g in grads.items()}, 0.05)
+        cpu.step(cpu_params, grads, 0.05)
+        launches = [entry for entry in dev.log if entry[0] == "launch"]
+        assert len(launches) == 2  # one per non-empty tensor, none for the empty one
+        for (_, kernel, grid, block, buf, shared), tensor in zip(launches, ("a", "b"), strict=True):
+            fmt = "@" + SIGNATURES[kernel]
+            assert SIGNATURES[kernel] == _c_signature(kernel)
+            assert len(buf) == struct.calcsize(fmt) and shared == 0
+            assert (grid, block) == L.grid_1d(math.prod(shapes[tensor]))
+            if kernels is not None:
+                args = [memory[v].ctypes.data if c == "P" and v in memory else v
+                        for c, v in zip(SIGNATURES[kernel], struct.unpack(fmt, buf), strict=True)]
+                getattr(kernels, kernel)(*(_CTYPE[c](v) for c, v in zip(SIGNATURES[kernel], args, strict=True)))
+        if kernels is not None:
+            for n in ("a", "b"):
+                assert memory[params.address[n]].tobytes() == cpu_params[n].tobytes(), (name, step, n)

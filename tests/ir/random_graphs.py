@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from volta_core.ir import Graph
+from volta_core.ir import Graph, IRError
 
 Pick = Callable[[int], int]
 Gen = Callable[[Pick, Graph, list[int]], int | None]
@@ -258,6 +258,108 @@ def _dropout(pick: Pick, g: Graph, pool: list[int]) -> int | None:
     return g.op("dropout", a, p=(0.0, 0.25, 0.5)[pick(3)], seed=pick(5), training=bool(pick(4)))
 
 
+def _image(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+    """A float value of rank 2-4 seen as an image [N, C, H, W] (leading axes of size 1 added)."""
+    a = _choice(pick, [v for v in _floats(g, pool) if 2 <= len(g.node(v).shape) <= 4])
+    if a is None:
+        return None
+    shape = g.node(a).shape
+    return a if len(shape) == 4 else g.op("reshape", a, shape=(1,) * (4 - len(shape)) + shape)
+
+
+def _window_attrs(pick: Pick, shape: tuple[int, ...]) -> dict[str, object]:
+    kernel = (1 + pick(min(shape[2], 2)), 1 + pick(min(shape[3], 2)))
+    return {"kernel": kernel, "strides": (1 + pick(2), 1 + pick(2)),
+            "pads": tuple(pick(2) if kernel[a % 2] > 1 else 0 for a in range(4))}
+
+
+def _tried(make: Callable[[], int]) -> int | None:
+    """Some random attribute draws do not fit the drawn shapes; those draws make nothing."""
+    try:
+        return make()
+    except IRError:
+        return None
+
+
+def _conv(op: str) -> Gen:
+    def gen(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+        x = _image(pick, g, pool)
+        if x is None:
+            return None
+        c = g.node(x).shape[1]
+        shape = g.node(x).shape
+        attrs = _window_attrs(pick, shape)
+        kernel = attrs.pop("kernel")
+        groups = c if pick(2) else 1
+        out = groups * (1 + pick(2))
+        rng = _rng(pick)
+        if op == "conv_transpose2d":
+            w = g.constant(rng.standard_normal((c, out // groups, *kernel)))
+            extra = tuple(pick(s) for s in attrs["strides"])  # type: ignore[attr-defined]
+            return _tried(lambda: g.op(op, x, w, groups=groups, output_padding=extra, **attrs))
+        w = g.constant(rng.standard_normal((out, c // groups, *kernel)))
+        bias = (g.constant(rng.standard_normal(out)),) if pick(2) else ()
+        y = _tried(lambda: g.op("conv2d", x, w, *bias, groups=groups, **attrs))
+        if y is None or op == "conv2d":
+            return y
+        return g.op("conv2d_weight_grad", x, y, kernel=kernel, groups=groups, **attrs)
+
+    return gen
+
+
+def _pool(op: str) -> Gen:
+    def gen(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+        x = _image(pick, g, pool)
+        if x is None:
+            return None
+        attrs = _window_attrs(pick, g.node(x).shape)
+        attrs["ceil_mode"] = bool(pick(2))
+        base = "max_pool2d" if op.startswith("max") else "avg_pool2d"
+        if base == "avg_pool2d":
+            attrs["count_include_pad"] = bool(pick(2))
+        y = _tried(lambda: g.op(base, x, **attrs))
+        if y is None or op == base:
+            return y
+        if op == "avg_pool2d_grad":
+            return g.op(op, y, shape=g.node(x).shape, **attrs)
+        return g.op(op, x, y if op == "max_pool2d_grad" else g.op("neg", x), **attrs)
+
+    return gen
+
+
+def _moments(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+    a = _choice(pick, [v for v in _floats(g, pool) if len(g.node(v).shape) >= 2])
+    return None if a is None else g.op("moments", a)
+
+
+def _batchnorm(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+    x = _choice(pick, [v for v in _floats(g, pool) if len(g.node(v).shape) >= 2])
+    if x is None:
+        return None
+    rng = _rng(pick)
+    c = g.node(x).shape[1]
+    scale, shift, mean = (g.constant(rng.standard_normal(c)) for _ in range(3))
+    var = g.constant(np.abs(rng.standard_normal(c)) + 0.5)
+    return g.op("batchnorm", x, scale, shift, mean, var, eps=(1e-5, 0.1)[pick(2)])
+
+
+def _pad(op: str) -> Gen:
+    def gen(pick: Pick, g: Graph, pool: list[int]) -> int | None:
+        x = _choice(pick, [v for v in _floats(g, pool) if g.node(v).shape])
+        if x is None:
+            return None
+        rank = len(g.node(x).shape)
+        mode = ("constant", "reflect", "edge")[pick(3)]
+        pads = tuple(pick(3) for _ in range(2 * rank))
+        value = float(pick(3)) if mode == "constant" else 0.0
+        y = _tried(lambda: g.op("pad", x, pads=pads, mode=mode, value=value))
+        if y is None or op == "pad":
+            return y
+        return g.op("pad_grad", y, pads=pads, mode=mode)
+
+    return gen
+
+
 GENERATORS: dict[str, Gen] = {
     **{op: _unary(op) for op in ("neg", "sqrt", "exp", "log", "abs", "erf", "relu", "sigmoid", "tanh", "silu")},
     "sign": _sign,
@@ -289,6 +391,13 @@ GENERATORS: dict[str, Gen] = {
     "unsqueeze": _squeeze,
     "layernorm": _layernorm,
     "dropout": _dropout,
+    **{op: _conv(op) for op in ("conv2d", "conv_transpose2d", "conv2d_weight_grad")},
+    **{op: _pool(op) for op in ("max_pool2d", "max_pool2d_grad", "max_pool2d_select", "avg_pool2d",
+                                "avg_pool2d_grad")},
+    "moments": _moments,
+    "batchnorm": _batchnorm,
+    "pad": _pad("pad"),
+    "pad_grad": _pad("pad_grad"),
 }
 _NAMES = sorted(GENERATORS)
 

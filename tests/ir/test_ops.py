@@ -10,6 +10,7 @@ tolerance in the table (default ``rtol=atol=1e-5``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class Case:
     attrs: dict[str, object] = field(default_factory=dict)
     tol: float = 1e-5
     differentiable: bool = True
+    finite_differences: bool = True  # False where inputs sit on a kink on purpose (ties of a max)
+    graph: Callable[[Graph, list[int]], int] | None = None  # builds y from the inputs when it is not one op
 
 
 def _t(name: str) -> Callable[..., Any]:
@@ -48,6 +51,97 @@ def _torch_slice_scatter(src: Any, shape: tuple[int, ...], key: tuple[slice, ...
     out = torch.zeros(shape, dtype=src.dtype)
     out[key] = src
     return out
+
+
+def _tpad(x: Any, pads: tuple[int, int, int, int], value: float = 0.0) -> Any:
+    """Volta's (top, left, bottom, right) padding of NCHW as F.pad (which lists the last axis first)."""
+    top, left, bottom, right = pads
+    return F.pad(x, (left, right, top, bottom), value=value)
+
+
+def _torch_conv(x: Any, w: Any, b: Any = None, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), groups=1):
+    return F.conv2d(_tpad(x, pads), w, b, stride=strides, dilation=dilations, groups=groups)
+
+
+def _torch_conv_t(x: Any, w: Any, b: Any = None, *, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), groups=1,
+                  output_padding=(0, 0)):
+    full = F.conv_transpose2d(x, w, b, stride=strides, dilation=dilations, groups=groups)
+    top, left, bottom, right = pads
+    h = full.shape[2] - top - bottom + output_padding[0]
+    w_ = full.shape[3] - left - right + output_padding[1]
+    out = full[:, :, top : top + h, left : left + w_]
+    extra = (0, w_ - out.shape[3], 0, h - out.shape[2])  # output_padding past the last tap: only the bias
+    if b is None:
+        return F.pad(out, extra)
+    return F.pad(out - b[:, None, None], extra) + b[:, None, None]
+
+
+def _torch_conv_weight_grad(x: Any, dy: Any, *, kernel, **conv: Any) -> Any:
+    w0 = torch.zeros((dy.shape[1], x.shape[1] // conv.get("groups", 1), *kernel), dtype=x.dtype, requires_grad=True)
+    return torch.autograd.grad(_torch_conv(x, w0, **conv), w0, dy, create_graph=True)[0]
+
+
+def _torch_max_pool(x: Any, kernel, strides, pads=(0, 0, 0, 0), dilations=(1, 1), ceil_mode=False,
+                    return_indices=False) -> Any:
+    top, left, bottom, right = pads
+    if top == bottom and left == right:
+        return F.max_pool2d(x, kernel, strides, (top, left), dilations, ceil_mode=ceil_mode,
+                            return_indices=return_indices)
+    return F.max_pool2d(_tpad(x, pads, -math.inf), kernel, strides, 0, dilations, ceil_mode=ceil_mode,
+                        return_indices=return_indices)
+
+
+def _torch_pool_grad(pool: Callable[[Any], Any], x_shape: tuple[int, ...], x: Any, g: Any) -> Any:
+    """d pool(x)/dx applied to g, differentiable in g (x matters only through which elements win)."""
+    x0 = (torch.zeros(x_shape, dtype=g.dtype) if x is None else x.detach()).requires_grad_(True)
+    return torch.autograd.grad(pool(x0), x0, g, create_graph=True)[0]
+
+
+def _torch_max_select(x: Any, v: Any, **pool: Any) -> Any:
+    _, idx = _torch_max_pool(x.detach(), return_indices=True, **pool)
+    return v.flatten(2).gather(2, idx.flatten(2)).view(idx.shape)
+
+
+def _torch_avg_pool(x: Any, kernel, strides, pads=(0, 0, 0, 0), ceil_mode=False, count_include_pad=True) -> Any:
+    top, left, bottom, right = pads
+    if top == bottom and left == right:
+        return F.avg_pool2d(x, kernel, strides, (top, left), ceil_mode, count_include_pad)
+    total = F.avg_pool2d(_tpad(x, pads), kernel, strides, 0, ceil_mode, divisor_override=1)
+    if count_include_pad:
+        return total / (kernel[0] * kernel[1])
+    ones = torch.ones_like(x[:1, :1])
+    return total / F.avg_pool2d(_tpad(ones, pads), kernel, strides, 0, ceil_mode, divisor_override=1)
+
+
+def _torch_batchnorm(x: Any, s: Any, b: Any, m: Any, v: Any, eps: float = 1e-5) -> Any:
+    view = (1, -1) + (1,) * (x.dim() - 2)
+    return (x - m.view(view)) / torch.sqrt(v.view(view) + eps) * s.view(view) + b.view(view)
+
+
+def _batchnorm_training(g: Graph, ids: list[int]) -> int:
+    """What the nn builder does in training: batch statistics from ``moments`` feed ``batchnorm``."""
+    x, scale, shift = ids
+    stats = g.op("moments", x)
+    c = g.node(x).shape[1]
+    mean, var = (g.op("reshape", g.op("slice", stats, starts=(k,), ends=(k + 1,), axes=(0,)), shape=(c,))
+                 for k in (0, 1))
+    return g.op("batchnorm", x, scale, shift, mean, var)
+
+
+_POOL3 = {"kernel": (3, 3), "strides": (2, 2), "pads": (1, 1, 1, 1)}
+_TORCH_PAD_MODE = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
+
+
+def _torch_pad(x: Any, pads: tuple[int, ...], mode: str = "constant", value: float = 0.0) -> Any:
+    rank = x.dim()
+    flat: list[int] = []
+    for axis in reversed(range(rank)):
+        flat += [pads[axis], pads[rank + axis]]
+    while len(flat) > 2 and flat[-2:] == [0, 0]:  # F.pad's reflect/replicate pad only the last axes
+        flat = flat[:-2]
+    if mode == "constant":
+        return F.pad(x, tuple(flat), value=value)
+    return F.pad(x, tuple(flat), mode=_TORCH_PAD_MODE[mode])
 
 
 CASES = [
@@ -127,6 +221,102 @@ CASES = [
     Case("sign", "sign", (((3, 4), "away"),), lambda a: torch.sign(a), differentiable=False),
     Case("one_hot", "one_hot", (((4,), "int5"),), lambda t: F.one_hot(t, 5).float(), {"depth": 5},
          differentiable=False),
+    # ---- convolution: strides, asymmetric pads, dilation, groups (depthwise included), bias or none
+    Case("conv2d", "conv2d", (((2, 3, 5, 5), "any"), ((4, 3, 3, 3), "any"), ((4,), "any")),
+         lambda x, w, b: _torch_conv(x, w, b, pads=(1, 1, 1, 1)), {"pads": (1, 1, 1, 1)}, tol=1e-4),
+    Case("conv2d_strided_asym_dilated_groups", "conv2d", (((2, 4, 7, 6), "any"), ((6, 2, 3, 2), "any"), ((6,), "any")),
+         lambda x, w, b: _torch_conv(x, w, b, strides=(2, 1), pads=(1, 0, 2, 1), dilations=(1, 2), groups=2),
+         {"strides": (2, 1), "pads": (1, 0, 2, 1), "dilations": (1, 2), "groups": 2}, tol=1e-4),
+    Case("conv2d_depthwise", "conv2d", (((2, 3, 6, 6), "any"), ((6, 1, 3, 3), "any")),
+         lambda x, w: _torch_conv(x, w, strides=(2, 2), pads=(1, 1, 1, 1), groups=3),
+         {"strides": (2, 2), "pads": (1, 1, 1, 1), "groups": 3}, tol=1e-4),
+    Case("conv2d_1x1", "conv2d", (((2, 3, 4, 4), "any"), ((5, 3, 1, 1), "any")), lambda x, w: _torch_conv(x, w),
+         tol=1e-4),
+    Case("conv2d_stride_remainder", "conv2d", (((1, 2, 8, 7), "any"), ((3, 2, 3, 3), "any"), ((3,), "any")),
+         lambda x, w, b: _torch_conv(x, w, b, strides=(3, 2), pads=(0, 1, 1, 0)),
+         {"strides": (3, 2), "pads": (0, 1, 1, 0)}, tol=1e-4),
+    Case("conv_transpose2d", "conv_transpose2d", (((2, 4, 3, 4), "any"), ((4, 3, 3, 3), "any"), ((3,), "any")),
+         lambda x, w, b: _torch_conv_t(x, w, b, strides=(2, 2), pads=(1, 1, 1, 1), output_padding=(1, 0)),
+         {"strides": (2, 2), "pads": (1, 1, 1, 1), "output_padding": (1, 0)}, tol=1e-4),
+    Case("conv_transpose2d_groups_dilated_asym", "conv_transpose2d", (((1, 4, 4, 3), "any"), ((4, 2, 2, 3), "any")),
+         lambda x, w: _torch_conv_t(x, w, strides=(1, 2), pads=(0, 1, 1, 0), dilations=(2, 1), groups=2,
+                                    output_padding=(0, 1)),
+         {"strides": (1, 2), "pads": (0, 1, 1, 0), "dilations": (2, 1), "groups": 2, "output_padding": (0, 1)},
+         tol=1e-4),
+    Case("conv2d_weight_grad", "conv2d_weight_grad", (((2, 4, 5, 5), "any"), ((2, 6, 3, 3), "any")),
+         lambda x, dy: _torch_conv_weight_grad(x, dy, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1), groups=2),
+         {"kernel": (3, 3), "strides": (2, 2), "pads": (1, 1, 1, 1), "groups": 2}, tol=1e-4),
+    Case("conv2d_weight_grad_asym_dilated", "conv2d_weight_grad", (((1, 2, 6, 5), "any"), ((1, 3, 5, 3), "any")),
+         lambda x, dy: _torch_conv_weight_grad(x, dy, kernel=(2, 2), strides=(1, 2), pads=(1, 0, 0, 1),
+                                               dilations=(2, 1)),
+         {"kernel": (2, 2), "strides": (1, 2), "pads": (1, 0, 0, 1), "dilations": (2, 1)}, tol=1e-4),
+    # ---- pooling: tiles, overlapping padded windows, ceil_mode, dilation, asymmetric pads, ties
+    Case("max_pool2d", "max_pool2d", (((2, 3, 6, 6), "any"),), lambda x: _torch_max_pool(x, (2, 2), (2, 2)),
+         {"kernel": (2, 2), "strides": (2, 2)}),
+    Case("max_pool2d_3s2p1_ceil", "max_pool2d", (((2, 3, 7, 7), "any"),),
+         lambda x: _torch_max_pool(x, (3, 3), (2, 2), (1, 1, 1, 1), ceil_mode=True), {**_POOL3, "ceil_mode": True}),
+    Case("max_pool2d_dilated_asym", "max_pool2d", (((1, 2, 8, 7), "any"),),
+         lambda x: _torch_max_pool(x, (2, 3), (1, 2), (1, 1, 0, 1), (2, 1)),
+         {"kernel": (2, 3), "strides": (1, 2), "pads": (1, 1, 0, 1), "dilations": (2, 1)}),
+    Case("max_pool2d_ties_first_max", "max_pool2d", (((2, 2, 6, 6), "ties"),),
+         lambda x: _torch_max_pool(x, (3, 3), (1, 1), (1, 1, 1, 1)),
+         {"kernel": (3, 3), "pads": (1, 1, 1, 1)}, finite_differences=False),
+    Case("max_pool2d_ties_tiles", "max_pool2d", (((2, 2, 4, 6), "ties"),),
+         lambda x: _torch_max_pool(x, (2, 2), (2, 2)), {"kernel": (2, 2), "strides": (2, 2)},
+         finite_differences=False),
+    Case("max_pool2d_grad", "max_pool2d_grad", (((2, 2, 5, 5), "any"), ((2, 2, 3, 3), "any")),
+         lambda x, g: _torch_pool_grad(lambda z: _torch_max_pool(z, (3, 3), (2, 2), (1, 1, 1, 1)), x.shape, x, g),
+         _POOL3),
+    Case("max_pool2d_select", "max_pool2d_select", (((2, 2, 5, 5), "any"), ((2, 2, 5, 5), "any")),
+         lambda x, v: _torch_max_select(x, v, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1)), _POOL3),
+    Case("avg_pool2d", "avg_pool2d", (((2, 3, 6, 6), "any"),), lambda x: _torch_avg_pool(x, (2, 2), (2, 2)),
+         {"kernel": (2, 2), "strides": (2, 2)}),
+    Case("avg_pool2d_ceil_counts_pad", "avg_pool2d", (((2, 3, 6, 6), "any"),),
+         lambda x: _torch_avg_pool(x, (3, 3), (2, 2), (1, 1, 1, 1), ceil_mode=True), {**_POOL3, "ceil_mode": True}),
+    Case("avg_pool2d_ceil_excludes_pad", "avg_pool2d", (((2, 3, 6, 6), "any"),),
+         lambda x: _torch_avg_pool(x, (3, 3), (2, 2), (1, 1, 1, 1), ceil_mode=True, count_include_pad=False),
+         {**_POOL3, "ceil_mode": True, "count_include_pad": False}),
+    Case("avg_pool2d_asym_excludes_pad", "avg_pool2d", (((1, 2, 5, 7), "any"),),
+         lambda x: _torch_avg_pool(x, (2, 3), (1, 2), (1, 0, 0, 1), count_include_pad=False),
+         {"kernel": (2, 3), "strides": (1, 2), "pads": (1, 0, 0, 1), "count_include_pad": False}),
+    Case("avg_pool2d_asym_counts_pad", "avg_pool2d", (((1, 2, 5, 7), "any"),),
+         lambda x: _torch_avg_pool(x, (2, 3), (1, 2), (1, 0, 0, 1)),
+         {"kernel": (2, 3), "strides": (1, 2), "pads": (1, 0, 0, 1)}),
+    Case("avg_pool2d_grad", "avg_pool2d_grad", (((2, 2, 4, 4), "any"),),
+         lambda g: _torch_pool_grad(lambda z: F.avg_pool2d(z, 3, 2, 1, True, False), (2, 2, 6, 6), None, g),
+         {**_POOL3, "ceil_mode": True, "count_include_pad": False, "shape": (2, 2, 6, 6)}),
+    # ---- batch normalisation: statistics, the inference form, the training form (statistics -> normalise)
+    Case("moments", "moments", (((3, 4, 2, 3), "any"),),
+         lambda x: torch.stack([x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)])),
+    Case("moments_features", "moments", (((5, 3), "any"),),
+         lambda x: torch.stack([x.mean(0), x.var(0, unbiased=False)])),
+    Case("batchnorm", "batchnorm", (((2, 3, 4, 4), "any"), ((3,), "any"), ((3,), "any"), ((3,), "any"), ((3,), "pos")),
+         _torch_batchnorm, tol=1e-4),
+    Case("batchnorm_features_eps", "batchnorm",
+         (((4, 5), "any"), ((5,), "any"), ((5,), "any"), ((5,), "any"), ((5,), "pos")),
+         lambda x, s, b, m, v: _torch_batchnorm(x, s, b, m, v, 0.1), {"eps": 0.1}, tol=1e-4),
+    Case("batchnorm_training", "batchnorm", (((4, 3, 3, 3), "any"), ((3,), "any"), ((3,), "any")),
+         lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
+    Case("batchnorm_training_features", "batchnorm", (((6, 4), "any"), ((4,), "any"), ((4,), "any")),
+         lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
+    # ---- padding
+    Case("pad_constant", "pad", (((2, 3, 4), "any"),), lambda x: _torch_pad(x, (1, 0, 2, 0, 2, 1), value=1.5),
+         {"pads": (1, 0, 2, 0, 2, 1), "value": 1.5}),
+    Case("pad_reflect", "pad", (((2, 2, 4, 5), "any"),), lambda x: _torch_pad(x, (0, 0, 2, 1, 0, 0, 3, 4), "reflect"),
+         {"pads": (0, 0, 2, 1, 0, 0, 3, 4), "mode": "reflect"}),
+    Case("pad_edge", "pad", (((2, 2, 3, 4), "any"),), lambda x: _torch_pad(x, (0, 0, 2, 0, 0, 0, 1, 3), "edge"),
+         {"pads": (0, 0, 2, 0, 0, 0, 1, 3), "mode": "edge"}),
+    Case("pad_reflect_last_axis", "pad", (((2, 3, 4), "any"),), lambda x: _torch_pad(x, (0, 0, 3, 0, 0, 2), "reflect"),
+         {"pads": (0, 0, 3, 0, 0, 2), "mode": "reflect"}),
+    Case("pad_grad_constant", "pad_grad", (((3, 7, 4), "any"),),
+         lambda g: _torch_pool_grad(lambda z: _torch_pad(z, (1, 2, 0, 0, 3, 1)), (2, 2, 3), None, g),
+         {"pads": (1, 2, 0, 0, 3, 1)}),
+    Case("pad_grad_reflect", "pad_grad", (((2, 2, 7, 10), "any"),),
+         lambda g: _torch_pool_grad(lambda z: _torch_pad(z, (0, 0, 2, 1, 0, 0, 1, 4), "reflect"), (2, 2, 4, 5), None,
+                                    g), {"pads": (0, 0, 2, 1, 0, 0, 1, 4), "mode": "reflect"}),
+    Case("pad_grad_edge", "pad_grad", (((2, 2, 8, 6), "any"),),
+         lambda g: _torch_pool_grad(lambda z: _torch_pad(z, (0, 0, 2, 1, 0, 0, 3, 1), "edge"), (2, 2, 3, 4), None, g),
+         {"pads": (0, 0, 2, 1, 0, 0, 3, 1), "mode": "edge"}),
 ]
 
 
@@ -138,6 +328,8 @@ def _values(case: Case, dtype: type) -> list[np.ndarray]:
             out.append(rng.integers(0, int(domain[3:]), shape))
         elif domain == "bool":
             out.append(rng.random(shape) < 0.5)
+        elif domain == "ties":  # few distinct values: windows hold several equal maxima
+            out.append(rng.integers(0, 3, shape).astype(dtype))
         else:
             v = rng.standard_normal(shape)
             if domain == "pos":
@@ -160,7 +352,7 @@ def _build(case: Case, values: list[np.ndarray], float_dtype: str):
     """Graph with y = op(inputs) and loss = sum(y * cotangent); returns (graph, y, loss, float inputs)."""
     g = Graph()
     ids = [g.input(f"in{i}", v.shape, _dtype_of(v, float_dtype)) for i, v in enumerate(values)]
-    y = g.op(case.op, *ids, **case.attrs)
+    y = case.graph(g, ids) if case.graph is not None else g.op(case.op, *ids, **case.attrs)
     floats = [i for i, v in zip(ids, values, strict=True) if v.dtype.kind == "f"]
     loss = None
     if case.differentiable:
@@ -183,7 +375,7 @@ def test_every_op_has_a_cpu_kernel_and_a_case_or_helper_role():
     assert sorted(op.name for op in all_ops() if op.name not in covered) == []
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.differentiable], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in CASES if c.differentiable and c.finite_differences], ids=lambda c: c.id)
 def test_gradient_matches_finite_differences(case: Case):
     values = _values(case, np.float64)
     g, y, loss, floats = _build(case, values, "f64")
@@ -233,5 +425,7 @@ def test_matches_pytorch_float32(case: Case):
     float_tensors = [t for t in tensors if t.requires_grad]
     for k, t in enumerate(float_tensors):
         assert outs[-len(grad_ids) + k].dtype == np.float32
-        np.testing.assert_allclose(outs[-len(grad_ids) + k], t.grad.numpy(), rtol=case.tol, atol=case.tol,
+        # PyTorch leaves .grad unset for an input the result does not depend on differentiably
+        want = t.grad.numpy() if t.grad is not None else np.zeros(t.shape, np.float32)
+        np.testing.assert_allclose(outs[-len(grad_ids) + k], want, rtol=case.tol, atol=case.tol,
                                    err_msg=f"grad of input {k}")

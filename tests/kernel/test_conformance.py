@@ -24,7 +24,7 @@ class TestVoltaKernelConformance(jkt.KernelTests):
     file_extension = ".vt"
 
     code_hello_world = 'print "hello, world"'
-    code_stderr = 'prnt "x"'  # a warning goes to stderr; the cell still succeeds
+    code_stderr = "inspct 3"  # a warning goes to stderr; the cell still succeeds
     code_generate_error = "print 1 / 0"
     code_display_data = [  # noqa: RUF012 - read by the unittest base class
         {"code": "%who", "mime": "text/html"},

@@ -59,9 +59,23 @@ def test_runtime_error_keeps_finished_statements_and_session(kernel: Kernel) -> 
 
 
 def test_warnings_are_shown_but_the_cell_succeeds(kernel: Kernel) -> None:
-    res = kernel.run('prnt "x"')
+    res = kernel.run("inspct 3")
     assert res.status == "ok"
-    assert "warning[W0101]" in res.stderr and "did you mean the keyword `print`" in res.stderr
+    assert "warning[W0101]" in res.stderr and "did you mean the keyword `inspect`" in res.stderr
+
+
+def test_a_misspelt_print_with_its_value_is_an_error(kernel: Kernel) -> None:
+    res = kernel.run('prnt "x"')
+    assert res.status == "error" and res.reply["ename"] == "E0101"
+    assert "did you mean `print`?" in res.stderr
+
+
+def test_a_misspelt_property_key_is_an_error_and_nothing_runs(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    res = kernel.run("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epoch 100")
+    assert res.status == "error" and res.reply["ename"] == "E0201"
+    assert "did you mean `epochs`?" in res.stderr
+    assert res.stdout == ""
 
 
 def test_model_statements_run(kernel: Kernel) -> None:

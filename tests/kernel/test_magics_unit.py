@@ -40,6 +40,10 @@ def test_curves_text_shortens_long_histories() -> None:
     assert "epoch 30  step 60  loss 0.0333  accuracy 0.5000" in text
 
 
+def test_curves_text_counts_one_epoch_in_the_singular() -> None:
+    assert curves_text("m", [EpochStats(1, 1, 0.5)]).splitlines()[0] == "training curves of m: 1 epoch, 1 step"
+
+
 def test_progress_bar_shows_the_last_epoch() -> None:
     drawn: list[str] = []
     now = [0.0]

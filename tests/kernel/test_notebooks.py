@@ -17,7 +17,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 def test_there_are_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
-        "01-quickstart.ipynb", "02-stepwise-and-replay.ipynb", "03-transformer-text.ipynb",
+        "01-quickstart.ipynb", "02-stepwise-and-replay.ipynb", "03-transformer-text.ipynb", "04-vision.ipynb",
     ]
 
 
@@ -44,7 +44,7 @@ def test_notebook_is_clean_and_runs(path: Path, kernel_prefix: Path) -> None:
 
     # Run from the notebook's own directory, as Jupyter does (relative data paths).
     nbclient.NotebookClient(
-        nb, kernel_name="volta", timeout=60, resources={"metadata": {"path": str(path.parent)}}
+        nb, kernel_name="volta", timeout=180, resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     errors = [o for c in code for o in c.outputs if o.get("name") == "stderr" or o.output_type == "error"]
     assert errors == []
@@ -63,12 +63,21 @@ def test_notebook_is_clean_and_runs(path: Path, kernel_prefix: Path) -> None:
     elif path.name == "02-stepwise-and-replay.ipynb":
         assert out[1].startswith("Auto configuration:\n") and "    lr = 0.05 (model default)\n" in out[1]
         assert "trained xor_net: 50 epochs, 50 steps" in out[1]  # xor is one batch: an epoch a step
-        assert out[2].startswith("trained xor_net: 50 epochs, 100 steps")  # settings reused: no table
-        assert out[3].startswith("trained xor_net: 100 epochs, 200 steps")
+        # settings reused: no table; this step's counts, then the model's totals
+        assert out[2].startswith("trained xor_net: 50 epochs, 50 steps (model total: 100 epochs, 100 steps)")
+        assert out[3].startswith("trained xor_net: 100 epochs, 100 steps (model total: 200 epochs, 200 steps)")
         assert out[4] == "steps: 200 accuracy: 1.0\n"
         assert "# %step xor_net on xor_data 100\ntrain xor_net on xor_data\n    steps 100\n" in out[5]
         assert out[6] == "bit-identical: 5 cells replayed, outputs identical\n"
         assert _is_png(code[7])
+    elif path.name == "04-vision.ipynb":
+        assert out[0] == "480 training and 120 validation pictures\n"
+        table = _data(code[1])[0]
+        assert "  4      conv 16 3 pad same   [16, 12, 12]" in table["text/plain"] and "<table" in table["text/html"]
+        assert "trained shapes_cnn: 10 epochs, 150 steps" in out[2]
+        assert out[3].endswith("validation accuracy is at least 95%\n")
+        assert _is_png(code[4])
+        assert out[5] == "bit-identical: 4 cells replayed, outputs identical\n"
     else:
         assert "transformer" in _data(code[2])[0]["text/plain"]
         assert "trained sentiment: 8 epochs, 96 steps" in out[3]

@@ -63,10 +63,11 @@ def test_step_history_and_replay(kernel: Kernel) -> None:
     first = kernel.run("%step m on d 3")
     assert first.status == "ok", first.stderr
     assert first.stdout.startswith("Auto configuration:\n")  # autopilot: the table, once
-    assert "trained m: 1 epochs, 3 steps" in first.stdout
+    assert "trained m: 1 epoch, 3 steps" in first.stdout
     second = kernel.run("%step m on d")
     assert second.status == "ok"
-    assert second.stdout.startswith("trained m: 1 epochs, 4 steps")  # same settings, no table
+    # this step's counts, then the model's (same settings, no table)
+    assert second.stdout.startswith("trained m: 1 epoch, 1 step (model total: 2 epochs, 4 steps)")
     assert kernel.run("print m.steps").stdout == "4\n"
     history = kernel.run("%history").stdout
     assert "# %step m on d 3\ntrain m on d\n    steps 3\n" in history

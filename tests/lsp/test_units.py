@@ -121,3 +121,12 @@ def test_a_task_whose_version_is_outdated_before_it_starts_does_not_analyse() ->
 
     asyncio.run(go())
     assert server.published == []
+
+
+def test_a_misspelt_property_key_is_published_as_an_error() -> None:
+    server = _Recording("model m\n    layers 2 1\ndataset d\n    type xor\ntrain m on d\n    epoch 100\n")
+    _publish(server, 1)
+    [params] = server.published
+    [diagnostic] = params.diagnostics
+    assert (diagnostic.code, diagnostic.severity) == ("E0201", lsp.DiagnosticSeverity.Error)
+    assert "help: did you mean `epochs`?" in diagnostic.message

@@ -269,7 +269,7 @@ def test_bad_properties() -> None:
         ({"type": "blobs", "classes": 1}, "`classes` must be at least 2, not 1"),
         ({"type": "xor", "split": 0}, "`split` must be in (0, 1], not 0"),
         ({"type": "xor", "split": 1.5}, "`split` must be in (0, 1], not 1.5"),
-        ({"type": "xor", "split": "half"}, "`split` must be a number, not 'half'"),
+        ({"type": "xor", "split": "half"}, '`split` must be a number, not "half"'),
         ({"type": "text", "source": "reviews.csv", "task": "tag"}, "`task` must be `classify` or `next_token`, not `tag`"),
         ({"type": "text", "source": "reviews.csv", "task": "next_token", "tokens": "byte"},
          "`tokens` must be `char` or `word`, not `byte`"),

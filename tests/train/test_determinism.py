@@ -95,3 +95,58 @@ def test_verify_passes_then_names_an_edited_epoch_loss(tmp_path: Path) -> None:
         f"diverged: train statement 2 (`train net on points`), epoch 5: loss differs: "
         f"recorded {edited!r}, now {recorded!r}"
     )
+
+
+CNN_PROGRAM = """\
+dataset pictures
+    type npz
+    source "pictures.npz"
+    augment flip
+    augment crop 1
+    split 0.75
+    batch 8
+    seed 6
+model cnn
+    input image 2 8 8
+    layer conv 6 3 pad same
+    layer batchnorm
+    layer relu
+    residual project
+        layer conv 8 3 stride 2 pad 1
+        layer batchnorm
+        layer dropout 0.1
+    layer maxpool 2
+    layer flatten
+    layer dense 3
+    loss cross_entropy
+    seed 3
+train cnn on pictures
+    epochs 3
+    optimizer adam
+    lr 0.01
+    log_every 1
+save cnn as "cnn.safetensors"
+"""
+
+
+def test_a_cnn_with_augmentation_is_bit_identical_across_processes_and_verifies(tmp_path: Path) -> None:
+    """Issue 18, acceptance 3: augmentation, batchnorm statistics and dropout inside a block replay."""
+    import numpy as np
+
+    rng = np.random.Generator(np.random.PCG64(9))
+    outs = []
+    for name, hashseed in (("a", "1"), ("b", "2")):
+        work = tmp_path / name
+        work.mkdir()
+        np.savez(work / "pictures.npz", x=rng.random((40, 2, 8, 8)).astype(np.float32) if name == "a"
+                 else np.load(tmp_path / "a" / "pictures.npz")["x"], y=np.arange(40) % 3)  # fmt: skip
+        (work / "prog.vt").write_text(CNN_PROGRAM, encoding="utf-8")
+        proc = _volta("run", "prog.vt", "--quiet", "--record", "run.json", cwd=work, hashseed=hashseed)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(((work / "cnn.safetensors").read_bytes(), json.loads((work / "run.json").read_text())))
+    (ckpt_a, rec_a), (ckpt_b, rec_b) = outs
+    assert ckpt_a == ckpt_b
+    assert rec_a["trains"][0]["weights_sha256"] == rec_b["trains"][0]["weights_sha256"]
+    assert "running_var" in ckpt_a.decode("latin-1")  # the running statistics are in the checkpoint
+    proc = _volta("verify", "run.json", cwd=tmp_path / "a", hashseed="5")
+    assert (proc.returncode, proc.stdout) == (0, "bit-identical: 1 train statement, 3 epochs\n"), proc.stderr

@@ -53,8 +53,8 @@ def test_mask_varies_per_step_and_with_the_seed() -> None:
     assert len(set(loss.values())) == 4
     assert dropout_key(0, 1) != dropout_key(1, 1) and 0 <= dropout_key(2**70, 2**70) < 2**63
     # evaluation mode ignores the key: no dropout
-    plain = net.train_step(x, y, 1, 0, dropout=False)[0]
-    assert net.train_step(x, y, 2, 9, dropout=False)[0] == plain == net.loss_on(x, y)[0]
+    plain = net.train_step(x, y, 1, 0, train_mode=False)[0]
+    assert net.train_step(x, y, 2, 9, train_mode=False)[0] == plain == net.loss_on(x, y)[0]
 
 
 def test_evaluate_and_infer_are_unaffected_by_dropout() -> None:
@@ -72,3 +72,22 @@ def test_evaluate_and_infer_are_unaffected_by_dropout() -> None:
         outs.append("".join(out))
     assert outs[0] == outs[1] == outs[2]
     assert "validation split" in outs[0]
+
+
+def test_layers_shorthand_dropout_and_layernorm_train_as_the_explicit_stack() -> None:
+    """`dropout P` and `layernorm yes` in the shorthand are the explicit stack they expand to:
+    same parameter names, bit-identical training (SPEC §2.1a)."""
+    data = MODEL.split("dataset", 1)[1]
+    shorthand = "model net\n    layers 2 16 8 3\n    dropout 0.3\n    layernorm yes\n    output softmax\n    seed 4\n"
+    explicit = ("model net\n    input 2\n    layer dense 16 relu\n    layer layernorm\n    layer dropout 0.3\n"
+                "    layer dense 8 relu\n    layer layernorm\n    layer dropout 0.3\n    layer dense 3\n"
+                "    layer softmax\n    seed 4\n")
+    weights = []
+    for model in (shorthand, explicit):
+        session = Session(stdout=lambda s: None)
+        result = session.run(model + "dataset" + data + TRAIN, "t.vt")
+        assert result.ok, [d.message for d in result.diagnostics]
+        weights.append(session.globals["net"].net.params)  # type: ignore[union-attr]
+    assert sorted(weights[0]) == sorted(weights[1])
+    assert "3.dense.weight" not in weights[0] and "2.layernorm.scale" in weights[0]
+    assert all(weights[0][k].tobytes() == weights[1][k].tobytes() for k in weights[0])

@@ -46,6 +46,10 @@ def _reference_step(name: str, p: np.ndarray, g: np.ndarray, st: dict[str, np.nd
         bc2_sqrt = math.sqrt(1.0 - 0.999**t)
         denom = np.sqrt(v) + f32(1e-8 * bc2_sqrt)
         p += f32(-(lr / (1.0 - 0.9**t)) * bc2_sqrt) * (m / denom)
+    elif name == "adagrad":
+        acc = st.setdefault("sum", np.zeros_like(p))
+        acc += g * g
+        p += f32(-lr) * (g / (np.sqrt(acc) + f32(1e-10)))
     else:
         sq = st.setdefault("sq", np.zeros_like(p))
         sq *= f32(0.99)
@@ -64,6 +68,7 @@ def _reference_step(name: str, p: np.ndarray, g: np.ndarray, st: dict[str, np.nd
 @pytest.mark.parametrize(("name", "kw"), [
     ("sgd", {}), ("sgd", {"weight_decay": 0.1}), ("momentum", {"momentum": 0.9, "weight_decay": 0.01}),
     ("adam", {}), ("adamw", {"weight_decay": 0.1}), ("rmsprop", {"momentum": 0.9}), ("rmsprop", {}),
+    ("adagrad", {}), ("adagrad", {"weight_decay": 0.1}),
 ])
 def test_blocked_threaded_update_is_bitwise_the_plain_formula(
     monkeypatch: pytest.MonkeyPatch, threads: str, name: str, kw: dict[str, float]

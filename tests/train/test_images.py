@@ -51,7 +51,7 @@ def test_channels_size_and_normalize(tmp_path: Path) -> None:
     np.testing.assert_allclose(norm[:, 1], (raw[:, 1] - 0.5) / 0.25, rtol=1e-6)
     one = load_dataset("d", {**props, "normalize": [0.5, 0.5]}, tmp_path).train.x
     np.testing.assert_allclose(one, (raw - 0.5) / 0.5, rtol=1e-6)
-    with pytest.raises(DataError, match=r"`normalize` has 4 values; images with 3 channel\(s\) take 2"):
+    with pytest.raises(DataError, match=r"`normalize` has 4 values; images with 3 channels take 2"):
         load_dataset("d", {**props, "normalize": [0.5, 0.5, 0.5, 0.5]}, tmp_path)
 
 
@@ -130,3 +130,23 @@ def test_a_flat_model_trains_on_an_image_folder_and_shapes_must_match(tmp_path: 
     grey = data.replace("    batch 2\n", "    batch 2\n    channels 1\n")
     _, text = _run(tmp_path, model + grey + "train m on d\n")
     assert "E0506: `d` has images [1, 4, 5] but model `m` takes [3, 4, 5]" in text
+
+
+def test_infer_on_an_image_model_reads_npz_arrays_or_flat_csv_rows(tmp_path: Path) -> None:
+    x = np.random.default_rng(4).integers(0, 256, (3, 1, 4, 5), dtype=np.uint8)
+    np.savez(tmp_path / "in.npz", x=x)
+    flat = x.reshape(3, -1).astype(np.float32) / np.float32(255)
+    header = ",".join(f"p{i}" for i in range(20))
+    rows = "\n".join(",".join(repr(float(v)) for v in row) for row in flat)
+    (tmp_path / "in.csv").write_text(f"{header}\n{rows}\n", encoding="utf-8")
+    model = "model m\n    input image 1 4 5\n    layer conv 2 3 pad same\n    layer flatten\n    layer dense 3\n    loss cross_entropy\n"
+    session, text = _run(tmp_path, model + 'infer m on "in.npz" as "a.csv"\ninfer m on "in.csv" as "b.csv"\n')
+    assert "wrote 3 predictions to a.csv" in text and "wrote 3 predictions to b.csv" in text
+    a = np.loadtxt(tmp_path / "a.csv", delimiter=",", skiprows=1)
+    b = np.loadtxt(tmp_path / "b.csv", delimiter=",", skiprows=1)
+    net = session.globals["m"].net  # type: ignore[union-attr]
+    np.testing.assert_allclose(a, net.predict(flat.reshape(3, 1, 4, 5)), rtol=1e-6)
+    assert np.array_equal(a, b)  # uint8 pixels scaled exactly as the CSV's values
+    np.savez(tmp_path / "bad.npz", x=np.zeros((2, 3, 3)))
+    _, text = _run(tmp_path, model + 'infer m on "bad.npz" as "c.csv"\n')
+    assert "E0623: `" in text and "examples of shape [3, 3] (float64) do not fit model `m`, which takes [1, 4, 5]" in text

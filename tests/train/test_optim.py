@@ -28,6 +28,8 @@ CASES = [
     ("rmsprop", {}, lambda ps: torch.optim.RMSprop(ps, lr=0.01)),
     ("rmsprop", {"momentum": 0.9, "weight_decay": 0.01},
      lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.9, weight_decay=0.01)),
+    ("adagrad", {}, lambda ps: torch.optim.Adagrad(ps, lr=0.05)),
+    ("adagrad", {"weight_decay": 0.1}, lambda ps: torch.optim.Adagrad(ps, lr=0.05, weight_decay=0.1)),
 ]
 
 

@@ -64,6 +64,8 @@ def _optimizer(session: Session) -> Optimizer:
         ("optimizer adamw; weight_decay 0.01", "optimizer adamw; weight_decay 0.02", False),
         ("optimizer momentum; momentum 0.9", "optimizer momentum; momentum 0.5", False),
         ("optimizer rmsprop", "optimizer rmsprop; momentum 0.9", False),
+        ("optimizer adagrad; lr 0.05", "optimizer adagrad; lr 0.01", True),
+        ("optimizer adagrad", "optimizer rmsprop", False),
     ],
 )
 def test_changed_optimizer_settings_start_fresh_state(first: str, second: str, continues: bool) -> None:

@@ -259,3 +259,32 @@ def test_evaluate_is_the_mean_over_examples_with_an_uneven_last_batch() -> None:
     split = run.session.globals["by4"].load().train  # type: ignore[union-attr]
     batch_means = [net.loss_on(split.x[i : i + 4], split.y[i : i + 4])[0] for i in (0, 4, 8)]
     assert abs(float(np.mean(batch_means)) - by4) > 1e-3
+
+
+def test_a_second_train_counts_its_own_epochs_and_shows_the_model_totals_apart() -> None:
+    run = Run()
+    assert run(XOR + "train xor_net on xor_data\n    epochs 3\n").ok
+    first = run.text
+    assert "epoch 3/3  loss" in first and "trained xor_net: 3 epochs, 3 steps  loss" in first
+    run.out.clear()
+    assert run("train xor_net on xor_data\n    epochs 2\n").ok
+    lines = [line for line in run.text.splitlines() if line.startswith(("epoch", "trained"))]
+    assert [line.split("  ")[0] for line in lines] == [
+        "epoch 1/2 (model epoch 4)",
+        "epoch 2/2 (model epoch 5)",
+        "trained xor_net: 2 epochs, 2 steps (model total: 5 epochs, 5 steps)",
+    ]
+    run.out.clear()
+    assert run("train xor_net on xor_data\n    steps 1\n").ok
+    assert "trained xor_net: 1 epoch, 1 step (model total: 6 epochs, 6 steps)" in run.text
+
+
+def test_the_progress_bar_of_a_second_train_shows_its_own_counts_and_the_models() -> None:
+    from volta_core.train.progress import Progress
+    from volta_core.train.report import EpochStats
+
+    drawn: list[str] = []
+    bar = Progress(lambda _: None, drawn.append, 1, 2, clock=lambda: 0.0, start_epoch=3, start_step=12)
+    bar.step(5, 16, 0.5)
+    bar.epoch(EpochStats(5, 16, 0.5), last=True)
+    assert drawn[-1].startswith("\r\x1b[Kepoch 2/2 (model epoch 5)  step 4 (model step 16)  loss 0.5000")

@@ -45,6 +45,9 @@ OPTIMIZERS: list[tuple[str, dict[str, float], float, Make]] = [
     ("rmsprop", {}, 0.005, lambda ps: torch.optim.RMSprop(ps, lr=0.005)),
     ("rmsprop", {"momentum": 0.9, "weight_decay": 0.01, "clip_grad": 1.0}, 0.002,
      lambda ps: torch.optim.RMSprop(ps, lr=0.002, momentum=0.9, weight_decay=0.01)),
+    ("adagrad", {}, 0.05, lambda ps: torch.optim.Adagrad(ps, lr=0.05)),
+    ("adagrad", {"weight_decay": 0.01, "clip_grad": 1.0}, 0.05,
+     lambda ps: torch.optim.Adagrad(ps, lr=0.05, weight_decay=0.01)),
 ]
 
 TASKS = {

@@ -1,10 +1,12 @@
 """The language reference (``docs/reference.md``), generated from the schemas
-so that it cannot drift from what the checker accepts."""
+and the keyword docs (the text hover shows), so that it cannot drift from what
+the checker accepts."""
 
 from __future__ import annotations
 
 from volta_core.check import schema as S
-from volta_core.syntax.tokens import KEYWORDS
+from volta_core.check.describe import KEYWORD_DOCS
+from volta_core.syntax.tokens import KEYWORDS, STATEMENT_KEYWORDS
 
 
 def _values(spec: S.PropertySpec) -> str:
@@ -32,12 +34,22 @@ def render_reference() -> str:
     out = [
         "# Volta language reference",
         "",
-        "<!-- generated from volta_core/check/schema.py by volta_core.check.reference; do not edit -->",
+        "<!-- generated from volta_core/check/schema.py and check/describe.py by volta_core.check.reference; do not edit -->",
         "",
         "Keywords: " + ", ".join(f"`{k}`" for k in sorted(KEYWORDS)) + ".",
         "Property keys are not keywords and may be used as names.",
         "",
+        "## Statements",
+        "",
+        "Besides declarations (`NAME EXPR`) and assignments (`NAME = EXPR`):",
+        "",
+        "| statement | what it does |",
+        "|---|---|",
     ]
+    for keyword in STATEMENT_KEYWORDS:
+        syntax, _, what = KEYWORD_DOCS[keyword].partition(" — ")
+        out.append(f"| {syntax} | {what or '—'} |")
+    out.append("")
     for block in S.BLOCKS.values():
         out += [f"## `{block.name}` properties", "", block.doc, "", "| key | values | default | description | example |", "|---|---|---|---|---|"]
         for spec in block.properties.values():

@@ -179,7 +179,7 @@ LAYER_KINDS: Final = (
 ACTIVATIONS: Final = ("relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "softmax")
 OUTPUTS: Final = ("softmax", "sigmoid", "none")
 LOSSES: Final = ("mse", "cross_entropy", "bce")
-OPTIMIZERS: Final = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+OPTIMIZERS: Final = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 DATASET_TYPES: Final = ("xor", "synthetic", "blobs", "spiral", "csv", "npz", "text", "images")
 AUGMENTATIONS: Final = ("flip", "crop")
 TEXT_TASKS: Final = ("classify", "next_token")
@@ -206,7 +206,8 @@ MODEL: Final = BlockSchema(
             _p(
                 "layers",
                 "Dense MLP shorthand: input width, hidden widths, output width. Expands to "
-                "`dense`, activation, `dense`, … (no activation after the last).",
+                "`dense`, activation, `dense`, … (no activation after the last); `layernorm yes` and "
+                "`dropout P` add their layers after each activation.",
                 ValueSpec("WIDTH", "int", "a layer width", minimum=1),
                 example="layers 784 256 128 10",
                 variadic=True,
@@ -224,6 +225,20 @@ MODEL: Final = BlockSchema(
                 "`cross_entropy` for training and `sigmoid` into `bce`.",
                 ValueSpec("NAME", "choice", choices=OUTPUTS, default="none"),
                 example="output softmax",
+            ),
+            _p(
+                "dropout",
+                "Dropout of the `layers` shorthand: a `dropout P` layer after each hidden activation "
+                "(after its `layernorm`, if any); 0 adds none.",
+                ValueSpec("P", "number", "drop probability", minimum=0, maximum=1, exclusive_max=True, default=0.0),
+                example="dropout 0.2",
+            ),
+            _p(
+                "layernorm",
+                "Layer normalisation in the `layers` shorthand: `yes` adds a `layernorm` after each hidden "
+                "activation (before its dropout).",
+                ValueSpec("YES", "choice", choices=("yes", "no"), default="no"),
+                example="layernorm yes",
             ),
             _p(
                 "loss",

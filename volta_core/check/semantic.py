@@ -744,10 +744,13 @@ class Checker:
         for prop in props:
             key = prop.key.id
             spec = schema.properties.get(key)
+            if spec is None and schema is S.MODEL and key == "use":
+                self.function_model(prop, scope)
+                continue
             if spec is None:
                 self.report(unknown_name(
-                    "W0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
-                    schema.properties, label="ignored",
+                    "E0201", f"unknown property `{key}` in {schema.name} block", key, prop.key.span,
+                    schema.properties, label=f"not a {schema.name} property",
                     otherwise=f"{schema.name} properties: {', '.join(schema.properties)}",
                 ))
                 for v in prop.values:
@@ -782,6 +785,21 @@ class Checker:
                 values = self.values(prop, spec, scope)
             seen[key] = (prop, values)
         return seen
+
+    def function_model(self, prop: A.Property, scope: Scope) -> None:
+        """``use FN``: the original Volta's models backed by a function, which Volta does not support."""
+        for v in prop.values:
+            sym = self.lookup(v.id, scope) if isinstance(v, A.Name) else None
+            if sym is not None:
+                sym.references.append(v.span)  # named on purpose: not also an unused function
+        self.diag(
+            "E0201",
+            "`use FN` (a model backed by a function) is not supported",
+            prop.key.span,
+            label="not supported",
+            helps=("describe the layers with an explicit stack: `input N`, then one `layer KIND …` line per "
+                   "layer (or the `layers` shorthand for a dense MLP)",),
+        )
 
     def values(self, prop: A.Property, spec: S.PropertySpec, scope: Scope) -> list[object]:
         n = len(prop.values)
@@ -1074,7 +1092,7 @@ class Checker:
             )
             return None
         if layers_prop:
-            return shorthand_stack(layers_prop, values.get("activation"), values.get("output"))
+            return shorthand_stack(values)
         if not input_prop:
             example = "layers 2 4 1" if not layer_lines else "input 2"
             self.missing(st, "layers" if not layer_lines else "input", example, "a model needs `layers` or `input` + `layer` lines")
@@ -1090,7 +1108,7 @@ class Checker:
     ) -> LayerStack | None:
         """``input`` + ``layer`` lines and blocks, in order; ``dense N ACT`` became
         the dense layer followed by its activation layer."""
-        for key in ("activation", "output"):
+        for key in SHORTHAND_KEYS:
             if key in values:
                 self.diag(
                     "E0210",
@@ -1316,12 +1334,23 @@ class Checker:
                 continue
             if sym.kind is SymbolKind.VARIABLE:
                 helps: tuple[str, ...] = (f"remove it, or name it `_{sym.name}` if it is intentionally unused",)
-                fixes: tuple[Fix, ...] = ()
                 kw = closest(sym.name, STATEMENT_KEYWORDS)
+                takes = KEYWORD_VALUES.get(kw, ()) if kw is not None else ()
+                if kw is not None and kw in KEYWORD_VALUES and (takes is None or sym.type in takes):
+                    # `prnt "hi"`: a keyword's misspelling with a value that keyword takes is
+                    # almost surely that statement, not a variable nobody reads.
+                    self.diag(
+                        "E0101", f"unknown statement `{sym.name}`", sym.span,
+                        label=f"read as a declaration of `{sym.name}`, which nothing reads",
+                        helps=(f"did you mean `{kw}`?",
+                               f"to declare a variable that is never read, name it `_{sym.name}`"),
+                        fixes=(Fix.replace(f"Change to `{kw}`", sym.span, kw),),
+                    )
+                    continue
                 if kw is not None:
+                    # No fix: with this value the line would not be that statement either.
                     helps = (f"`{sym.name}` is read as a new variable; did you mean the keyword `{kw}`?", *helps)
-                    fixes = (Fix.replace(f"Change to `{kw}`", sym.span, kw),)
-                self.diag("W0101", f"unused variable `{sym.name}`", sym.span, label="declared but never read", helps=helps, fixes=fixes, tags=(Tag.UNNECESSARY,))
+                self.diag("W0101", f"unused variable `{sym.name}`", sym.span, label="declared but never read", helps=helps, tags=(Tag.UNNECESSARY,))
             elif sym.kind is SymbolKind.FUNCTION:
                 self.diag("W0102", f"unused function `{sym.name}`", sym.span, label="never called", helps=(f"call it, or name it `_{sym.name}`",), tags=(Tag.UNNECESSARY,))
             elif sym.kind is SymbolKind.PARAMETER:
@@ -1330,28 +1359,53 @@ class Checker:
                 pass  # declared for later cells or editors; not worth a warning
 
 
-def shorthand_stack(
-    layers_prop: tuple[A.Property, list[object]],
-    act_prop: tuple[A.Property, list[object]] | None,
-    out_prop: tuple[A.Property, list[object]] | None,
-) -> LayerStack | None:
-    """``layers IN H… OUT`` expanded: ``dense`` per width, ``activation``
-    between them (default relu), ``output`` after the last; None when a width
-    is not a static int."""
+#: Model keys of the `layers` shorthand only (an explicit stack writes them as `layer` lines).
+SHORTHAND_KEYS: Final = ("activation", "output", "dropout", "layernorm")
+
+
+def shorthand_stack(values: Mapping[str, tuple[A.Property, list[object]]]) -> LayerStack | None:
+    """``layers IN H… OUT`` expanded (SPEC §2.1, §2.1a): a ``dense`` per width; after each
+    hidden one its ``activation`` (default relu), then a ``layernorm`` with ``layernorm yes``
+    and a ``dropout P`` with ``dropout P`` (P > 0); ``output`` after the last. None when a
+    width or the dropout probability is not static."""
+    layers_prop = values["layers"]
     widths = layers_prop[1]
     if len(widths) < 2 or any(not isinstance(w, int) for w in widths):
         return None
-    act = act_prop[1][0] if act_prop and act_prop[1] else S.MODEL.default("activation")
-    output = out_prop[1][0] if out_prop and out_prop[1] else S.MODEL.default("output")
+
+    def given(key: str) -> object:
+        prop = values.get(key)
+        return prop[1][0] if prop and prop[1] else S.MODEL.default(key)
+
+    act, output, dropout, layernorm = given("activation"), given("output"), given("dropout"), given("layernorm")
+    if "dropout" in values and not isinstance(dropout, int | float):
+        return None
     span = layers_prop[0].span
+
+    def span_of(key: str) -> Span:
+        return values[key][0].span if key in values else span
+
+    hidden: list[LayerCall] = [LayerCall(act, (), span)] if isinstance(act, str) else []
+    if layernorm == "yes":
+        hidden.append(LayerCall("layernorm", (), span_of("layernorm")))
+    if isinstance(dropout, int | float) and dropout > 0:
+        hidden.append(LayerCall("dropout", (float(dropout),), span_of("dropout")))
     calls: list[LayerCall] = []
     for i, w in enumerate(widths[1:]):
         calls.append(LayerCall("dense", (w,), span))
-        if i < len(widths) - 2 and isinstance(act, str):
-            calls.append(LayerCall(act, (), span))
+        if i < len(widths) - 2:
+            calls += hidden
+    out_prop = values.get("output")
     if out_prop is not None and isinstance(output, str) and output != "none":  # `none`: no output activation
         calls.append(LayerCall(output, (), out_prop[0].span))
     return LayerStack(calls, (cast(int, widths[0]),), False, layers_prop[0].values[0].span)
+
+
+#: One-line statements that take one value, and the static types of the values they take
+#: (None: any). An unused declaration named like one of them, with such a value, is that
+#: statement misspelt (E0101), not a variable. (`loop N` and `infer M` need a block: the
+#: line alone would not be that statement either.)
+KEYWORD_VALUES: Final[dict[str, tuple[str, ...] | None]] = {"print": None, "return": None, "inspect": ("model",)}
 
 
 def default_loss(last_layer: str) -> str:

@@ -74,6 +74,15 @@ class Window:
         return (padded - self.dilation * (self.kernel - 1) - 1) // self.stride + 1
 
 
+def projection_stride(shape: Shape, out: Shape) -> int | None:
+    """The stride of the 1×1 convolution that maps images ``shape`` to ``out``'s
+    height and width (``residual project``), or None when no stride does."""
+    stride = -(-shape[1] // out[1]) if out[1] else 0
+    if stride < 1 or any((size - 1) // stride + 1 != want for size, want in zip(shape[1:], out[1:], strict=True)):
+        return None
+    return stride
+
+
 def option(layer: LayerCall | LayerInfo, name: str, default: object) -> object:
     """The value of named option ``name`` as written, else ``default``."""
     return next((v for k, v in layer.options if k == name), default)
@@ -170,8 +179,8 @@ class _Walk:
                 helps=("use `residual` without `project`, with inner layers that keep the shape",),
             ))  # fmt: skip
             return (), ()
-        stride = shape[1] // out[1] if out[1] else 0
-        if stride < 1 or (shape[1] - 1) // stride + 1 != out[1] or (shape[2] - 1) // stride + 1 != out[2]:
+        stride = projection_stride(shape, out)
+        if stride is None:
             self.diags.append(Diagnostic(
                 "E0507", f"`residual project` cannot map {format_shape(shape)} to {format_shape(out)} "
                 "with a strided 1×1 convolution", call.span, label="spatial sizes do not divide",

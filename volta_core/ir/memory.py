@@ -7,6 +7,12 @@ pool after the last step that reads its value. A kernel's output is
 assigned *before* its inputs are released, so no kernel ever writes into a
 buffer it is reading. Graph outputs stay live to the end. Inputs, parameters
 and constants are owned by the executor and not planned here.
+
+A node whose op declares a workspace (``OpDef.workspace``: im2col columns,
+padded copies) also gets a scratch buffer, taken after its output and
+returned to the pool at the end of the same step: it never aliases the
+step's inputs or output, and later steps reuse it. Kernels must not expect
+a workspace to keep its contents between runs.
 """
 
 from __future__ import annotations
@@ -33,9 +39,13 @@ class MemoryPlan:
     peak_bytes: int
     no_reuse_bytes: int
     views: dict[int, int] = field(default_factory=dict)  # view node -> the node whose storage it reads
+    workspace: dict[int, tuple[int, int]] = field(default_factory=dict)  # node -> (buffer, bytes) for its step
 
     def fingerprint(self) -> str:
-        return sequence_fingerprint("memory-plan", [sorted(self.assignment.items()), self.buffer_sizes])
+        parts: list[object] = [sorted(self.assignment.items()), self.buffer_sizes]
+        if self.workspace:  # plans without workspaces keep the fingerprints they always had
+            parts.append(sorted(self.workspace.items()))
+        return sequence_fingerprint("memory-plan", parts)
 
 
 def nbytes(shape: tuple[int, ...], dtype: str) -> int:
@@ -95,26 +105,38 @@ def plan_memory(graph: Graph, order: list[int], views: bool = True, backend: str
     sizes: list[int] = []
     free: list[int] = []  # buffer indices, kept sorted
     assignment: dict[int, int] = {}
+    workspace: dict[int, tuple[int, int]] = {}
     no_reuse = 0
+
+    def take(need: int) -> int:
+        exact = [b for b in free if sizes[b] == need]
+        fits = sorted((sizes[b], b) for b in free if sizes[b] >= need)
+        if exact:
+            buf = exact[0]
+        elif fits:
+            buf = fits[0][1]
+        else:
+            buf = len(sizes)
+            sizes.append(need)
+        if buf in free:
+            free.remove(buf)
+        return buf
+
     for step, nid in enumerate(order):
         node = graph.node(nid)
-        if not get_op(node.op).source and nid not in aliases:
+        opdef = get_op(node.op)
+        if not opdef.source and nid not in aliases:
             need = nbytes(node.shape, node.dtype)
             no_reuse += need
-            exact = [b for b in free if sizes[b] == need]
-            fits = sorted((sizes[b], b) for b in free if sizes[b] >= need)
-            if exact:
-                buf = exact[0]
-            elif fits:
-                buf = fits[0][1]
-            else:
-                buf = len(sizes)
-                sizes.append(need)
-            if buf in free:
-                free.remove(buf)
-            assignment[nid] = buf
+            assignment[nid] = take(need)
+            types = [(graph.node(i).shape, graph.node(i).dtype) for i in node.inputs]
+            scratch = opdef.workspace_bytes(types, node.attrs, (node.shape, node.dtype))
+            if scratch:
+                no_reuse += scratch
+                workspace[nid] = (take(scratch), scratch)
+                free.append(workspace[nid][0])
         for done in sorted(release_at.get(step, ())):
             if done in assignment:
                 free.append(assignment[done])
         free.sort()
-    return MemoryPlan(assignment, tuple(sizes), sum(sizes), no_reuse, aliases)
+    return MemoryPlan(assignment, tuple(sizes), sum(sizes), no_reuse, aliases, workspace)

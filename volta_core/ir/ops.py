@@ -195,6 +195,8 @@ class GradNode(Protocol):
 
 ShapeRule = Callable[[Sequence[TensorType], AttrMap], TensorType]
 GradRule = Callable[[GradContext, GradNode, int], Sequence[int | None]]
+# Bytes of transient scratch a kernel may use during its own step, from (input types, attrs, output type).
+WorkspaceRule = Callable[[Sequence[TensorType], AttrMap, TensorType], int]
 KernelFactory = Callable[..., Any]
 
 
@@ -208,6 +210,9 @@ class OpDef:
     source: bool = False  # input/parameter/constant: values supplied, no kernel
     max_arity: int | None = None  # None: exactly ``arity`` inputs; VARIADIC: ``arity`` or more
     doc: str = ""  # one line for the generated op table (docs/ir.md); every row sets it
+    # Scratch bytes the kernels use within the step (im2col columns, padded copies): the memory
+    # planner gives them a buffer live only during that step, so large scratch is shared between ops.
+    workspace: WorkspaceRule | None = None
 
     def accepts_arity(self, count: int) -> bool:
         top = self.arity if self.max_arity is None else self.max_arity
@@ -240,6 +245,11 @@ class OpDef:
             raise IRError(f"{self.name} takes {self.arity_text()} input(s), got {len(inputs)}")
         shape, dtype = self.shape_rule(inputs, dict(attrs))
         return tuple(int(d) for d in shape), dtype
+
+    def workspace_bytes(self, inputs: Sequence[TensorType], attrs: tuple[tuple[str, object], ...],
+                        out: TensorType) -> int:
+        """Scratch bytes the op's kernels need during their step (0 for most ops)."""
+        return 0 if self.workspace is None else int(self.workspace(inputs, dict(attrs), out))
 
 
 VARIADIC = 1 << 30
@@ -1038,6 +1048,465 @@ def _g_fused(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
 
 
 # ---------------------------------------------------------------------------
+# Images: convolution, pooling, batch normalisation, padding (NCHW)
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Window:
+    """A sliding window along one spatial axis: kernel taps, stride, dilation, padding before and after.
+
+    Window ``o`` reads input index ``o * stride - before + t * dilation`` for tap
+    ``t``; indices outside ``[0, size)`` are padding. Every conv and pool op and
+    both backends take their geometry from here.
+    """
+
+    kernel: int
+    stride: int
+    dilation: int
+    before: int
+    after: int
+
+    @property
+    def extent(self) -> int:
+        """Input positions one window spans: ``dilation * (kernel - 1) + 1``."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    def out_size(self, size: int, ceil_mode: bool = False) -> int:
+        """How many windows fit ``size`` padded (0 when none does). In ceil mode a partial
+        last window counts if it starts inside the input or the leading padding
+        (PyTorch's rule, which ONNX follows)."""
+        span = size + self.before + self.after - self.extent
+        if span < 0:
+            return 0
+        if not ceil_mode:
+            return span // self.stride + 1
+        out = -(-span // self.stride) + 1
+        if (out - 1) * self.stride >= size + self.before:
+            out -= 1
+        return out
+
+    def taps(self, size_in: int, size_out: int, tap: int) -> tuple[int, int, int]:
+        """For kernel tap ``tap``: the windows ``[first, stop)`` whose input index lies
+        inside ``[0, size_in)``, and the input index that window ``first`` reads."""
+        offset = tap * self.dilation - self.before
+        first = max(0, -(offset // self.stride))  # ceil(-offset / stride)
+        stop = max(first, min(size_out, (size_in - 1 - offset) // self.stride + 1))
+        return first, stop, first * self.stride + offset
+
+    def reach(self, size_out: int) -> int:
+        """Input positions (padding included, from ``-before``) that ``size_out`` windows read."""
+        return (size_out - 1) * self.stride + self.extent if size_out else 0
+
+
+def _attr_ints(op: str, attrs: AttrMap, name: str, count: int, minimum: int) -> tuple[int, ...]:
+    values = tuple(attrs[name])
+    if len(values) != count:
+        raise AttrError(f"{op}: {name} needs {count} values, got {list(values)}")
+    if any(v < minimum for v in values):
+        raise AttrError(f"{op}: every value of {name} must be >= {minimum}, got {list(values)}")
+    return values
+
+
+def windows(op: str, attrs: AttrMap, kernel: Sequence[int]) -> tuple[Window, Window]:
+    """The (height, width) windows of a conv/pool op: ``kernel`` taps, ``strides``,
+    ``dilations`` (1 when the op has none) and ``pads`` = (top, left, bottom, right)."""
+    (kh, kw) = _attr_ints(op, {"kernel": tuple(kernel)}, "kernel", 2, 1)
+    sh, sw = _attr_ints(op, attrs, "strides", 2, 1)
+    dh, dw = _attr_ints(op, attrs, "dilations", 2, 1) if "dilations" in attrs else (1, 1)
+    top, left, bottom, right = _attr_ints(op, attrs, "pads", 4, 0)
+    return Window(kh, sh, dh, top, bottom), Window(kw, sw, dw, left, right)
+
+
+def _image(op: str, what: str, shape: Shape) -> Shape:
+    if len(shape) != 4:
+        raise ShapeError(f"{op} needs {what} [N, C, H, W], got {format_shape(shape)}")
+    return shape
+
+
+def _spatial_out(op: str, x: Shape, hw: tuple[Window, Window], ceil_mode: bool = False) -> tuple[int, int]:
+    wh, ww = hw
+    ho, wo = wh.out_size(x[2], ceil_mode), ww.out_size(x[3], ceil_mode)
+    if ho < 1 or wo < 1:
+        raise ShapeError(
+            f"{op}: the {wh.kernel}x{ww.kernel} window (dilated extent {wh.extent}x{ww.extent}) does not fit "
+            f"the padded input {x[2] + wh.before + wh.after}x{x[3] + ww.before + ww.after} of x {format_shape(x)}"
+        )
+    return ho, wo
+
+
+def _float_images(op: str, ts: Sequence[TensorType]) -> str:
+    dtype = _same_dtype(op, ts)
+    _need_float(op, dtype)
+    return dtype
+
+
+def _groups(op: str, attrs: AttrMap) -> int:
+    if attrs["groups"] < 1:
+        raise AttrError(f"{op}: groups must be >= 1, got {attrs['groups']}")
+    return int(attrs["groups"])
+
+
+def _bias(op: str, ts: Sequence[TensorType], out_channels: int, w: Shape) -> None:
+    if len(ts) == 3 and ts[2][0] != (out_channels,):
+        raise ShapeError(f"{op}: bias must be [{out_channels}] for weight {format_shape(w)}, got {format_shape(ts[2][0])}")
+
+
+def _conv2d_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _float_images("conv2d", ts)
+    x = _image("conv2d", "x", ts[0][0])
+    w = ts[1][0]
+    if len(w) != 4:
+        raise ShapeError(f"conv2d needs a weight [out, in/groups, kH, kW], got {format_shape(w)}")
+    g = _groups("conv2d", attrs)
+    if x[1] != w[1] * g:
+        raise ShapeError(
+            f"conv2d: x {format_shape(x)} has {x[1]} channels, but weight {format_shape(w)} with groups={g} "
+            f"takes {w[1]} per group ({w[1] * g} in all)"
+        )
+    if w[0] % g:
+        raise ShapeError(f"conv2d: weight {format_shape(w)} has {w[0]} output channels, not divisible by groups={g}")
+    _bias("conv2d", ts, w[0], w)
+    ho, wo = _spatial_out("conv2d", x, windows("conv2d", attrs, w[2:]))
+    return (x[0], w[0], ho, wo), dtype
+
+
+def _conv_transpose2d_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    op = "conv_transpose2d"
+    dtype = _float_images(op, ts)
+    x = _image(op, "x", ts[0][0])
+    w = ts[1][0]
+    if len(w) != 4:
+        raise ShapeError(f"{op} needs a weight [in, out/groups, kH, kW], got {format_shape(w)}")
+    g = _groups(op, attrs)
+    if x[1] != w[0]:
+        raise ShapeError(f"{op}: x {format_shape(x)} has {x[1]} channels, but weight {format_shape(w)} takes {w[0]}")
+    if w[0] % g:
+        raise ShapeError(f"{op}: weight {format_shape(w)} has {w[0]} input channels, not divisible by groups={g}")
+    _bias(op, ts, w[1] * g, w)
+    hw = windows(op, attrs, w[2:])
+    extra = _attr_ints(op, attrs, "output_padding", 2, 0)
+    if any(e >= win.stride for e, win in zip(extra, hw, strict=True)):
+        raise AttrError(f"{op}: output_padding {list(extra)} must be smaller than the strides {list(attrs['strides'])}")
+    size = [(d - 1) * win.stride - win.before - win.after + win.extent + e
+            for d, win, e in zip(x[2:], hw, extra, strict=True)]
+    if min(x[2:]) < 1 or min(size) < 1:
+        raise ShapeError(f"{op}: x {format_shape(x)} with pads {list(attrs['pads'])} gives an empty output {size}")
+    return (x[0], w[1] * g, size[0], size[1]), dtype
+
+
+def _conv2d_weight_grad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    op = "conv2d_weight_grad"
+    dtype = _float_images(op, ts)
+    x = _image(op, "x", ts[0][0])
+    dy = _image(op, "dy", ts[1][0])
+    g = _groups(op, attrs)
+    if x[1] % g or dy[1] % g:
+        raise ShapeError(f"{op}: channels of x {format_shape(x)} and dy {format_shape(dy)} must divide by groups={g}")
+    kernel = _attr_ints(op, attrs, "kernel", 2, 1)
+    expect = (x[0], dy[1], *_spatial_out(op, x, windows(op, attrs, kernel)))
+    if dy != expect:
+        raise ShapeError(
+            f"{op}: dy {format_shape(dy)} is not the conv2d output {format_shape(expect)} of x {format_shape(x)} "
+            f"with a {kernel[0]}x{kernel[1]} kernel"
+        )
+    return (dy[1], x[1] // g, *kernel), dtype
+
+
+def _pool_windows(op: str, x: Shape, attrs: AttrMap) -> tuple[tuple[Window, Window], tuple[int, int]]:
+    hw = windows(op, attrs, _attr_ints(op, attrs, "kernel", 2, 1))
+    for win, side in ((hw[0], "top/bottom"), (hw[1], "left/right")):
+        if max(win.before, win.after) >= win.extent:
+            raise AttrError(
+                f"{op}: {side} padding {win.before}/{win.after} must be smaller than the window extent {win.extent} "
+                "(a window would see only padding)"
+            )
+    return hw, _spatial_out(op, x, hw, attrs["ceil_mode"])
+
+
+def pool_geometry(op: str, x: Shape, attrs: AttrMap) -> tuple[tuple[Window, Window], tuple[int, int]]:
+    """The windows and (Ho, Wo) of a pooling op on x [N, C, H, W] (kernels and shape rules share it)."""
+    return _pool_windows(op, x, attrs)
+
+
+def padded_frame(x: Shape, hw: tuple[Window, Window], out_hw: tuple[int, int]) -> Shape | None:
+    """The shape of the padded copy of x a pooling kernel reads its taps from, or None when
+    every window lies inside x (the taps are then views of x itself)."""
+    wh, ww = hw
+    frame = (x[0], x[1], wh.reach(out_hw[0]), ww.reach(out_hw[1]))
+    if wh.before or ww.before or frame[2] > x[2] or frame[3] > x[3]:
+        return frame
+    return None
+
+
+def _pool_rule(op: str) -> ShapeRule:
+    def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+        dtype = _float_images(op, ts)
+        x = _image(op, "x", ts[0][0])
+        _, (ho, wo) = _pool_windows(op, x, attrs)
+        return (x[0], x[1], ho, wo), dtype
+
+    return rule
+
+
+def _max_pool2d_pair_rule(op: str) -> ShapeRule:
+    """max_pool2d_grad (x, g [pooled]) -> like x; max_pool2d_select (x, v [like x]) -> pooled."""
+    def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+        dtype = _float_images(op, ts)
+        x = _image(op, "x", ts[0][0])
+        _, (ho, wo) = _pool_windows(op, x, attrs)
+        pooled = (x[0], x[1], ho, wo)
+        want, result = (pooled, x) if op == "max_pool2d_grad" else (x, pooled)
+        if ts[1][0] != want:
+            raise ShapeError(f"{op}: second input must be {format_shape(want)} for x {format_shape(x)}, "
+                             f"got {format_shape(ts[1][0])}")
+        return result, dtype
+
+    return rule
+
+
+def _avg_pool2d_grad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    op = "avg_pool2d_grad"
+    dtype = _float_images(op, ts)
+    x = _image(op, "shape", tuple(attrs["shape"]))
+    if min(x) < 0:
+        raise ShapeError(f"{op}: invalid shape {format_shape(x)}")
+    _, (ho, wo) = _pool_windows(op, x, attrs)
+    if ts[0][0] != (x[0], x[1], ho, wo):
+        raise ShapeError(f"{op}: g {format_shape(ts[0][0])} is not the avg_pool2d output "
+                         f"{format_shape((x[0], x[1], ho, wo))} of {format_shape(x)}")
+    return x, dtype
+
+
+def _channels(op: str, x: Shape) -> int:
+    if len(x) < 2:
+        raise ShapeError(f"{op} normalises axis 1 (channels): needs x of rank >= 2 [N, C, ...], got {format_shape(x)}")
+    return x[1]
+
+
+def _moments_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    _need_float("moments", dtype)
+    return (2, _channels("moments", shape)), dtype
+
+
+def _batchnorm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    dtype = _float_images("batchnorm", ts)
+    x = ts[0][0]
+    c = _channels("batchnorm", x)
+    per_channel = [s for s, _ in ts[1:]]
+    if any(s != (c,) for s in per_channel):
+        raise ShapeError(
+            f"batchnorm: scale, shift, mean and var must be [{c}] for x {format_shape(x)}, got "
+            + ", ".join(format_shape(s) for s in per_channel)
+        )
+    if attrs["eps"] <= 0:
+        raise AttrError(f"batchnorm: eps must be > 0, got {attrs['eps']}")
+    return x, dtype
+
+
+def pad_widths(op: str, shape: Shape, attrs: AttrMap) -> list[tuple[int, int]]:
+    """(before, after) per axis of a ``pad``/``pad_grad`` of an input of ``shape``;
+    ``pads`` lists every axis's before, then every axis's after (ONNX's order)."""
+    pads = _attr_ints(op, attrs, "pads", 2 * len(shape), 0)
+    widths = list(zip(pads[: len(shape)], pads[len(shape):], strict=True))
+    mode = attrs["mode"]
+    for axis, (size, (lo, hi)) in enumerate(zip(shape, widths, strict=True)):
+        if mode == "reflect" and max(lo, hi) > size - 1:
+            raise ShapeError(f"{op}: reflect padding {lo}/{hi} of axis {axis} needs pads < its size {size} "
+                             f"(input {format_shape(shape)})")
+        if mode == "edge" and (lo or hi) and size == 0:
+            raise ShapeError(f"{op}: edge padding of empty axis {axis} (input {format_shape(shape)})")
+    return widths
+
+
+def _pad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    shape, dtype = ts[0]
+    _need_float("pad", dtype)
+    if attrs["mode"] != "constant" and attrs["value"] != 0.0:
+        raise AttrError(f"pad: value is used by mode constant only, got value={attrs['value']} with mode {attrs['mode']}")
+    widths = pad_widths("pad", shape, attrs)
+    return tuple(d + lo + hi for d, (lo, hi) in zip(shape, widths, strict=True)), dtype
+
+
+def _pad_grad_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+    gshape, dtype = ts[0]
+    _need_float("pad_grad", dtype)
+    pads = _attr_ints("pad_grad", attrs, "pads", 2 * len(gshape), 0)
+    shape = tuple(d - lo - hi for d, lo, hi in zip(gshape, pads[: len(gshape)], pads[len(gshape):], strict=True))
+    if min(shape, default=0) < 0:
+        raise ShapeError(f"pad_grad: pads {list(pads)} remove more than g {format_shape(gshape)} holds")
+    pad_widths("pad_grad", shape, attrs)
+    return shape, dtype
+
+
+def conv_workspace(x: Shape, w: Shape, out: Shape, groups: int, transpose: bool) -> tuple[Shape, Shape]:
+    """The two scratch arrays of the im2col formulation (both backends use it):
+    columns [C·kH·kW, N·Ho·Wo] and a channels-first copy [O, N·Ho·Wo] of the output
+    (conv2d; for conv2d_weight_grad ``out`` is dy), or for conv_transpose2d columns
+    [O·kH·kW, N·H·W] and a channels-first copy [C, N·H·W] of x."""
+    if transpose:
+        return (out[1] * w[2] * w[3], x[0] * x[2] * x[3]), (x[1], x[0] * x[2] * x[3])
+    return (x[1] * w[2] * w[3], out[0] * out[2] * out[3]), (out[1], out[0] * out[2] * out[3])
+
+
+def _itemsize(dtype: str) -> int:
+    return int(np.dtype(numpy_dtype(dtype)).itemsize)
+
+
+def _conv_ws(transpose: bool, weight_grad: bool = False) -> WorkspaceRule:
+    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+        x = ts[0][0]
+        if weight_grad:
+            w, y = out[0], ts[1][0]
+        else:
+            w, y = ts[1][0], out[0]
+        a, b = conv_workspace(x, w, y, attrs["groups"], transpose)
+        return (numel(a) + numel(b)) * _itemsize(out[1])
+
+    return rule
+
+
+def _pool_ws(op: str) -> WorkspaceRule:
+    """The padded frame of x when windows reach outside it; avg_pool2d_grad adds the pooled
+    gradient over the divisor; max_pool2d_grad/select a second frame (accumulator or padded v),
+    the maxima, one more pooled array and three pooled byte masks."""
+    def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+        x = tuple(attrs["shape"]) if op == "avg_pool2d_grad" else ts[0][0]
+        hw, out_hw = _pool_windows(op, x, attrs)
+        frame = padded_frame(x, hw, out_hw)
+        big = numel(frame) if frame else 0
+        pooled = x[0] * x[1] * out_hw[0] * out_hw[1]
+        size = _itemsize(out[1])
+        if op in ("max_pool2d", "avg_pool2d"):
+            return big * size
+        if op == "avg_pool2d_grad":
+            return (big + pooled) * size
+        return (2 * big + 2 * pooled) * size + 3 * pooled
+
+    return rule
+
+
+def _moments_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+    return numel(ts[0][0]) * _itemsize(out[1])
+
+
+def _pad_grad_ws(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType) -> int:
+    return 0 if attrs["mode"] == "constant" else numel(ts[0][0]) * _itemsize(out[1])
+
+
+_CONV_ATTRS = (Attr("strides", "ints", (1, 1)), Attr("pads", "ints", (0, 0, 0, 0)),
+               Attr("dilations", "ints", (1, 1)), Attr("groups", "int", 1))
+_MAXPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr("pads", "ints", (0, 0, 0, 0)),
+                  Attr("dilations", "ints", (1, 1)), Attr("ceil_mode", "bool", False))
+_AVGPOOL_ATTRS = (Attr("kernel", "ints"), Attr("strides", "ints", (1, 1)), Attr("pads", "ints", (0, 0, 0, 0)),
+                  Attr("ceil_mode", "bool", False), Attr("count_include_pad", "bool", True))
+_PAD_MODES = ("constant", "reflect", "edge")
+
+
+def _conv_attrs(n: GradNode) -> dict[str, object]:
+    return {k: n.attr(k) for k in ("strides", "pads", "dilations", "groups")}
+
+
+def _output_padding(n: GradNode, x: Shape, kernel: Sequence[int]) -> tuple[int, int]:
+    """The conv_transpose2d output_padding that maps conv2d's output back to x's exact size."""
+    hw = windows("conv2d", n.attr_dict, kernel)
+    return tuple((d + w.before + w.after - w.extent) % w.stride for d, w in zip(x[2:], hw, strict=True))  # type: ignore[return-value]
+
+
+def _bias_grad(c: GradContext, g: int, n: GradNode) -> list[int | None]:
+    return [c.op("reduce_sum", g, axes=(0, 2, 3))] if len(n.inputs) == 3 else []
+
+
+def _g_conv2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    x, w = c.x(0), c.x(1)
+    kernel = _shape(c, w)[2:]
+    conv = _conv_attrs(n)
+    gx = c.op("conv_transpose2d", g, w, output_padding=_output_padding(n, _shape(c, x), kernel), **conv)
+    gw = c.op("conv2d_weight_grad", x, g, kernel=kernel, **conv)
+    return [gx, gw, *_bias_grad(c, g, n)]
+
+
+def _g_conv_transpose2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    x, w = c.x(0), c.x(1)
+    conv = _conv_attrs(n)
+    gx = c.op("conv2d", g, w, **conv)
+    gw = c.op("conv2d_weight_grad", g, x, kernel=_shape(c, w)[2:], **conv)
+    return [gx, gw, *_bias_grad(c, g, n)]
+
+
+def _g_conv2d_weight_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    x, dy = c.x(0), c.x(1)
+    conv = _conv_attrs(n)
+    gx = c.op("conv_transpose2d", dy, g, output_padding=_output_padding(n, _shape(c, x), n.attr("kernel")), **conv)
+    return gx, c.op("conv2d", x, g, **conv)
+
+
+def _g_max_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict),)
+
+
+def _g_max_pool2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    # Which element of a window is its first maximum is piecewise constant in x: no gradient to x.
+    return None, c.op("max_pool2d_select", c.x(0), g, **n.attr_dict)
+
+
+def _g_max_pool2d_select(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return None, c.op("max_pool2d_grad", c.x(0), g, **n.attr_dict)
+
+
+def _g_avg_pool2d(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("avg_pool2d_grad", g, shape=_shape(c, c.x(0)), **n.attr_dict),)
+
+
+def _g_avg_pool2d_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    attrs = {k: v for k, v in n.attr_dict.items() if k != "shape"}
+    return (c.op("avg_pool2d", g, **attrs),)
+
+
+def _channel_shape(x: Shape) -> Shape:
+    """[1, C, 1, ...]: a per-channel vector broadcast over x."""
+    return tuple(d if a == 1 else 1 for a, d in enumerate(x))
+
+
+def _row(c: GradContext, stats: int, k: int, like: Shape) -> int:
+    """Row ``k`` of a [2, C] value, shaped to broadcast over ``like``."""
+    row = c.op("slice", stats, starts=(k,), ends=(k + 1,), axes=(0,))
+    return c.op("reshape", row, shape=_channel_shape(like))
+
+
+def _g_moments(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    # d mean / dx = 1/M; d var / dx = 2 (x - mean) / M (the term through the mean sums to zero).
+    x, dt = c.x(0), n.dtype
+    xs = _shape(c, x)
+    m = numel(xs) // xs[1] if xs[1] else 0
+    k = 1.0 / max(m, 1)
+    coef = c.op("mul", _row(c, g, 1, xs), c.const(2.0 * k, dt))
+    base = c.op("mul", _row(c, g, 0, xs), c.const(k, dt))
+    return (c.op("add", c.op("mul", c.op("sub", x, _row(c, c.y(), 0, xs)), coef), base),)
+
+
+def _g_batchnorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    x, scale, mean, var, dt = c.x(0), c.x(1), c.x(3), c.x(4), n.dtype
+    xs = _shape(c, x)
+    axes = tuple(a for a in range(len(xs)) if a != 1)
+    inv = c.op("div", c.const(1.0, dt), c.op("sqrt", c.op("add", var, c.const(n.attr("eps"), dt))))
+    alpha = c.op("mul", scale, inv)
+    gx = c.op("mul", g, c.op("reshape", alpha, shape=_channel_shape(xs)))
+    r0 = c.op("reduce_sum", g, axes=axes)
+    centred = c.op("sub", x, c.op("reshape", mean, shape=_channel_shape(xs)))
+    r1 = c.op("reduce_sum", c.op("mul", g, centred), axes=axes)
+    gvar = c.op("mul", c.op("mul", r1, scale), c.op("mul", c.const(-0.5, dt), c.op("mul", inv, c.op("mul", inv, inv))))
+    return gx, c.op("mul", r1, inv), r0, c.op("neg", c.op("mul", r0, alpha)), gvar
+
+
+def _g_pad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("pad_grad", g, pads=n.attr("pads"), mode=n.attr("mode")),)
+
+
+def _g_pad_grad(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    return (c.op("pad", g, pads=n.attr("pads"), mode=n.attr("mode")),)
+
+
+# ---------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------
 _SOURCE_ATTRS = (Attr("shape", "ints"), Attr("dtype", "dtype"))
@@ -1120,5 +1589,45 @@ for _op in (
           doc="alpha * op(A) @ op(B) + beta * C, op = optional transpose"),
     OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC,
           doc="a chain of elementwise ops run in one kernel (made by fusion; no gradient)"),
+    OpDef("conv2d", 2, _CONV_ATTRS, _conv2d_rule, _g_conv2d, max_arity=3, workspace=_conv_ws(False),
+          doc="2-D cross-correlation of x [N,C,H,W] with weight [O,C/groups,kH,kW], + bias [O]; "
+              "pads = (top, left, bottom, right)"),
+    OpDef("conv_transpose2d", 2, (*_CONV_ATTRS, Attr("output_padding", "ints", (0, 0))), _conv_transpose2d_rule,
+          _g_conv_transpose2d, max_arity=3, workspace=_conv_ws(True),
+          doc="transposed convolution (the input gradient of conv2d): x [N,C,H,W], weight [C,O/groups,kH,kW], "
+              "+ bias [O]; output_padding (< strides) extends the bottom/right"),
+    OpDef("conv2d_weight_grad", 2, (*_CONV_ATTRS, Attr("kernel", "ints")), _conv2d_weight_grad_rule,
+          _g_conv2d_weight_grad, workspace=_conv_ws(False, weight_grad=True),
+          doc="the weight gradient of conv2d from x and dy [N,O,Ho,Wo] -> [O,C/groups,kH,kW]"),
+    OpDef("max_pool2d", 1, _MAXPOOL_ATTRS, _pool_rule("max_pool2d"), _g_max_pool2d,
+          workspace=_pool_ws("max_pool2d"),
+          doc="max over kH x kW windows of x [N,C,H,W] (padding never wins; ceil_mode as PyTorch); "
+              "gradient to each window's first maximum in row-major order"),
+    OpDef("max_pool2d_grad", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_grad"), _g_max_pool2d_grad,
+          workspace=_pool_ws("max_pool2d_grad"),
+          doc="g [N,C,Ho,Wo] added at each window's first maximum of x -> like x (gradient of max_pool2d; "
+              "a window holding NaN routes to its first element)"),
+    OpDef("max_pool2d_select", 2, _MAXPOOL_ATTRS, _max_pool2d_pair_rule("max_pool2d_select"),
+          _g_max_pool2d_select, workspace=_pool_ws("max_pool2d_select"),
+          doc="v (shaped like x) read at each window's first maximum of x -> [N,C,Ho,Wo] "
+              "(gradient of max_pool2d_grad)"),
+    OpDef("avg_pool2d", 1, _AVGPOOL_ATTRS, _pool_rule("avg_pool2d"), _g_avg_pool2d, workspace=_pool_ws("avg_pool2d"),
+          doc="mean over kH x kW windows of x [N,C,H,W]; count_include_pad counts zero padding "
+              "but not a ceil_mode overhang (PyTorch's divisor)"),
+    OpDef("avg_pool2d_grad", 1, (Attr("shape", "ints"), *_AVGPOOL_ATTRS), _avg_pool2d_grad_rule, _g_avg_pool2d_grad,
+          workspace=_pool_ws("avg_pool2d_grad"),
+          doc="g [N,C,Ho,Wo] spread over each window as avg_pool2d divides -> shape (gradient of avg_pool2d)"),
+    OpDef("moments", 1, (), _moments_rule, _g_moments, workspace=_moments_ws,
+          doc="[mean, biased variance] of x over every axis but 1 -> [2, C] (batch statistics)"),
+    OpDef("batchnorm", 5, (Attr("eps", "float", 1e-5),), _batchnorm_rule, _g_batchnorm,
+          doc="(x - mean) / sqrt(var + eps) * scale + shift along axis 1; inputs x, scale, shift, mean, var "
+              "(ONNX's order)"),
+    OpDef("pad", 1, (Attr("pads", "ints"), Attr("mode", "str", "constant", _PAD_MODES), Attr("value", "float", 0.0)),
+          _pad_rule, _g_pad,
+          doc="pad every axis (pads: all befores, then all afters, as ONNX) with value, a reflection "
+              "(edge not repeated) or the edge"),
+    OpDef("pad_grad", 1, (Attr("pads", "ints"), Attr("mode", "str", "constant", _PAD_MODES)), _pad_grad_rule,
+          _g_pad_grad, workspace=_pad_grad_ws,
+          doc="g of a pad folded back onto its input: cropped, reflected/edge copies added (gradient of pad)"),
 ):
     _define(_op)

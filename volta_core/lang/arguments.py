@@ -1,9 +1,12 @@
 """How statement handlers read their arguments: property blocks, model and
 dataset names, paths — and how a domain error becomes a runtime diagnostic.
 
-Property values are evaluated when the statement runs; a bare word that is
-not a variable (``relu``, ``adam``, ``csv``, ``tokens``) is the word itself —
-the checker has already validated it against the schema.
+Property values are evaluated when the statement runs. A bare word is read
+as what its key expects (SPEC §5): one of the key's words (``relu``, ``adam``,
+``xor``) is that word even when a variable, model or dataset has the same
+name — as the checker reads it — and any other word is a variable's value, or
+the word itself when nothing has that name (``tokens``). The checker has
+already validated every value against the schema.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
+from volta_core.check.schema import BlockSchema, ValueSpec
 from volta_core.diagnostics import DiagnosticError
 from volta_core.errors import VoltaError
 from volta_core.lang.context import Context, Scope
@@ -22,16 +26,23 @@ from volta_core.train.runtime import DatasetHandle, ModelHandle
 H = TypeVar("H", ModelHandle, DatasetHandle)
 
 
-def property_values(ctx: Context, props: tuple[A.Property, ...], scope: Scope) -> dict[str, object]:
-    """``key → value`` of a property block: a value, a list when the line has
-    several values, a tuple of lists (one per line) when a repeatable key has
-    several lines (``augment``). ``layer`` lines and blocks are skipped: the
+def property_values(
+    ctx: Context, props: tuple[A.Property, ...], scope: Scope, schema: BlockSchema
+) -> dict[str, object]:
+    """``key → value`` of a property block of ``schema``: a value, a list when the
+    line has several values, a tuple of lists (one per line) when a repeatable key
+    has several lines (``augment``). ``layer`` lines and blocks are skipped: the
     expanded stack comes from the checker's :class:`~volta_core.check.symbols.ModelInfo`."""
     lines: dict[str, list[list[object]]] = {}
     for prop in props:
         if prop.key.id in ("layer", "residual", "repeat"):
             continue
-        lines.setdefault(prop.key.id, []).append([_property_value(ctx, v, scope) for v in prop.values])
+        spec = schema.properties.get(prop.key.id)
+        specs = spec.values if spec is not None else ()
+        lines.setdefault(prop.key.id, []).append([
+            _property_value(ctx, v, scope, specs[min(i, len(specs) - 1)] if specs else None)
+            for i, v in enumerate(prop.values)
+        ])
     return {key: _one_line(found[0]) if len(found) == 1 else tuple(found) for key, found in lines.items()}
 
 
@@ -39,8 +50,16 @@ def _one_line(values: list[object]) -> object:
     return values[0] if len(values) == 1 else values
 
 
-def _property_value(ctx: Context, expr: A.Expr, scope: Scope) -> object:
-    if type(expr) is A.Name and not scope.binds(expr.id):
+def property_spans(props: tuple[A.Property, ...]) -> dict[str, Span]:
+    """``key → span`` of each property's values (of its key when it has none): where a
+    diagnostic about that property points."""
+    return {p.key.id: p.values[0].span.to(p.values[-1].span) if p.values else p.key.span for p in props}
+
+
+def _property_value(ctx: Context, expr: A.Expr, scope: Scope, spec: ValueSpec | None) -> object:
+    if type(expr) is A.Name and (
+        (spec is not None and expr.id in spec.choices) or not scope.binds(expr.id)
+    ):
         return expr.id
     return ctx.value(expr, scope)
 

@@ -5,6 +5,8 @@ file's contents). Used by ``train``, ``evaluate`` and dataset members.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from volta_core.lang.arguments import error_diagnostic, unsupported
 from volta_core.lang.context import Context
 from volta_core.nn.network import UnsupportedLayer
@@ -14,8 +16,12 @@ from volta_core.train.data import DataError, Dataset, load_dataset
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 
-def load_data(ctx: Context, data: DatasetHandle, model: ModelHandle | None, span: Span) -> Dataset:
-    """``data`` loaded (shaped for ``model`` when it is generated); a data error is a diagnostic at ``span``."""
+def load_data(
+    ctx: Context, data: DatasetHandle, model: ModelHandle | None, span: Span, at: Mapping[str, Span] | None = None
+) -> Dataset:
+    """``data`` loaded (shaped for ``model`` when it is generated); a data error is a
+    diagnostic at the line of the property it is about when ``at`` (key → span of
+    its values) has it, else at ``span``."""
     try:
         loaded = data.load(model.shape() if model is not None else None)
         if model is not None and loaded.type in ("csv", "npz") and model.net.classification:
@@ -27,7 +33,8 @@ def load_data(ctx: Context, data: DatasetHandle, model: ModelHandle | None, span
                 load_dataset(data.name, data.props, data.base_dir, model.shape())
         return loaded
     except DataError as err:
-        raise error_diagnostic(ctx, err, span, "while loading this dataset") from None
+        where = at.get(err.key, span) if at is not None and err.key is not None else span
+        raise error_diagnostic(ctx, err, where, "while loading this dataset") from None
 
 
 def ready_data(ctx: Context, model: ModelHandle, handle: DatasetHandle, span: Span) -> Dataset:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from volta_core.check.schema import IMPORT
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.nn.network import Network, UnsupportedLayer, architecture_json
@@ -52,7 +53,7 @@ def visit_Save(ctx: Context, stmt: A.Save, scope: Scope) -> None:
         )
         state = opt.state_arrays()
     try:
-        save_checkpoint(path, net.params, metadata, state)
+        save_checkpoint(path, net.weights(), metadata, state)
     except CheckpointError as err:
         raise error_diagnostic(ctx, err, stmt.path.span, "checkpoint") from None
     ctx.write(f"saved {model.name} to {path.name}\n")
@@ -74,8 +75,9 @@ def visit_Load(ctx: Context, stmt: A.Load, scope: Scope) -> None:
         check_compatible(net.param_shapes(), {n: tuple(a.shape) for n, a in ckpt.params.items()})
     except CheckpointError as err:
         raise error_diagnostic(ctx, err, stmt.path.span, "checkpoint") from None
+    weights = net.weights()  # parameters and batchnorm buffers
     for name, value in ckpt.params.items():
-        np.copyto(net.params[name], value.astype(np.float32, copy=False))
+        np.copyto(weights[name], value.astype(np.float32, copy=False))
     meta = ckpt.metadata
     model.steps = int(meta.get("steps", "0") or 0)
     model.epochs = int(meta.get("epochs", "0") or 0)
@@ -96,7 +98,7 @@ def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
     from volta_core.nn.imported import ImportFitError, load_imported
 
     path = resolve_path(ctx, stmt.path, scope)
-    opts = property_values(ctx, stmt.options, scope)
+    opts = property_values(ctx, stmt.options, scope, IMPORT)
     batch = opts.get("batch")
     loss = opts.get("loss")
     try:
@@ -141,9 +143,9 @@ def export_network(net: Network, path: Path) -> Any:
 
     fixed = net.fixed_batch if isinstance(net, ImportedNetwork) else None
     graph, _, _ = net.build(fixed or 1, training=False)
-    model = graph_to_onnx(graph, net.params, graph_name=getattr(net.info, "name", "volta"))
+    model = graph_to_onnx(graph, net.weights(), graph_name=getattr(net.info, "name", "volta"))
     if fixed is None:
-        other = graph_to_onnx(net.build(2, training=False)[0], net.params)
+        other = graph_to_onnx(net.build(2, training=False)[0], net.weights())
         if [n.SerializeToString() for n in model.graph.node] == [n.SerializeToString() for n in other.graph.node]:
             for v in (*model.graph.input, *model.graph.output):
                 dims = v.type.tensor_type.shape.dim

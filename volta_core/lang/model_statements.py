@@ -9,8 +9,8 @@ statement, never tracebacks.
 
 from __future__ import annotations
 
-from volta_core.check.schema import MODEL
-from volta_core.lang.arguments import handle, property_values
+from volta_core.check.schema import DATASET, MODEL
+from volta_core.lang.arguments import handle, property_spans, property_values
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import load_data
 from volta_core.nn.imported import ImportedNetwork, describe
@@ -21,7 +21,7 @@ from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 
 def visit_ModelDef(ctx: Context, stmt: A.ModelDef, scope: Scope) -> None:
-    props = property_values(ctx, stmt.props, scope)
+    props = property_values(ctx, stmt.props, scope, MODEL)
     info = ctx.runtime.model_infos.get(stmt.name.id)
     if info is None:
         raise ctx.fail(
@@ -41,9 +41,9 @@ def visit_ModelDef(ctx: Context, stmt: A.ModelDef, scope: Scope) -> None:
 
 
 def visit_DatasetDef(ctx: Context, stmt: A.DatasetDef, scope: Scope) -> None:
-    data = DatasetHandle(stmt.name.id, property_values(ctx, stmt.props, scope), ctx.runtime.base_dir)
+    data = DatasetHandle(stmt.name.id, property_values(ctx, stmt.props, scope, DATASET), ctx.runtime.base_dir)
     if not data.needs_model:
-        load_data(ctx, data, None, stmt.span)
+        load_data(ctx, data, None, stmt.span, property_spans(stmt.props))
     scope.vars[stmt.name.id] = data  # type: ignore[assignment]
 
 

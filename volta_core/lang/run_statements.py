@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -19,16 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from volta_core.backends.cuda.driver import gpu_failure
+from volta_core.check.schema import TRAIN
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
 from volta_core.nn.network import UnsupportedLayer, width_values
+from volta_core.present import format_shape
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Span
 from volta_core.train import autopilot
 from volta_core.train.atomic import atomic_write_bytes
+from volta_core.train.images import scale_pixels
 from volta_core.train.loop import Interrupted, NonFiniteLoss, evaluate_split, train
-from volta_core.train.progress import Progress, format_metrics
+from volta_core.train.progress import Progress, format_metrics, trained_summary
 from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 _TRAIN_KEYS_INT = ("epochs", "steps", "batch", "warmup_steps", "early_stopping", "seed", "log_every")
@@ -61,7 +65,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     model = handle(ctx, stmt.model, scope, ModelHandle)
     assert stmt.dataset is not None
     data_handle = handle(ctx, stmt.dataset, scope, DatasetHandle)
-    given = property_values(ctx, stmt.props, scope)
+    given = property_values(ctx, stmt.props, scope, TRAIN)
     for key in _TRAIN_KEYS_INT:
         if key in given:
             given[key] = int(given[key])  # type: ignore[call-overload]
@@ -76,7 +80,11 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         raise error_diagnostic(ctx, err, span, "no usable GPU") from None
     ctx.write(cfg.table())
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
-    progress = Progress(ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs)  # type: ignore[call-overload]
+    progress = Progress(
+        ctx.write, rt.progress, int(cfg.get("log_every", 1)), epochs,  # type: ignore[call-overload]
+        start_epoch=model.epochs, start_step=model.steps,
+    )
+    start_steps = model.steps
     if cfg.get("device") == "gpu" and cfg.get("determinism") == "balanced":
         ctx.write("note: determinism balanced on the GPU uses TF32 matmuls and atomic scatter-adds: "
                   "results are not bit-reproducible from run to run\n")
@@ -114,7 +122,7 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     rt.train_reports.append(report)
     last = report.epochs[-1] if report.epochs else None
     why = {"early_stopping": " (early stopping)", "steps": ""}.get(report.stopped or "", "")
-    summary = f"trained {model.name}: {len(report.epochs)} epochs, {model.steps} steps{why}"
+    summary = trained_summary(model.name, len(report.epochs), model.steps - start_steps, model.epochs, model.steps) + why
     if last is not None:
         summary += "  " + format_metrics(last.loss, last.accuracy, last.val_loss, last.val_accuracy)
     ctx.write(summary + "\n")
@@ -170,8 +178,9 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
         ctx.write(text + "\n")
 
 
-def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A.Infer) -> None:
-    span = stmt.source.span if stmt.source is not None else stmt.span
+def _csv_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.ndarray:
+    """The rows of a CSV with a header: the model's features (an image model's
+    C·H·W values, row-major), one example per row."""
     try:
         text = src.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -199,8 +208,37 @@ def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A
                     "E0623", f"`{src}`, row {r + 2}, column `{header[c]}`: `{cell}` is not a number",
                     span, label="input file",
                 ) from None
-    preds = _predict(ctx, model, x, stmt.span) if len(body) else np.empty((0, model.net.output_width), np.float32)
-    preds = preds.reshape(len(body), -1)
+    return x
+
+
+def _npz_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.ndarray:
+    """The examples of an npz file's array `x` (or its only array), shaped like the
+    model's input: images ``[N, C, H, W]`` or ``[N, H, W]`` (``uint8`` scaled to [0, 1])."""
+    try:
+        with np.load(src, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if "x" not in names and len(names) != 1:
+                raise ctx.fail(
+                    "E0623", f"`{src}` has no array `x` (arrays: {', '.join(names) or 'none'})", span,
+                    label="input file", helps=("save the inputs as `x`: numpy.savez(path, x=…)",),
+                )
+            x = archive["x" if "x" in names else names[0]]
+    except (OSError, ValueError, EOFError) as exc:
+        raise ctx.fail("E0623", f"`{src}` is not a readable npz file ({exc})", span, label="input file") from None
+    wanted = model.net.info.input_shape
+    if x.ndim < 1 or x.dtype.kind not in "biuf" or math.prod(x.shape[1:]) != math.prod(wanted):
+        raise ctx.fail(
+            "E0623", f"`{src}`: examples of shape {format_shape(x.shape[1:])} ({x.dtype}) do not fit model "
+            f"`{model.name}`, which takes {format_shape(wanted)}", span, label="input file",
+        )
+    return scale_pixels(x)
+
+
+def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A.Infer) -> None:
+    span = stmt.source.span if stmt.source is not None else stmt.span
+    x = _npz_inputs(ctx, model, src, span) if src.suffix.lower() == ".npz" else _csv_inputs(ctx, model, src, span)
+    preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, model.net.output_width), np.float32)
+    preds = preds.reshape(len(x), -1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([f"pred_{i}" for i in range(preds.shape[1] if preds.ndim == 2 else 1)])
@@ -211,4 +249,4 @@ def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A
     except OSError as exc:
         dspan = stmt.dest.span if stmt.dest is not None else stmt.span
         raise ctx.fail("E0801", f"cannot write `{dest}`: {exc.strerror or exc}", dspan, label="output file") from None
-    ctx.write(f"wrote {len(body)} predictions to {dest.name}\n")
+    ctx.write(f"wrote {len(x)} predictions to {dest.name}\n")

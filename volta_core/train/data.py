@@ -29,7 +29,7 @@ from typing import Final
 import numpy as np
 
 from volta_core.check.schema import DATASET, ValueSpec
-from volta_core.present import format_shape
+from volta_core.present import describe_value, format_shape
 from volta_core.suggest import did_you_mean
 from volta_core.train.data_error import DataError
 from volta_core.train.images import (
@@ -184,8 +184,8 @@ def _unwrap(value: object) -> object:
 def _out_of_range(key: str, spec: ValueSpec, value: object) -> DataError:
     # A lower bound alone (every integer key) reads "at least N"; other ranges as an interval.
     if spec.minimum is not None and spec.maximum is None and not spec.exclusive_min:
-        return DataError(f"`{key}` must be at least {spec.literal(spec.minimum)}, not {value}")
-    return DataError(f"`{key}` must be in {spec.interval_text()}, not {value}")
+        return DataError(f"`{key}` must be at least {spec.literal(spec.minimum)}, not {value}", key=key)
+    return DataError(f"`{key}` must be in {spec.interval_text()}, not {value}", key=key)
 
 
 class _Props:
@@ -198,7 +198,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise DataError(f"`{key}` must be an integer, not {value!r}")
+            raise DataError(f"`{key}` must be an integer, not {describe_value(value)}", key=key)
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return value
@@ -211,7 +211,7 @@ class _Props:
         spec = DATASET.value(key)
         value = self.props.get(key, spec.default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DataError(f"`{key}` must be a number, not {value!r}")
+            raise DataError(f"`{key}` must be a number, not {describe_value(value)}", key=key)
         if not spec.in_range(value):
             raise _out_of_range(key, spec, value)
         return float(value)
@@ -219,7 +219,7 @@ class _Props:
     def boolean(self, key: str) -> bool:
         value = self.props.get(key, DATASET.value(key).default)
         if not isinstance(value, bool):
-            raise DataError(f"`{key}` must be true or false, not {value!r}")
+            raise DataError(f"`{key}` must be true or false, not {describe_value(value)}", key=key)
         return value
 
     def string(self, key: str) -> str:
@@ -234,7 +234,7 @@ class _Props:
         value = self.string(key)
         choices = DATASET.value(key).choices
         if value not in choices:
-            raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`")
+            raise DataError(f"`{key}` must be {' or '.join(f'`{c}`' for c in choices)}, not `{value}`", key=key)
         return value
 
     def numbers(self, key: str) -> list[float] | None:
@@ -266,7 +266,7 @@ class _Props:
             elif line[:1] == ["crop"] and len(line) == 2 and isinstance(line[1], int) and line[1] >= 1:
                 crop = line[1]
             else:
-                raise DataError(f"`augment {' '.join(str(v) for v in line)}` is not an augmentation",
+                raise DataError(f"`augment {' '.join(str(v) for v in line)}` is not an augmentation", key="augment",
                                 help="write `augment flip` or `augment crop P` (P pixels, at least 1)")  # fmt: skip
         return Augmentation(flip, crop)
 
@@ -274,7 +274,8 @@ class _Props:
         value = self.props.get(key, default)
         if not isinstance(value, str):
             raise DataError(
-                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {value!r}"
+                f"the dataset needs `{key}`" if value is None else f"`{key}` must be a string, not {describe_value(value)}",
+                key=key,
             )
         return value
 
@@ -355,9 +356,10 @@ def load_dataset(
     if (augment or normalization is not None) and x.ndim != 4:
         what = "`augment`" if augment else "`normalize`"
         raise DataError(f"{what} needs images, but the examples have shape {format_shape(x.shape[1:])}",
+                        key="augment" if augment else "normalize",
                         help="images are arrays [N, C, H, W] or [N, H, W] (npz), or an `images` folder")  # fmt: skip
     if normalization is not None:
-        x = normalize(x, normalization, p.required("source"))
+        x = normalize(x, normalization)
     train_idx, val_idx = _split_indices(int(x.shape[0]), split, shuffle, seed)
     return _finish(name, kind, x, y, n_classes, train_idx, val_idx, batch, shuffle, seed, vocab, augment)
 
@@ -487,11 +489,11 @@ def _read_bytes(source: str, base_dir: Path | None) -> bytes:
     try:
         if not path.exists():
             raise DataError(
-                "file not found", path=source, code="E0801",
+                "file not found", path=source, code="E0801", key="source",
                 help=f"paths are relative to the .vt file's directory (looked for `{path}`)",
             )
         if path.is_dir():
-            raise DataError("is a directory, not a file", path=source, code="E0801")
+            raise DataError("is a directory, not a file", path=source, code="E0801", key="source")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise DataError(
@@ -500,7 +502,7 @@ def _read_bytes(source: str, base_dir: Path | None) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801")
+        raise DataError(f"cannot read the file: {exc.strerror or exc}", path=source, code="E0801", key="source")
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -577,7 +579,7 @@ def _column_index(table: _Table, name: str, source: str, role: str) -> int:
     columns = ", ".join(f"`{c}`" for c in table.header)
     raise DataError(
         f"no column `{name}` (the {role} column) in the header",
-        path=source, row=1, column=name,
+        path=source, row=1, column=name, key=role,
         help=f"{hint + ' ' if hint else ''}columns: {columns}",
     )
 
@@ -588,12 +590,12 @@ def _parse_number(cell: str, source: str, row: int, column: str) -> float:
         raise DataError("empty cell", path=source, row=row, column=column, help="every cell needs a number")
     if _NON_FINITE.fullmatch(text):
         raise DataError(f"`{text}` is not a finite number", path=source, row=row, column=column)
+    shown = text if len(text) <= 40 else text[:37] + "..."
     if not _NUMBER.fullmatch(text):
-        shown = text if len(text) <= 40 else text[:37] + "..."
         raise DataError(f"non-numeric cell `{shown}`", path=source, row=row, column=column)
     value = float(text)
     if not math.isfinite(value):
-        raise DataError(f"`{text}` overflows a 64-bit float", path=source, row=row, column=column)
+        raise DataError(f"`{shown}` overflows a 64-bit float", path=source, row=row, column=column)
     return value
 
 
@@ -670,7 +672,7 @@ def _load_npz(
                 hint = did_you_mean(key, names)
                 listed = ", ".join(f"`{n}`" for n in names) or "none"
                 raise DataError(
-                    f"no array `{key}` (the {role}) in the archive", path=source, column=key,
+                    f"no array `{key}` (the {role}) in the archive", path=source, column=key, key=role,
                     help=f"{hint + ' ' if hint else ''}arrays: {listed}; set `{role} \"NAME\"` to choose one",
                 )
             try:

@@ -14,8 +14,10 @@ class DataError(VoltaError):
 
     ``path`` is the file as written in the program (None for generated
     data); ``row`` is 1-based with the header as row 1 (CSV line numbers);
-    ``column`` is a column or array name. ``str(err)`` is the full one-line
-    message naming file, row and column.
+    ``column`` is a column or array name. ``key`` is the dataset property the
+    error is about (``source``, ``target``, ``batch``, …; None: the file's
+    contents or the dataset as a whole): a diagnostic points at its line.
+    ``str(err)`` is the full one-line message naming file, row and column.
     """
 
     default_code = "E0803"
@@ -29,10 +31,12 @@ class DataError(VoltaError):
         column: str | None = None,
         help: str | None = None,
         code: str | None = None,
+        key: str | None = None,
     ) -> None:
         self.path = path
         self.row = row
         self.column = column
+        self.key = key
         super().__init__(message, help=help, code=code)
 
     def describe(self) -> str:

@@ -22,7 +22,7 @@ from volta_core.train.data import Split
 from volta_core.train.optim import Optimizer
 
 _SLOTS = {"sgd": (), "momentum": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq"),
-          "adamw": ("exp_avg", "exp_avg_sq"), "rmsprop": ("square_avg", "momentum_buffer")}
+          "adamw": ("exp_avg", "exp_avg_sq"), "rmsprop": ("square_avg", "momentum_buffer"), "adagrad": ("sum",)}
 
 
 def _f32(x: float) -> float:
@@ -94,6 +94,8 @@ class DeviceOptimizer:
                 decay = opt.name == "adamw" and bool(wd)
                 kind, args = "opt_adam", (n, p, g, st[0], st[1], _f32(wd), has_wd, _f32(1.0 - lr * wd), int(decay),
                                           _f32(1.0 - b1), _f32(b2), _f32(1.0 - b2), _f32(eps_c), _f32(neg_step_c))
+            elif opt.name == "adagrad":
+                kind, args = "opt_adagrad", (n, p, g, st[0], _f32(wd), has_wd, _f32(opt.eps), _f32(-lr))
             else:
                 buf = st[1] if len(st) > 1 else 0
                 kind, args = "opt_rmsprop", (n, p, g, st[0], buf, _f32(wd), has_wd, _f32(opt.alpha),
@@ -131,14 +133,20 @@ class GpuRunner:
         self.net = net
         self.params = DeviceTensors({n: a.shape for n, a in net.params.items()}, self.dev)
         self.params.upload(net.params)
+        # Batchnorm running statistics: kept on the host (updated there after each step from
+        # the batch moments the step reads back) and uploaded for evaluation graphs.
+        self.buffers = DeviceTensors({n: a.shape for n, a in net.buffers.items()}, self.dev)
+        self.buffers.upload(net.buffers)
         self.optimizer = DeviceOptimizer(self.dev, opt, self.params)
         self._executors: dict[tuple[str, int], tuple[CudaExecutor, list[str]]] = {}
+        self._stats: list[np.ndarray] = []
+        self._batch = 0
 
     def _executor(self, mode: str, batch: int) -> tuple[CudaExecutor, list[str]]:
         hit = self._executors.get((mode, batch))
         if hit is None:
             plan = self.net.plan(batch, mode, "cuda", self.determinism)
-            ex = CudaExecutor(plan, bind=self.params.address, dev=self.dev)
+            ex = CudaExecutor(plan, bind={**self.params.address, **self.buffers.address}, dev=self.dev)
             hit = self._executors[(mode, batch)] = (ex, [plan.graph.name_of(p) for p in plan.graph.params])
         return hit
 
@@ -147,16 +155,22 @@ class GpuRunner:
         ex, names = self._executor(self.net.mode(True, mode == "train"), len(x))
         ex.feed(self.net.feeds(x, y, step, seed))
         ex.execute()
+        stats = ex.n_outputs - 2 - len(names)  # batchnorm moments between the logits and the loss
         logits = ex.read(0)
-        loss = ex.read(1)
+        self._stats = [ex.read(1 + k) for k in range(stats)]
+        self._batch = len(x)
+        loss = ex.read(1 + stats)
         ex.check_errors()
-        self._grads = {n: ex.output_address(2 + i) for i, n in enumerate(names)}
+        self._grads = {n: ex.output_address(2 + stats + i) for i, n in enumerate(names)}
         return float(loss), logits
 
     def update(self, lr: float, clip: float | None) -> None:
         if clip is not None:
             self.optimizer.clip(self._grads, clip)
         self.optimizer.step(self._grads, lr)
+        if self._stats:  # the step is applied, so are its batch statistics
+            self.net.apply_batch_stats(self._stats, self._batch)
+            self.buffers.upload(self.net.buffers)
 
     def evaluate_split(self, split: Split, batch: int) -> tuple[float, float | None]:
         """Mean loss and accuracy on ``split`` with the weights on the device (dropout off)."""
@@ -182,3 +196,4 @@ class GpuRunner:
         self._executors.clear()
         self.optimizer.free()
         self.params.free()
+        self.buffers.free()

@@ -16,6 +16,7 @@ from typing import Final
 
 import numpy as np
 
+from volta_core.present import plural
 from volta_core.train.data_error import DataError
 
 #: File endings read as images (case-insensitive), as torchvision's ImageFolder.
@@ -45,16 +46,16 @@ def load_image_folder(root: Path, shown: str, channels: int, size: tuple[int, in
 
     if not root.is_dir():
         raise DataError("is not a folder (an `images` dataset reads a folder of class sub-folders)",
-                         path=shown, help="point `source` at the folder that holds one sub-folder per class")  # fmt: skip
+                         path=shown, key="source", help="point `source` at the folder that holds one sub-folder per class")  # fmt: skip
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise DataError("has no class sub-folders", path=shown,
+        raise DataError("has no class sub-folders", path=shown, key="source",
                          help="put the images of each class in a sub-folder named after the class")  # fmt: skip
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
         found = sorted(p for p in (root / name).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not found:
-            raise DataError(f"class folder `{name}` holds no PNG or JPEG files", path=f"{shown}/{name}")
+            raise DataError(f"class folder `{name}` holds no PNG or JPEG files", path=f"{shown}/{name}", key="source")
         files += [(p, label) for p in found]
     pixels: list[np.ndarray] = []
     first: tuple[str, tuple[int, int]] | None = None
@@ -69,13 +70,16 @@ def load_image_folder(root: Path, shown: str, channels: int, size: tuple[int, in
                     elif (img.height, img.width) != first[1]:
                         raise DataError(
                             f"is {img.height}×{img.width} pixels, but `{first[0]}` is {first[1][0]}×{first[1][1]}",
-                            path=where, help="add `size H W` to resize every image to one size",
+                            path=where, key="source", help="add `size H W` to resize every image to one size",
                         )
                     decoded = img.convert(_MODES[channels])
                 else:
                     decoded = img.convert(_MODES[channels]).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DataError(f"cannot be decoded as an image ({_reason(exc)})", path=where,
+        except UnidentifiedImageError:  # Pillow's message repeats the absolute path: say it plainly
+            raise DataError("cannot be decoded as an image (not PNG or JPEG data, or truncated)", path=where,
+                            key="source", help="remove or replace the file") from None  # fmt: skip
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise DataError(f"cannot be decoded as an image ({_reason(exc)})", path=where, key="source",
                              help="remove or replace the file") from None  # fmt: skip
         array = np.asarray(decoded, dtype=np.uint8)
         pixels.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
@@ -90,9 +94,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def scale_pixels(x: np.ndarray) -> np.ndarray:
-    """``uint8`` pixels scaled to [0, 1] as float32; other numbers as float32, unchanged."""
+    """``uint8`` pixels scaled to [0, 1] as float32 (divided by 255 in float32, as
+    torchvision's ``ToTensor``); other numbers as float32, unchanged."""
     if x.dtype == np.uint8:
-        return np.multiply(x, np.float32(1 / 255), dtype=np.float32)
+        return np.divide(x, np.float32(255), dtype=np.float32)
     return x.astype(np.float32, copy=False)
 
 
@@ -101,20 +106,21 @@ def as_images(x: np.ndarray) -> np.ndarray:
     return x[:, None] if x.ndim == 3 else x
 
 
-def normalize(x: np.ndarray, values: Sequence[float], shown: str) -> np.ndarray:
+def normalize(x: np.ndarray, values: Sequence[float]) -> np.ndarray:
     """``(x - mean) / std`` per channel of ``[N, C, H, W]`` (in place); ``values`` is
     one mean and one std, or C means then C stds."""
     channels = x.shape[1]
     if len(values) not in (2, 2 * channels):
+        per_channel = "" if channels == 1 else f" or {2 * channels} (a mean per channel, then a std per channel)"
         raise DataError(
-            f"`normalize` has {len(values)} values; images with {channels} channel(s) take 2 "
-            f"(one mean, one std) or {2 * channels} (a mean per channel, then a std per channel)", path=shown,
+            f"`normalize` has {len(values)} values; images with {plural(channels, 'channel')} take 2 "
+            f"(one mean, one std){per_channel}", key="normalize",
         )
     half = len(values) // 2
     mean = np.array(values[:half], np.float32).reshape(1, -1, 1, 1)
     std = np.array(values[half:], np.float32).reshape(1, -1, 1, 1)
     if np.any(std <= 0):
-        raise DataError("`normalize` needs standard deviations above 0", path=shown)
+        raise DataError("`normalize` needs standard deviations above 0", key="normalize")
     x -= mean
     x /= std
     return x

@@ -149,6 +149,8 @@ def train(
                     if clip is not None:
                         clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
                     opt.step(net.params, grads, lr)
+                    if net.batch_stats:  # batchnorm: the step is applied, so are its statistics
+                        net.apply_batch_stats(net.batch_stats, len(x))
                 taken += 1
                 model.steps += 1
                 loss_sum += loss * len(x)
@@ -191,7 +193,7 @@ def train(
             gpu.finish()  # weights and optimizer state back on the host, also after a stop
         progress.close()
         report.steps = model.steps
-        report.weights_sha256 = weights_sha256(net.params)
+        report.weights_sha256 = weights_sha256(net.weights())
         model.last_report = report
     return report
 

@@ -4,7 +4,8 @@ Each optimizer matches ``torch.optim`` (single-tensor CPU path) with default
 hyper-parameters except those named here: ``sgd`` (SGD, no momentum),
 ``momentum`` (SGD with momentum, dampening 0, no Nesterov), ``adam`` and
 ``adamw`` (betas 0.9/0.999, eps 1e-8; adamw's weight decay is decoupled),
-``rmsprop`` (alpha 0.99, eps 1e-8, optional momentum, not centred).
+``rmsprop`` (alpha 0.99, eps 1e-8, optional momentum, not centred),
+``adagrad`` (lr_decay 0, initial accumulator 0, eps 1e-10).
 ``weight_decay`` is L2 added to the gradient for every optimizer but adamw,
 as PyTorch does. :func:`clip_grad_norm` has ``torch.nn.utils.clip_grad_norm_``
 semantics. Tests compare ≥ 20-step trajectories with ``torch.optim``.
@@ -19,7 +20,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+from volta_core.check.schema import OPTIMIZERS
+
+#: Adagrad's default eps in PyTorch (every other optimizer here uses 1e-8).
+ADAGRAD_EPS = 1e-10
 _BLOCK = 1 << 16  # elements per block of an update (256 KiB of float32 per array)
 _PARALLEL_MIN = 1 << 20  # fewer elements in all: one thread (measured: no gain below ~1M on 2 cores)
 _POOL: ThreadPoolExecutor | None = None
@@ -53,7 +57,7 @@ class Optimizer:
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
+        eps: float | None = None,
         alpha: float = 0.99,
     ) -> None:
         if name not in OPTIMIZERS:
@@ -62,7 +66,7 @@ class Optimizer:
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.betas = betas
-        self.eps = eps
+        self.eps = eps if eps is not None else (ADAGRAD_EPS if name == "adagrad" else 1e-8)
         self.alpha = alpha
         self.steps = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -183,6 +187,10 @@ class Optimizer:
                 if "momentum_buffer" not in st:
                     st["momentum_buffer"] = np.zeros_like(p)
                 slots.append(st["momentum_buffer"])
+        elif self.name == "adagrad":
+            if "sum" not in st:
+                st["sum"] = np.zeros_like(p)
+            slots = [st["sum"]]
         else:
             slots = []
         arrays = [p, g, *slots]
@@ -237,6 +245,15 @@ class Optimizer:
             np.add(b, f32(eps_c), out=b)  # by bc2_sqrt to save a pass (see adam_scalars)
             np.divide(m, b, out=b)
             np.multiply(b, f32(neg_step_c), out=b)
+            p += b
+        elif self.name == "adagrad":
+            (acc,) = slots
+            np.multiply(g, g, out=b)  # acc = acc + g * g   (torch: state_sum.addcmul_(g, g, value=1))
+            acc += b
+            np.sqrt(acc, out=b)  # std = sqrt(acc) + eps
+            np.add(b, f32(self.eps), out=b)
+            np.divide(g, b, out=b)  # p += -lr * (g / std)   (torch: param.addcdiv_(g, std, value=-lr))
+            np.multiply(b, f32(-lr), out=b)
             p += b
         else:  # rmsprop
             sq = slots[0]

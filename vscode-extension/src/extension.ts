@@ -6,7 +6,7 @@ import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
 
 import {
-  checkServerImportable,
+  checkServerStarts,
   cliCommand,
   INSTALL_HINT,
   type Interpreter,
@@ -66,7 +66,7 @@ function describe(interpreter: Interpreter): string {
 }
 
 async function reportMissingServer(interpreter: Interpreter, detail: string): Promise<void> {
-  output?.appendLine(`[volta] cannot import volta_lsp with ${describe(interpreter)} (${interpreter.source}): ${detail}`);
+  output?.appendLine(`[volta] the language server cannot start with ${describe(interpreter)} (${interpreter.source}): ${detail}`);
   const choice = await vscode.window.showErrorMessage(
     `Volta: the language server is not available for \`${describe(interpreter)}\`. ` +
       `Install it with \`${INSTALL_HINT}\` or choose another interpreter in the \`volta.interpreter\` setting.`,
@@ -82,7 +82,7 @@ async function reportMissingServer(interpreter: Interpreter, detail: string): Pr
 
 async function startClient(): Promise<void> {
   const interpreter = await currentInterpreter();
-  const check = await checkServerImportable(interpreter);
+  const check = await checkServerStarts(interpreter);
   if (!check.ok) {
     void reportMissingServer(interpreter, check.detail);
     return;

@@ -45,7 +45,7 @@ export const SERVER_MODULE = "volta_lsp";
 /** The module behind the `volta` command line: `python -m volta_core`. */
 export const CLI_MODULE = "volta_core";
 /** What to tell people whose interpreter lacks the language server. */
-export const INSTALL_HINT = "pip install 'volta[lsp]'";
+export const INSTALL_HINT = "pip install 'volta-lang[lsp]'";
 
 function defaultIsFile(file: string): boolean {
   try {
@@ -173,31 +173,35 @@ export function cliCommand(interpreter: Interpreter, subcommand: string, file: s
   };
 }
 
-/** `<interpreter> -c "import volta_lsp"`: succeeds exactly when the server can start. */
-export function importCheckCommand(interpreter: Interpreter): CommandLine {
+/**
+ * `<interpreter> -m volta_lsp --check`: exits 0 exactly when the server can
+ * start. (`import volta_lsp` is not enough: the package imports without the
+ * `lsp` extra, the server does not.)
+ */
+export function serverCheckCommand(interpreter: Interpreter): CommandLine {
   return {
     command: interpreter.command,
-    args: [...interpreter.prefixArgs, "-c", `import ${SERVER_MODULE}`],
+    args: [...interpreter.prefixArgs, "-m", SERVER_MODULE, "--check"],
   };
 }
 
-/** The outcome of running the import check. */
-export interface ImportCheck {
+/** The outcome of running the server check. */
+export interface ServerCheck {
   readonly ok: boolean;
   /** Why not: the interpreter's stderr, or the spawn error (e.g. ENOENT). */
   readonly detail: string;
 }
 
 /**
- * Runs `<interpreter> -c "import volta_lsp"`; `ok` is true exactly when it
+ * Runs `<interpreter> -m volta_lsp --check`; `ok` is true exactly when it
  * exits with status 0. Never rejects; gives up after `timeoutMs`.
  */
-export function checkServerImportable(interpreter: Interpreter, timeoutMs = 20000): Promise<ImportCheck> {
-  const { command, args } = importCheckCommand(interpreter);
+export function checkServerStarts(interpreter: Interpreter, timeoutMs = 20000): Promise<ServerCheck> {
+  const { command, args } = serverCheckCommand(interpreter);
   return new Promise((resolve) => {
     let stderr = "";
     let settled = false;
-    const finish = (result: ImportCheck): void => {
+    const finish = (result: ServerCheck): void => {
       if (!settled) {
         settled = true;
         clearTimeout(timer);

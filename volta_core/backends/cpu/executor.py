@@ -50,6 +50,7 @@ class CpuExecutor:
         graph = plan.graph
         self.plan = plan
         arenas = [np.empty(size, np.uint8) for size in plan.memory.buffer_sizes]
+        self.buffers = arenas  # the planned buffers (values and workspaces), for inspection
         values: dict[int, np.ndarray] = {}
         self._feeds: list[tuple[str, np.ndarray]] = []
         self._bound: list[tuple[str, np.ndarray]] = []
@@ -79,7 +80,13 @@ class CpuExecutor:
             if get_op(node.op).source or nid in plan.memory.views:
                 continue
             inputs = [graph.node(i) for i in node.inputs]
-            kernel = kernel_factory("cpu", node.op)(node, inputs)
+            factory = kernel_factory("cpu", node.op)
+            scratch = plan.memory.workspace.get(nid)
+            if scratch is None:
+                kernel = factory(node, inputs)
+            else:  # the step's planned workspace: bytes another step may have used before
+                buf, size = scratch
+                kernel = factory(node, inputs, arenas[buf][:size])
             self.steps.append((kernel, tuple(values[i] for i in node.inputs), values[nid]))
         self._outputs = [values[o] for o in graph.outputs]
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from volta_core.backends.cpu.erf import erf as _erf
+from volta_core.backends.cpu.spatial import KERNELS as _SPATIAL
 from volta_core.ir.graph import Node, constant_array
 from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
 
@@ -544,7 +545,7 @@ def _fused_elementwise(node: Node, ins: Sequence[Node]) -> Kernel:
     return k
 
 
-KERNELS: dict[str, Factory] = {
+KERNELS: dict[str, Callable[..., Kernel]] = {
     "add": _ufunc2(np.add),
     "sub": _ufunc2(np.subtract),
     "mul": _ufunc2(np.multiply),
@@ -591,6 +592,7 @@ KERNELS: dict[str, Factory] = {
     "dropout": _dropout,
     "gemm": _gemm,
     "fused_elementwise": _fused_elementwise,
+    **_SPATIAL,
 }
 
 

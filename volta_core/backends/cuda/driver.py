@@ -31,7 +31,7 @@ def cuda_status() -> str | None:
     try:
         import pycuda  # noqa: F401
     except ImportError:
-        return "PyCUDA is not installed (pip install 'volta[cuda]')"
+        return "PyCUDA is not installed (pip install 'volta-lang[cuda]')"
     try:
         import pycuda.driver as drv
     except ImportError as err:  # libcuda.so is missing: PyCUDA's extension cannot load

@@ -51,7 +51,10 @@ class CudaExecutor:
                 return Ref(("node", nid))
             return Ref(("buf", plan.memory.assignment[nid]))
 
-        b = Builder(self.dev, value, plan.determinism)
+        def work(nid: int) -> Ref:
+            return Ref(("buf", plan.memory.workspace[nid][0]))
+
+        b = Builder(self.dev, value, plan.determinism, work)
         for nid in plan.order:
             node = graph.node(nid)
             if get_op(node.op).source or nid in views:
@@ -129,6 +132,11 @@ class CudaExecutor:
         for step in self.steps:
             step()
 
+    @property
+    def n_outputs(self) -> int:
+        """How many outputs the graph has."""
+        return len(self._outputs)
+
     def output_address(self, k: int) -> int:
         return self.resolve(self._outputs[k][0])
 
@@ -173,8 +181,9 @@ class DeviceTensors:
         sizes = [numel(self.shapes[n]) * 4 for n in self.names]
         offsets, total = L.arena_layout(sizes)
         self.nbytes = total
-        self.alloc = self.dev.drv.mem_alloc(total)
-        self.dev.drv.memset_d8(int(self.alloc), 0, total)
+        # CUDA refuses a zero-byte allocation; a model without buffers still gets a (tiny) arena.
+        self.alloc = self.dev.drv.mem_alloc(max(total, 256))
+        self.dev.drv.memset_d8(int(self.alloc), 0, max(total, 256))
         self.address = {n: int(self.alloc) + off for n, off in zip(self.names, offsets, strict=True)}
 
     def numel(self, name: str) -> int:

@@ -22,7 +22,17 @@ import numpy as np
 from volta_core.backends.cuda import launch as L
 from volta_core.backends.cuda.cublas import OP_N, OP_T, check
 from volta_core.ir.graph import Node, constant_array
-from volta_core.ir.ops import IRError, dropout_mask, numpy_dtype, parse_program, slice_key
+from volta_core.ir.ops import (
+    IRError,
+    conv_workspace,
+    dropout_mask,
+    numpy_dtype,
+    pad_widths,
+    parse_program,
+    pool_geometry,
+    slice_key,
+    windows,
+)
 
 # argument formats (Python struct, native alignment = the CUDA parameter layout) of volta.cu's kernels
 SIGNATURES = {
@@ -30,7 +40,11 @@ SIGNATURES = {
     "reduce": "iqqPPP", "softmax": "iqqqPP", "layernorm": "qq{T}PPPP", "dropout": "qPP{T}P", "fused": "iPPiPqPP",
     "sce_rows": "qqPPPP", "scatter_add": "qqqqqPPPP", "scatter_add_atomic": "qqqqPPPP", "gather": "qqqqPPPP",
     "one_hot": "qqPP", "opt_sgd": "qPPfif", "opt_momentum": "qPPPfifif", "opt_adam": "qPPPPfififffff",
-    "opt_rmsprop": "qPPPPfiffffif", "clip_sumsq": "qPP", "clip_coef": "iPf", "clip_scale": "qPP",
+    "opt_rmsprop": "qPPPPfiffffif", "opt_adagrad": "qPPPfiff", "clip_sumsq": "qPP", "clip_coef": "iPf",
+    "clip_scale": "qPP",
+    "im2col": "qPPP", "col2im": "qPPPP", "maxpool": "qPPP", "maxpool_grad": "qPPPP", "maxpool_select": "qPPPP",
+    "avgpool": "qiPPP", "avgpool_grad": "qiPPP", "moments": "qqqPP", "batchnorm": "qqq{T}PPPPPP", "pad": "qidPPP",
+    "pad_fold": "qiPP",
 }
 UNARY = {"copy": 0, "neg": 1, "sqrt": 2, "exp": 3, "log": 4, "abs": 5, "sign": 6, "erf": 7, "relu": 8,
          "leaky_relu": 9, "sigmoid": 10, "tanh": 11, "gelu": 12, "gelu_tanh": 13, "silu": 14, "pow": 15}
@@ -74,6 +88,7 @@ class Builder:
     dev: Any
     value: Callable[[int], Ref]
     determinism: str = "strict"
+    work: Callable[[int], Ref] | None = None  # a node's planned workspace (ops with ``OpDef.workspace``)
     scratch_sizes: list[int] = field(default_factory=list)
     metas: list[bytes] = field(default_factory=list)
     late_metas: list[tuple[Ref, Callable[[Resolve], bytes]]] = field(default_factory=list)
@@ -96,6 +111,11 @@ class Builder:
         ref = self.scratch(nbytes)
         self.late_metas.append((ref, make))
         return ref
+
+    def workspace(self, nid: int) -> Ref:
+        if self.work is None:
+            raise IRError("this plan gives the CUDA builders no workspace")
+        return self.work(nid)
 
     @property
     def error_flag(self) -> Ref:
@@ -455,6 +475,145 @@ def _gemm(node: Node, ins: Sequence[Node], b: Builder) -> None:
                  [code, p, total, b.value(node.id), b.value(ins[2].id), b.value(node.id), meta])
 
 
+# ------------------------------------------------------------------ images
+def _conv_geometry(node: Node, x: Sequence[int], kernel: Sequence[int], out_hw: Sequence[int]) -> np.ndarray:
+    return L.window_meta(x, windows(node.op, node.attr_dict, kernel), out_hw)
+
+
+def _to_channels_first(b: Builder, dtype: str, src: Ref, dst: Ref, shape: Sequence[int]) -> None:
+    """[N, C, H, W] -> [C, N·H·W] (a strided copy)."""
+    n, c, plane = shape[0], shape[1], shape[2] * shape[3]
+    strided_copy(b, dtype, (n, c, plane), src, (c * plane, plane, 1), dst, (plane, n * plane, 1))
+
+
+def _from_channels_first(b: Builder, dtype: str, src: Ref, dst: Ref, shape: Sequence[int]) -> None:
+    n, c, plane = shape[0], shape[1], shape[2] * shape[3]
+    strided_copy(b, dtype, (n, c, plane), src, (plane, n * plane, 1), dst, (c * plane, plane, 1))
+
+
+def _add_bias(b: Builder, node: Node, bias: Node) -> None:
+    n = math.prod(node.shape)
+    meta = b.meta(L.broadcast_meta(node.shape, [node.shape, (1, node.shape[1], 1, 1)]))
+    b.launch(f"binary_{node.dtype}", signature("binary"), n,
+             [BINARY["add"], 0.0, n, b.value(node.id), b.value(bias.id), b.value(node.id), meta])
+
+
+def _im2col(b: Builder, node: Node, x: Node, kernel: Sequence[int], out_hw: Sequence[int], cols: Ref) -> None:
+    n = x.shape[1] * kernel[0] * kernel[1] * x.shape[0] * out_hw[0] * out_hw[1]
+    meta = b.meta(_conv_geometry(node, x.shape, kernel, out_hw))
+    b.launch(f"im2col_{node.dtype}", signature("im2col"), n, [n, b.value(x.id), cols, meta])
+
+
+def _conv2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    # im2col into columns [C·kH·kW, N·Ho·Wo]; one strided-batched GEMM over the groups gives the
+    # output channels first [O, N·Ho·Wo]; a strided copy puts it back to NCHW; the bias is added after.
+    x, w = ins[0], ins[1]
+    groups, dt = node.attr("groups"), node.dtype
+    o, cg, kh, kw = w.shape
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=False)
+    cols = b.workspace(node.id)
+    outt = cols.at(math.prod(cols_shape) * itemsize(dt))
+    _im2col(b, node, x, (kh, kw), node.shape[2:], cols)
+    og, kg, cols_n = o // groups, cg * kh * kw, cols_shape[1]
+    gemm_call(b, dt, og, cols_n, kg, b.value(w.id), False, cols, False, outt, batch=groups,
+              stride_a=og * kg, stride_b=kg * cols_n)
+    _from_channels_first(b, dt, outt, b.value(node.id), node.shape)
+    if len(ins) == 3:
+        _add_bias(b, node, ins[2])
+
+
+def _conv2d_weight_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    x, dy = ins
+    groups, dt = node.attr("groups"), node.dtype
+    o, cg, kh, kw = node.shape
+    cols_shape, _ = conv_workspace(x.shape, node.shape, dy.shape, groups, transpose=False)
+    cols = b.workspace(node.id)
+    dyt = cols.at(math.prod(cols_shape) * itemsize(dt))
+    _im2col(b, node, x, (kh, kw), dy.shape[2:], cols)
+    _to_channels_first(b, dt, b.value(dy.id), dyt, dy.shape)
+    og, kg, cols_n = o // groups, cg * kh * kw, cols_shape[1]
+    gemm_call(b, dt, og, kg, cols_n, dyt, False, cols, True, b.value(node.id), batch=groups,
+              stride_a=og * cols_n, stride_b=kg * cols_n)
+
+
+def _conv_transpose2d(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    # x channels first [C, N·H·W]; columns [O·kH·kW, N·H·W] = weightᵀ @ x per group (batched GEMM);
+    # col2im gathers every output element's taps in a fixed order and adds the bias (no atomics).
+    x, w = ins[0], ins[1]
+    groups, dt = node.attr("groups"), node.dtype
+    c, og, kh, kw = w.shape
+    cols_shape, _ = conv_workspace(x.shape, w.shape, node.shape, groups, transpose=True)
+    cols = b.workspace(node.id)
+    xt = cols.at(math.prod(cols_shape) * itemsize(dt))
+    _to_channels_first(b, dt, b.value(x.id), xt, x.shape)
+    cg, rows, cols_n = c // groups, og * kh * kw, cols_shape[1]
+    gemm_call(b, dt, rows, cols_n, cg, b.value(w.id), True, xt, False, cols, batch=groups,
+              stride_a=cg * rows, stride_b=cg * cols_n)
+    n = math.prod(node.shape)
+    meta = b.meta(_conv_geometry(node, node.shape, (kh, kw), x.shape[2:]))
+    bias = b.value(ins[2].id) if len(ins) == 3 else None
+    b.launch(f"col2im_{dt}", signature("col2im"), n, [n, cols, bias, b.value(node.id), meta])
+
+
+def _pool(kernel: str) -> Factory:
+    """Direct kernels, one thread per element written: outputs for max/avg pooling and select,
+    inputs for the gradients (which gather over their windows: no atomics, a fixed order)."""
+    def build(node: Node, ins: Sequence[Node], b: Builder) -> None:
+        x = tuple(node.attr("shape")) if node.op == "avg_pool2d_grad" else ins[0].shape
+        hw, out_hw = pool_geometry(node.op, x, node.attr_dict)
+        meta = b.meta(L.window_meta(x, hw, out_hw))
+        n = math.prod(node.shape)
+        args: list[object] = [n]
+        if kernel.startswith("avgpool"):
+            args.append(int(node.attr("count_include_pad")))
+        args += [*(b.value(i.id) for i in ins), b.value(node.id), meta]
+        b.launch(f"{kernel}_{node.dtype}", signature(kernel), n, args)
+
+    return build
+
+
+def _moments(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    x = ins[0].shape
+    c, count = x[1], math.prod(x) // max(x[1], 1)
+    block = L.tree_block(count)
+    b.launch(f"moments_{node.dtype}", signature("moments"), None,
+             [c, x[0], math.prod(x[2:]), b.value(ins[0].id), b.value(node.id)],
+             grid=L.rows_grid(c), block=(block, 1, 1), shared=block * itemsize(node.dtype))
+
+
+def _batchnorm(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    n = math.prod(node.shape)
+    b.launch(f"batchnorm_{node.dtype}", signature("batchnorm", node.dtype), n,
+             [n, node.shape[1], math.prod(node.shape[2:]), float(node.attr("eps")), *(b.value(i.id) for i in ins),
+              b.value(node.id)])
+
+
+PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2}
+
+
+def _pad(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    widths = pad_widths("pad", ins[0].shape, node.attr_dict)
+    n = math.prod(node.shape)
+    meta = b.meta(L.pad_meta(node.shape, ins[0].shape, [lo for lo, _ in widths]))
+    b.launch(f"pad_{node.dtype}", signature("pad"), n,
+             [n, PAD_MODES[node.attr("mode")], float(node.attr("value")), b.value(ins[0].id), b.value(node.id), meta])
+
+
+def _pad_grad(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    g, dt = ins[0].shape, node.dtype
+    widths = pad_widths("pad_grad", node.shape, node.attr_dict)
+    size = itemsize(dt)
+    crop = tuple(slice(lo, lo + d) for (lo, _), d in zip(widths, node.shape, strict=True))
+    offset, strides, shape = L.view_geometry(g, lambda a: a[crop])
+    src = b.value(ins[0].id)
+    if node.attr("mode") != "constant":  # fold the borders into a copy of g, axis by axis, then crop
+        src = b.workspace(node.id)
+        b.memcpy(src, b.value(ins[0].id), math.prod(g) * size)
+        for meta, n in L.pad_folds(g, widths):
+            b.launch(f"pad_fold_{dt}", signature("pad_fold"), n, [n, PAD_MODES[node.attr("mode")], src, b.meta(meta)])
+    strided_copy(b, dt, shape, src.at(offset * size), strides, b.value(node.id), L.contiguous_strides(shape))
+
+
 BUILDERS: dict[str, Factory] = {
     **{op: _unary(op) for op in ("neg", "pow", "sqrt", "exp", "log", "abs", "sign", "erf", "relu", "leaky_relu",
                                  "sigmoid", "tanh", "gelu", "silu")},
@@ -486,6 +645,18 @@ BUILDERS: dict[str, Factory] = {
     "fused_elementwise": _fused,
     "matmul": _matmul,
     "gemm": _gemm,
+    "conv2d": _conv2d,
+    "conv2d_weight_grad": _conv2d_weight_grad,
+    "conv_transpose2d": _conv_transpose2d,
+    "max_pool2d": _pool("maxpool"),
+    "max_pool2d_grad": _pool("maxpool_grad"),
+    "max_pool2d_select": _pool("maxpool_select"),
+    "avg_pool2d": _pool("avgpool"),
+    "avg_pool2d_grad": _pool("avgpool_grad"),
+    "moments": _moments,
+    "batchnorm": _batchnorm,
+    "pad": _pad,
+    "pad_grad": _pad_grad,
 }
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from volta_core.ir.ops import Window
+
 BLOCK = 256
 MAX_BLOCKS = 1 << 20  # grid-stride loops cover the rest
 ALIGN = 256  # byte alignment of every region of an arena
@@ -118,6 +120,37 @@ def index_geometry(shape: Sequence[int], axis: int, idx_shape: Sequence[int]) ->
 def scatter_jblocks(lead: int, trail: int, size: int, target: int = 1 << 14) -> int:
     """Row groups of the deterministic scatter_add: about ``target`` threads in all."""
     return max(1, min(size, -(-target // max(1, lead * trail))))
+
+
+def window_meta(x: Sequence[int], hw: Sequence[Window], out_hw: Sequence[int]) -> np.ndarray:
+    """``[N, C, H, W, kH, kW, Ho, Wo, sH, sW, dH, dW, top, left, bottom, right]`` of a conv/pool window
+    over x [N, C, H, W] with (Ho, Wo) windows (volta.cu's ``Win``)."""
+    wh, ww = hw
+    return np.array([*x, wh.kernel, ww.kernel, *out_hw, wh.stride, ww.stride, wh.dilation, ww.dilation,
+                     wh.before, ww.before, wh.after, ww.after], np.int64)
+
+
+def pad_meta(out_shape: Sequence[int], in_shape: Sequence[int], before: Sequence[int]) -> np.ndarray:
+    """``[rank, out_shape, in_shape, before]`` of the pad kernel."""
+    return np.array([len(in_shape), *out_shape, *in_shape, *before], np.int64)
+
+
+def pad_folds(g_shape: Sequence[int], widths: Sequence[tuple[int, int]]) -> list[tuple[np.ndarray, int]]:
+    """One ``(meta, elements)`` per padded axis, last axis first, for pad_grad's in-place folds of a
+    contiguous copy of g: ``[rank, region_shape, strides, offset, axis, before, after, size]``. The
+    region of axis a spans earlier axes in full and this and later axes at the input's size."""
+    strides = contiguous_strides(g_shape)
+    sizes = [d - lo - hi for d, (lo, hi) in zip(g_shape, widths, strict=True)]
+    folds: list[tuple[np.ndarray, int]] = []
+    for axis in reversed(range(len(g_shape))):
+        lo, hi = widths[axis]
+        if not (lo or hi):
+            continue
+        region = [*g_shape[:axis], *sizes[axis:]]
+        offset = sum(widths[d][0] * strides[d] for d in range(axis, len(g_shape)))
+        meta = np.array([len(g_shape), *region, *strides, offset, axis, lo, hi, sizes[axis]], np.int64)
+        folds.append((meta, math.prod(region)))
+    return folds
 
 
 def arena_layout(sizes: Sequence[int], align: int = ALIGN) -> tuple[list[int], int]:

@@ -3,15 +3,15 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import {
-  checkServerImportable,
+  checkServerStarts,
   cliCommand,
   defaultCandidates,
   expandPath,
   findOnPath,
-  importCheckCommand,
   type Interpreter,
   quoteArg,
   resolveInterpreter,
+  serverCheckCommand,
   serverCommand,
   terminalText,
 } from "../interpreter";
@@ -133,8 +133,8 @@ describe("command lines", () => {
     });
   });
 
-  it("checks importability with -c 'import volta_lsp'", () => {
-    assert.deepEqual(importCheckCommand(launcher), { command: "py", args: ["-3", "-c", "import volta_lsp"] });
+  it("checks that the server can start with -m volta_lsp --check", () => {
+    assert.deepEqual(serverCheckCommand(launcher), { command: "py", args: ["-3", "-m", "volta_lsp", "--check"] });
   });
 
   it("runs and checks files through python -m volta_core", () => {
@@ -154,9 +154,9 @@ describe("command lines", () => {
   });
 });
 
-describe("checkServerImportable", () => {
+describe("checkServerStarts", () => {
   it("reports a missing interpreter instead of throwing", async () => {
-    const result = await checkServerImportable({
+    const result = await checkServerStarts({
       command: "/nonexistent/volta-test/python",
       prefixArgs: [],
       source: "setting",
@@ -166,15 +166,15 @@ describe("checkServerImportable", () => {
   });
 
   it("is ok exactly when the interpreter exits with status 0", async () => {
-    // Node stands in for Python: `node -e SCRIPT -- -c "import volta_lsp"`
+    // Node stands in for Python: `node -e SCRIPT -- -m volta_lsp --check`
     // runs SCRIPT and hands it the rest as plain arguments.
     const fake = (script: string): Interpreter => ({ command: process.execPath, prefixArgs: ["-e", script, "--"], source: "setting" });
-    const seen = await checkServerImportable(fake("process.exit(process.argv.slice(1).join(' ') === '-c import volta_lsp' ? 0 : 3)"));
+    const seen = await checkServerStarts(fake("process.exit(process.argv.slice(1).join(' ') === '-m volta_lsp --check' ? 0 : 3)"));
     assert.deepEqual(seen, { ok: true, detail: "" });
-    const ok = await checkServerImportable(fake("process.exit(0)"));
+    const ok = await checkServerStarts(fake("process.exit(0)"));
     assert.deepEqual(ok, { ok: true, detail: "" });
-    const failing = await checkServerImportable(fake("console.error('No module named volta_lsp'); process.exit(1)"));
+    const failing = await checkServerStarts(fake("console.error('No module named pygls'); process.exit(2)"));
     assert.equal(failing.ok, false);
-    assert.equal(failing.detail, "No module named volta_lsp");
+    assert.equal(failing.detail, "No module named pygls");
   });
 });

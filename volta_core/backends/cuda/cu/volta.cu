@@ -424,6 +424,281 @@ __device__ void fused_body(int nsteps, const int* __restrict__ prog, const doubl
   }
 }
 
+
+// ------------------------------------------------------------ images (NCHW)
+// Window meta (int64, from launch.window_meta): [N, C, H, W, kH, kW, Ho, Wo, sH, sW, dH, dW, top, left,
+// bottom, right]. Window (oh, ow) reads input (oh*sH - top + a*dH, ow*sW - left + b*dW) at tap (a, b).
+struct Win { i64 N, C, H, W, kh, kw, Ho, Wo, sh, sw, dh, dw, top, left, bottom, right; };
+__device__ __forceinline__ Win load_win(const i64* __restrict__ m) {
+  return {m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12], m[13], m[14], m[15]};
+}
+// Decodes element i of an [N, C, rows, cols] array.
+struct Pos4 { i64 n, c, h, w; };
+__device__ __forceinline__ Pos4 pos4(i64 i, i64 C, i64 rows, i64 cols) {
+  const i64 w = i % cols; i64 q = i / cols;
+  const i64 h = q % rows; q /= rows;
+  return {q / C, q % C, h, w};
+}
+// The window index along one axis that reads input index `in` at tap `t`, or -1.
+__device__ __forceinline__ i64 window_of(i64 in, i64 t, i64 stride, i64 dil, i64 before, i64 n_out) {
+  const i64 num = in + before - t * dil;
+  if (num < 0 || num % stride) return -1;
+  const i64 o = num / stride;
+  return o < n_out ? o : -1;
+}
+// Tap (a, b) of window (oh, ow) of one [H, W] plane, `fill` where it reads padding.
+template <typename T>
+__device__ __forceinline__ T tap_value(const T* __restrict__ plane, const Win& w, i64 oh, i64 ow, i64 a, i64 b, T fill) {
+  const i64 ih = oh * w.sh - w.top + a * w.dh, iw = ow * w.sw - w.left + b * w.dw;
+  return (ih >= 0 && ih < w.H && iw >= 0 && iw < w.W) ? plane[ih * w.W + iw] : fill;
+}
+
+// im2col: columns [C, kH, kW, N, Ho, Wo] (channels first: one GEMM covers the batch), 0 where a tap is padding.
+template <typename T>
+__device__ void im2col_body(i64 n, const T* __restrict__ x, T* __restrict__ cols, const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const i64 ow = i % w.Wo; i64 q = i / w.Wo;
+    const i64 oh = q % w.Ho; q /= w.Ho;
+    const i64 b = q % w.N; q /= w.N;  // b: the sample here; the taps follow
+    const i64 tb = q % w.kw; q /= w.kw;
+    const i64 ta = q % w.kh;
+    const i64 c = q / w.kh;
+    cols[i] = tap_value<T>(x + (b * w.C + c) * w.H * w.W, w, oh, ow, ta, tb, T(0));
+  }
+}
+
+// col2im (conv_transpose2d, conv2d's input gradient): y [N, C, H, W] gathers its taps from columns
+// [C, kH, kW, N, Ho, Wo] in row-major tap order, then adds the bias: the CPU backend's order, no atomics.
+template <typename T>
+__device__ void col2im_body(i64 n, const T* __restrict__ cols, const T* __restrict__ bias, T* __restrict__ y,
+                            const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  const i64 plane = w.N * w.Ho * w.Wo;
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.H, w.W);
+    T acc = T(0);
+    for (i64 a = 0; a < w.kh; ++a) {
+      const i64 oh = window_of(p.h, a, w.sh, w.dh, w.top, w.Ho);
+      if (oh < 0) continue;
+      for (i64 b = 0; b < w.kw; ++b) {
+        const i64 ow = window_of(p.w, b, w.sw, w.dw, w.left, w.Wo);
+        if (ow < 0) continue;
+        acc = acc + cols[((p.c * w.kh + a) * w.kw + b) * plane + (p.n * w.Ho + oh) * w.Wo + ow];
+      }
+    }
+    if (bias != nullptr) acc = acc + bias[p.c];
+    y[i] = acc;
+  }
+}
+
+// max over a window, padding -inf (np.maximum's NaN propagation), taps in row-major order
+template <typename T> __device__ __forceinline__ T window_max(const T* __restrict__ plane, const Win& w, i64 oh, i64 ow) {
+  T m = tap_value<T>(plane, w, oh, ow, 0, 0, lowest<T>());
+  for (i64 t = 1; t < w.kh * w.kw; ++t) m = np_max(m, tap_value<T>(plane, w, oh, ow, t / w.kw, t % w.kw, lowest<T>()));
+  return m;
+}
+// the window's first maximum: its first tap not below the max (with a NaN, the max is NaN: tap 0)
+template <typename T> __device__ __forceinline__ i64 first_max(const T* __restrict__ plane, const Win& w, i64 oh, i64 ow) {
+  const T m = window_max<T>(plane, w, oh, ow);
+  for (i64 t = 0; t < w.kh * w.kw; ++t)
+    if (!(tap_value<T>(plane, w, oh, ow, t / w.kw, t % w.kw, lowest<T>()) < m)) return t;
+  return w.kh * w.kw - 1;
+}
+
+template <typename T>
+__device__ void maxpool_body(i64 n, const T* __restrict__ x, T* __restrict__ y, const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.Ho, w.Wo);
+    y[i] = window_max<T>(x + (p.n * w.C + p.c) * w.H * w.W, w, p.h, p.w);
+  }
+}
+
+// dx of max_pool2d: each input element gathers g of the windows whose first maximum it is, in tap order
+template <typename T>
+__device__ void maxpool_grad_body(i64 n, const T* __restrict__ x, const T* __restrict__ g, T* __restrict__ dx,
+                                  const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.H, w.W);
+    const i64 base = p.n * w.C + p.c;
+    const T* plane = x + base * w.H * w.W;
+    T acc = T(0);
+    for (i64 a = 0; a < w.kh; ++a) {
+      const i64 oh = window_of(p.h, a, w.sh, w.dh, w.top, w.Ho);
+      if (oh < 0) continue;
+      for (i64 b = 0; b < w.kw; ++b) {
+        const i64 ow = window_of(p.w, b, w.sw, w.dw, w.left, w.Wo);
+        if (ow >= 0 && first_max<T>(plane, w, oh, ow) == a * w.kw + b) acc = acc + g[(base * w.Ho + oh) * w.Wo + ow];
+      }
+    }
+    dx[i] = acc;
+  }
+}
+
+// v read at each window's first maximum of x (0 where that tap is padding)
+template <typename T>
+__device__ void maxpool_select_body(i64 n, const T* __restrict__ x, const T* __restrict__ v, T* __restrict__ y,
+                                    const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.Ho, w.Wo);
+    const i64 off = (p.n * w.C + p.c) * w.H * w.W;
+    const i64 t = first_max<T>(x + off, w, p.h, p.w);
+    y[i] = tap_value<T>(v + off, w, p.h, p.w, t / w.kw, t % w.kw, T(0));
+  }
+}
+
+// avg_pool2d's divisor (PyTorch's): the window clipped to the padded input, or to the input itself
+__device__ __forceinline__ i64 pool_count(const Win& w, i64 oh, i64 ow, int include_pad) {
+  const i64 hs = oh * w.sh - w.top, ws = ow * w.sw - w.left;
+  const i64 he = min(hs + w.kh, w.H + w.bottom), we = min(ws + w.kw, w.W + w.right);
+  if (include_pad) return (he - hs) * (we - ws);
+  return (min(he, w.H) - max(hs, (i64)0)) * (min(we, w.W) - max(ws, (i64)0));
+}
+
+template <typename T>
+__device__ void avgpool_body(i64 n, int include_pad, const T* __restrict__ x, T* __restrict__ y,
+                             const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.Ho, w.Wo);
+    const T* plane = x + (p.n * w.C + p.c) * w.H * w.W;
+    T s = tap_value<T>(plane, w, p.h, p.w, 0, 0, T(0));
+    for (i64 t = 1; t < w.kh * w.kw; ++t) s = s + tap_value<T>(plane, w, p.h, p.w, t / w.kw, t % w.kw, T(0));
+    y[i] = s / (T)pool_count(w, p.h, p.w, include_pad);
+  }
+}
+
+template <typename T>
+__device__ void avgpool_grad_body(i64 n, int include_pad, const T* __restrict__ g, T* __restrict__ dx,
+                                  const i64* __restrict__ meta) {
+  const Win w = load_win(meta);
+  GRID_STRIDE(i, n) {
+    const Pos4 p = pos4(i, w.C, w.H, w.W);
+    const i64 base = p.n * w.C + p.c;
+    T acc = T(0);
+    for (i64 a = 0; a < w.kh; ++a) {
+      const i64 oh = window_of(p.h, a, w.sh, 1, w.top, w.Ho);
+      if (oh < 0) continue;
+      for (i64 b = 0; b < w.kw; ++b) {
+        const i64 ow = window_of(p.w, b, w.sw, 1, w.left, w.Wo);
+        if (ow < 0) continue;
+        const T share = g[(base * w.Ho + oh) * w.Wo + ow] / (T)pool_count(w, oh, ow, include_pad);
+        acc = acc + share;
+      }
+    }
+    dx[i] = acc;
+  }
+}
+
+// moments of x [N, C, inner] per channel (one block per channel, fixed trees): out = [mean[C], var[C]]
+template <typename T>
+__device__ void moments_body(i64 C, i64 N, i64 inner, const T* __restrict__ x, T* __restrict__ out, T* sm) {
+  const i64 count = N * inner;
+  for (i64 c = blockIdx.x; c < C; c += gridDim.x) {
+    T s = T(0);
+    for (i64 k = threadIdx.x; k < count; k += blockDim.x) s = s + x[((k / inner) * C + c) * inner + k % inner];
+    s = block_tree(R_SUM, s, sm);
+    const T mean = (T)((double)s / (double)count);
+    T q = T(0);
+    for (i64 k = threadIdx.x; k < count; k += blockDim.x) {
+      const T d = x[((k / inner) * C + c) * inner + k % inner] - mean;
+      q = q + d * d;
+    }
+    q = block_tree(R_SUM, q, sm);
+    if (threadIdx.x == 0) {
+      out[c] = mean;
+      out[C + c] = (T)((double)q / (double)count);
+    }
+  }
+}
+
+// batchnorm as the CPU backend (and PyTorch's CPU kernel) computes it: y = x * alpha + beta with
+// alpha = scale / sqrt(var + eps), beta = shift - mean * alpha, step by step
+template <typename T>
+__device__ void batchnorm_body(i64 n, i64 C, i64 inner, T eps, const T* __restrict__ x, const T* __restrict__ scale,
+                               const T* __restrict__ shift, const T* __restrict__ mean, const T* __restrict__ var,
+                               T* __restrict__ y) {
+  GRID_STRIDE(i, n) {
+    const i64 c = (i / inner) % C;
+    T alpha = var[c] + eps;
+    alpha = sqrt(alpha);
+    alpha = T(1) / alpha;
+    alpha = alpha * scale[c];
+    T beta = mean[c] * alpha;
+    beta = shift[c] - beta;
+    const T v = x[i] * alpha;
+    y[i] = v + beta;
+  }
+}
+
+// pad (meta: [rank, out_shape, in_shape, before]); modes 0 constant, 1 reflect (edge not repeated), 2 edge
+template <typename T>
+__device__ void pad_body(i64 n, int mode, double value, const T* __restrict__ x, T* __restrict__ y,
+                         const i64* __restrict__ meta) {
+  const int rank = (int)meta[0];
+  const i64* oshape = meta + 1;
+  const i64* ishape = oshape + rank;
+  const i64* before = ishape + rank;
+  GRID_STRIDE(i, n) {
+    i64 q = i, src = 0, stride = 1;
+    bool inside = true;
+    for (int d = rank - 1; d >= 0; --d) {
+      i64 k = q % oshape[d] - before[d];
+      q /= oshape[d];
+      const i64 size = ishape[d];
+      if (k < 0 || k >= size) {
+        if (mode == 0) inside = false;
+        else if (mode == 1) k = k < 0 ? -k : 2 * size - 2 - k;
+        else k = k < 0 ? 0 : size - 1;
+      }
+      src += k * stride;
+      stride *= size;
+    }
+    y[i] = inside ? x[src] : (T)value;
+  }
+}
+
+// One axis of pad's adjoint, in place on a copy of g: every element of the region (earlier axes
+// still padded, this axis and later ones already folded) adds the border elements that copied it.
+// meta: [rank, region_shape, strides, offset, axis, before, after, size]; modes as pad's (1 or 2).
+template <typename T>
+__device__ void pad_fold_body(i64 n, int mode, T* buf, const i64* __restrict__ meta) {
+  const int rank = (int)meta[0];
+  const i64* shape = meta + 1;
+  const i64* strides = shape + rank;
+  const i64 offset = strides[rank], axis = strides[rank + 1], lo = strides[rank + 2], hi = strides[rank + 3];
+  const i64 size = strides[rank + 4], sa = strides[axis];
+  GRID_STRIDE(i, n) {
+    i64 q = i, off = offset, j = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      const i64 k = q % shape[d];
+      q /= shape[d];
+      off += k * strides[d];
+      if (d == axis) j = k;
+    }
+    T v = buf[off];
+    if (mode == 1) {
+      if (j >= 1 && j <= lo) v = v + buf[off - 2 * j * sa];
+      if (j >= size - 1 - hi && j <= size - 2) v = v + buf[off + (2 * size - 2 - 2 * j) * sa];
+    } else {
+      if (j == 0 && lo) {
+        T s = T(0);
+        for (i64 k = lo; k >= 1; --k) s = s + buf[off - k * sa];
+        v = v + s;
+      }
+      if (j == size - 1 && hi) {
+        T s = T(0);
+        for (i64 k = 1; k <= hi; ++k) s = s + buf[off + k * sa];
+        v = v + s;
+      }
+    }
+    buf[off] = v;
+  }
+}
+
 // ------------------------------------------------------------ optimizers
 // One launch per parameter tensor. Each line is one float32 operation of the CPU
 // optimizer (volta_core/train/optim.py), in the same order, so updates are bitwise equal.
@@ -499,6 +774,21 @@ extern "C" __global__ void opt_rmsprop(i64 n, float* p, const float* __restrict_
     } else {
       b = b * neg_lr;
     }
+    p[i] = p[i] + b;
+  }
+}
+
+extern "C" __global__ void opt_adagrad(i64 n, float* p, const float* __restrict__ g, float* acc, float wd, int has_wd,
+                                       float eps, float neg_lr) {
+  GRID_STRIDE(i, n) {
+    const float gg = decayed(g[i], p[i], wd, has_wd);
+    float b = gg * gg;
+    const float s = acc[i] + b;
+    acc[i] = s;
+    b = sqrt(s);
+    b = b + eps;
+    b = gg / b;
+    b = b * neg_lr;
     p[i] = p[i] + b;
   }
 }
@@ -614,3 +904,25 @@ GATHER_SIZED(GATHER)
 #define ONE_HOT_FROM(is, I) ONE_HOT_TO(f32, float, is, I) ONE_HOT_TO(f64, double, is, I) ONE_HOT_TO(i32, int, is, I) \
   ONE_HOT_TO(i64, i64, is, I) ONE_HOT_TO(bool, u8, is, I)
 INDEX(ONE_HOT_FROM)
+
+#define IMAGES(s, T) \
+  extern "C" __global__ void im2col_##s(i64 n, const T* x, T* cols, const i64* meta) { im2col_body<T>(n, x, cols, meta); } \
+  extern "C" __global__ void col2im_##s(i64 n, const T* cols, const T* bias, T* y, const i64* meta) { \
+    col2im_body<T>(n, cols, bias, y, meta); } \
+  extern "C" __global__ void maxpool_##s(i64 n, const T* x, T* y, const i64* meta) { maxpool_body<T>(n, x, y, meta); } \
+  extern "C" __global__ void maxpool_grad_##s(i64 n, const T* x, const T* g, T* dx, const i64* meta) { \
+    maxpool_grad_body<T>(n, x, g, dx, meta); } \
+  extern "C" __global__ void maxpool_select_##s(i64 n, const T* x, const T* v, T* y, const i64* meta) { \
+    maxpool_select_body<T>(n, x, v, y, meta); } \
+  extern "C" __global__ void avgpool_##s(i64 n, int include_pad, const T* x, T* y, const i64* meta) { \
+    avgpool_body<T>(n, include_pad, x, y, meta); } \
+  extern "C" __global__ void avgpool_grad_##s(i64 n, int include_pad, const T* g, T* dx, const i64* meta) { \
+    avgpool_grad_body<T>(n, include_pad, g, dx, meta); } \
+  extern "C" __global__ void moments_##s(i64 C, i64 N, i64 inner, const T* x, T* out) { \
+    extern __shared__ __align__(8) unsigned char smem[]; moments_body<T>(C, N, inner, x, out, reinterpret_cast<T*>(smem)); } \
+  extern "C" __global__ void batchnorm_##s(i64 n, i64 C, i64 inner, T eps, const T* x, const T* scale, const T* shift, \
+    const T* mean, const T* var, T* y) { batchnorm_body<T>(n, C, inner, eps, x, scale, shift, mean, var, y); } \
+  extern "C" __global__ void pad_##s(i64 n, int mode, double value, const T* x, T* y, const i64* meta) { \
+    pad_body<T>(n, mode, value, x, y, meta); } \
+  extern "C" __global__ void pad_fold_##s(i64 n, int mode, T* buf, const i64* meta) { pad_fold_body<T>(n, mode, buf, meta); }
+FLOATS(IMAGES)
