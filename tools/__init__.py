@@ -1,1 +1,1 @@
-"""Maintainer tooling (release automation); not part of the installed package."""
+"""Maintainer tooling (release automation, mutation checks, fuzz cases, the KPI scorecard); not part of the installed package."""
