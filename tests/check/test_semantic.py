@@ -165,6 +165,13 @@ def test_schema_and_shape_rules(text: str, code: str) -> None:
     assert code in [c for c, _, _ in codes(text)]
 
 
+def test_head_count_hint_for_a_huge_width_is_found_at_once() -> None:
+    # The hint's divisor search once counted up to the width: 2**62 never finished.
+    a = analyze("model m\n    input tokens 8\n    layer embedding 10 4611686018427387904\n    layer attention 3\n")
+    d = next(d for d in a.diagnostics if d.code == "E0502")
+    assert d.helps[0].endswith("e.g. 2")
+
+
 def test_missing_on_gets_fix_naming_the_only_dataset() -> None:
     a = analyze("model m\n    layers 2 1\ndataset xs\n    type xor\ntrain m\n")
     d = next(d for d in a.diagnostics if d.code == "E0105")

@@ -252,7 +252,7 @@ def _attention(walk: _Walk, call: LayerCall, path: str, shape: Shape, tokens: bo
         return shape, (), ()
     d = shape[1]
     if heads > 0 and d % heads:
-        divisors = [h for h in range(1, d + 1) if d % h == 0 and h <= 64]
+        divisors = [h for h in range(1, min(d, 64) + 1) if d % h == 0]  # never a loop over a huge width
         near = min(divisors, key=lambda h: (abs(h - heads), h))
         walk.diags.append(Diagnostic(
             "E0502", f"{heads} heads do not divide the width {d}", call.span,
