@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.cnn import BENCHMARKS as CNN_BENCHMARKS
+from benchmarks.cnn_train import BENCHMARKS as CNN_TRAIN_BENCHMARKS
 
 SMALL = (256, 512, 512, 256, 1)
 LARGE = (512, 2048, 2048, 512, 1)
@@ -50,7 +51,7 @@ TEXT_SRC = """model sentiment
 @dataclass(frozen=True)
 class Spec:
     name: str
-    kind: str  # train | infer | analyze | compile
+    kind: str  # train | infer | train_text | analyze | compile | cnn | cnn_train
     widths: tuple[int, ...] = ()
     batch: int = 0
     optimizer: str = ""
@@ -76,6 +77,8 @@ for _w in (SMALL, LARGE):
     SPECS[_n] = Spec(_n, "compile", _w, 64)
 for _n in CNN_BENCHMARKS:
     SPECS[_n] = Spec(_n, "cnn")
+for _n in CNN_TRAIN_BENCHMARKS:
+    SPECS[_n] = Spec(_n, "cnn_train")
 
 
 # ----------------------------------------------------------------- timing
@@ -368,6 +371,17 @@ def bench_cnn(spec: Spec, rounds: int) -> dict[str, object]:
     return out
 
 
+def bench_cnn_train(spec: Spec, rounds: int) -> dict[str, object]:
+    """A whole training step of one of issue 18's speed nets, written in `.vt` (``benchmarks/cnn_train.py``)."""
+    from benchmarks.cnn_train import build
+
+    built = build(spec.name)
+    tv, tp = interleaved(built.volta, built.peer, rounds)
+    out = pair_result(tv, tp, built.flops, None)
+    out["first_loss"] = {"volta": built.first_loss[0], "peer": built.first_loss[1]}
+    return out
+
+
 def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
     spec = SPECS[name]
     rounds = 5 if quick else 15
@@ -382,6 +396,8 @@ def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
         out = bench_analyze(rounds)
     elif spec.kind == "cnn":
         out = bench_cnn(spec, rounds)
+    elif spec.kind == "cnn_train":
+        out = bench_cnn_train(spec, rounds)
     else:
         out = bench_compile(spec, rounds)
     out.setdefault("status", "ok")
