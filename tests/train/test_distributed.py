@@ -223,6 +223,34 @@ def test_two_ranks_are_reproducible_and_match_one_process(tmp_path: Path, progra
     assert "world_size" not in single_record and "mpi" not in single_record
 
 
+SUM_CHECK = """
+import numpy as np
+from volta_core.train import distributed as d
+w = d.world()
+rng = np.random.default_rng(w.rank)
+for n in (1, 2, 7, 1000, 12345):
+    x = rng.standard_normal(n).astype(np.float32)
+    got = w.sum_in_rank_order(x, "t")
+    parts = w.allgather(x, "t")
+    ref = parts[0].copy()
+    for r in range(1, w.size):
+        ref += parts[r]
+    assert got.tobytes() == ref.tobytes(), (n, w.rank)
+print("ok", w.rank)
+"""
+
+
+@needs_mpi
+def test_the_chunked_exchange_adds_in_rank_order_like_whole_buffers() -> None:
+    """Reduce-scatter then allgather gives the bits of adding whole buffers in rank
+    order, also for buffers shorter than the number of ranks."""
+    mpiexec = find_mpiexec()
+    assert mpiexec is not None
+    done = subprocess.run([mpiexec, "-n", "3", sys.executable, "-c", SUM_CHECK], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and sorted(done.stdout.split()) == ["0", "1", "2", "ok", "ok", "ok"], done.stderr
+
+
 @needs_mpi
 def test_one_rank_is_bit_identical_to_the_single_process(tmp_path: Path) -> None:
     _write_inputs(tmp_path)

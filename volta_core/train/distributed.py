@@ -13,9 +13,10 @@ library's reduction algorithm:
   rank ``r`` trains on a fixed slice of each global batch (:func:`shard`);
 - each rank scales its gradients by its share of the global batch
   (``n_r / N``: the loss of a global batch is the mean over the global batch)
-  and the buffers are *gathered* (``Allgather`` only moves bytes) and summed on
-  every rank in rank order 0, 1, …: the same additions in the same order on
-  every rank, so the optimizer step is identical everywhere;
+  and every element is summed over the ranks in rank order 0, 1, … by the
+  rank that owns its chunk (MPI only moves bytes: ``Alltoallv``, then
+  ``Allgatherv``), so every rank gets the same bits and the optimizer step is
+  identical everywhere;
 - collectives are non-blocking and polled against a deadline
   (``VOLTA_MPI_TIMEOUT`` seconds, default 120): a rank that stops answering
   ends the job with one diagnostic instead of a hang.
@@ -129,31 +130,61 @@ class World:
         if self.size == 1:
             out[0] = local
         else:
-            request = self.comm.Iallgather(local, out)
-            deadline = start + self.timeout_s
-            spins = 0
-            while not request.Test():
-                spins += 1
-                if spins > 200:  # spin briefly (a fast exchange), then yield the core
-                    time.sleep(0.0002)
-                if time.perf_counter() > deadline:
-                    raise DistributedError(
-                        f"rank {self.rank} of {self.size}: no answer from the other ranks within "
-                        f"{self.timeout_s:g} s while {what}; the job is stopped",
-                        help="a rank failed or hangs: its own output says why; the timeout is "
-                        "`VOLTA_MPI_TIMEOUT` (seconds)",
-                    )
+            self._wait(self.comm.Iallgather(local, out), start, what)
         self.comm_seconds += time.perf_counter() - start
         self.comm_bytes += out.nbytes
         return out
 
+    def _wait(self, request: Any, start: float, what: str) -> None:
+        """Poll ``request`` until it completes; :class:`DistributedError` after ``timeout_s``."""
+        deadline = start + self.timeout_s
+        spins = 0
+        while not request.Test():
+            spins += 1
+            if spins > 200:  # spin briefly (a fast exchange), then yield the core
+                time.sleep(0.0002)
+            if time.perf_counter() > deadline:
+                raise DistributedError(
+                    f"rank {self.rank} of {self.size}: no answer from the other ranks within "
+                    f"{self.timeout_s:g} s while {what}; the job is stopped",
+                    help="a rank failed or hangs: its own output says why; the timeout is "
+                    "`VOLTA_MPI_TIMEOUT` (seconds)",
+                )
+
     def sum_in_rank_order(self, local: np.ndarray, what: str) -> np.ndarray:
-        """The sum of every rank's ``local``, added in rank order 0, 1, … on every
-        rank (the same additions everywhere, whatever the MPI library)."""
-        parts = self.allgather(local, what)
-        total = parts[0].copy()
+        """The sum of every rank's 1-D ``local``, each element added in rank order
+        0, 1, … (the same additions on every rank, whatever the MPI library).
+
+        A fixed-order reduce-scatter, then an allgather: rank ``k`` receives chunk
+        ``k`` of every rank's buffer (``Alltoallv`` only moves bytes), adds the
+        chunks in rank order, and the summed chunks are gathered by every rank.
+        Each rank sends and receives about ``2 (N-1)/N`` buffers, as a ring
+        allreduce does, and the result is what adding the whole buffers in rank
+        order gives, bit for bit."""
+        local = np.ascontiguousarray(local).reshape(-1)
+        if self.size == 1:
+            return local.copy()
+        from mpi4py import MPI
+
+        start = time.perf_counter()
+        bounds = [shard(local.size, r, self.size) for r in range(self.size)]
+        counts = np.array([hi - lo for lo, hi in bounds], np.int64)
+        displs = np.array([lo for lo, _ in bounds], np.int64)
+        lo, hi = bounds[self.rank]
+        mine = hi - lo
+        parts = np.empty(self.size * mine, local.dtype)
+        kind = MPI._typedict[local.dtype.char]
+        self._wait(self.comm.Ialltoallv(
+            [local, (counts, displs), kind],
+            [parts, (np.full(self.size, mine, np.int64), np.arange(self.size, dtype=np.int64) * mine), kind],
+        ), start, what)
+        chunk = parts[:mine].copy()
         for r in range(1, self.size):
-            total += parts[r]
+            chunk += parts[r * mine : (r + 1) * mine]
+        total = np.empty_like(local)
+        self._wait(self.comm.Iallgatherv([chunk, kind], [total, (counts, displs), kind]), start, what)
+        self.comm_seconds += time.perf_counter() - start
+        self.comm_bytes += 2 * local.nbytes * (self.size - 1) // self.size
         return total
 
     def check_same(self, digest: str, what: str) -> None:
