@@ -53,6 +53,8 @@ __all__ = [
 SIZE_VARIABLES: Final = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
 #: Seconds a rank waits in one collective before it stops the job.
 DEFAULT_TIMEOUT_S: Final = 120.0
+#: Seconds a rank polls a collective without pausing (MPI progresses only while it is polled).
+SPIN_S: Final = 2.0
 #: Where `volta run --ranks N` asks each rank to write its process id (rank → PID).
 LAUNCH_DIR_VARIABLE: Final = "VOLTA_LAUNCH_DIR"
 INSTALL_HELP: Final = "install MPI with `pip install 'volta-lang[mpi]'` (mpi4py and the MPICH wheel)"
@@ -138,12 +140,12 @@ class World:
     def _wait(self, request: Any, start: float, what: str) -> None:
         """Poll ``request`` until it completes; :class:`DistributedError` after ``timeout_s``."""
         deadline = start + self.timeout_s
-        spins = 0
-        while not request.Test():
-            spins += 1
-            if spins > 200:  # spin briefly (a fast exchange), then yield the core
-                time.sleep(0.0002)
-            if time.perf_counter() > deadline:
+        patient = time.perf_counter() + SPIN_S
+        while not request.Test():  # each Test drives MPI's progress: spin while an exchange is likely
+            now = time.perf_counter()
+            if now > patient:  # a rank is far behind (or gone): stop burning the core
+                time.sleep(0.001)
+            if now > deadline:
                 raise DistributedError(
                     f"rank {self.rank} of {self.size}: no answer from the other ranks within "
                     f"{self.timeout_s:g} s while {what}; the job is stopped",
