@@ -368,3 +368,63 @@ def test_a_killed_rank_stops_the_job_with_one_diagnostic(tmp_path: Path) -> None
     assert not (tmp_path / "w.safetensors").exists()
     assert not list(tmp_path.glob("*.volta-partial-*"))
 
+
+
+@needs_mpi
+def test_a_hanging_rank_stops_the_job_after_the_collective_timeout(tmp_path: Path) -> None:
+    """Rank 1 stopped (SIGSTOP): rank 0 waits VOLTA_MPI_TIMEOUT seconds in the
+    exchange, then reports E0627 at the `train` statement and stops the job."""
+    (tmp_path / "prog.vt").write_text(KILL, encoding="utf-8")
+    launch_dir = tmp_path / "launch"
+    launch_dir.mkdir()
+    env = {**os.environ, "VOLTA_LAUNCH_DIR": str(launch_dir), "VOLTA_MPI_TIMEOUT": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "volta_core", "run", "prog.vt", "--ranks", "2"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("epoch 1/"):
+                break
+        os.kill(int((launch_dir / "rank1.pid").read_text()), signal.SIGSTOP)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert "error[E0627]" in err and "no answer from the other ranks within 3 s" in err, err
+    assert "prog.vt:" in err  # at the train statement
+    assert err.count("error[") == 1, err
+    assert not (tmp_path / "w.safetensors").exists()
+
+
+class _FakeComm:
+    """Two ranks' digests, as MPI would gather them (for the strict-mode check)."""
+
+    def __init__(self, other: bytes) -> None:
+        self.other = other
+
+    def Get_rank(self) -> int:
+        return 0
+
+    def Get_size(self) -> int:
+        return 2
+
+    def Iallgather(self, local: np.ndarray, out: np.ndarray) -> object:
+        out[0] = local
+        out[1] = np.frombuffer(self.other, np.uint8)
+
+        class Done:
+            def Test(self) -> bool:
+                return True
+
+        return Done()
+
+
+def test_strict_mode_stops_when_the_ranks_weights_differ() -> None:
+    from volta_core.train.distributed import DistributedError, World
+
+    same = "ab" * 32
+    World(_FakeComm(bytes.fromhex(same)), "fake", 1.0).check_same(same, "weights after step 100")
+    with pytest.raises(DistributedError, match=r"weights after step 100 differ \(rank 0 vs rank 1\)"):
+        World(_FakeComm(bytes.fromhex("cd" * 32)), "fake", 1.0).check_same(same, "weights after step 100")
