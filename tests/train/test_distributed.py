@@ -428,3 +428,15 @@ def test_strict_mode_stops_when_the_ranks_weights_differ() -> None:
     World(_FakeComm(bytes.fromhex(same)), "fake", 1.0).check_same(same, "weights after step 100")
     with pytest.raises(DistributedError, match=r"weights after step 100 differ \(rank 0 vs rank 1\)"):
         World(_FakeComm(bytes.fromhex("cd" * 32)), "fake", 1.0).check_same(same, "weights after step 100")
+
+
+def test_the_single_process_path_never_imports_mpi4py(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from volta_core.lang import Session\n"
+        f"r = Session(stdout=lambda t: None, base_dir={str(tmp_path)!r}).run({MLP.format(extra='')!r})\n"
+        "assert r.ok, r.diagnostics\n"
+        "assert 'mpi4py' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
