@@ -440,3 +440,11 @@ def test_the_single_process_path_never_imports_mpi4py(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@needs_mpi
+def test_a_batch_smaller_than_the_ranks_leaves_some_shards_empty(tmp_path: Path) -> None:
+    """17 examples, batch 8, 3 ranks: each epoch's last batch has 1 row, so ranks 1
+    and 2 train on nothing and contribute zeros; the result still matches one process."""
+    program = MLP.replace("samples 90", "samples 17").replace("batch 16", "batch 8")
+    assert _max_relative(_train(tmp_path, program, 3, "three"), _train(tmp_path, program, None, "single")) <= 1e-6
