@@ -316,7 +316,7 @@ def test_verify_reruns_on_the_recorded_ranks_and_names_a_divergence(tmp_path: Pa
 KILL = """
 dataset toy
     type blobs
-    samples 4000
+    samples 800
     classes 3
     batch 8
     seed 3
