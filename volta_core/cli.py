@@ -209,7 +209,51 @@ def _check_record_target(record: str, program: Path) -> None:
         )
 
 
+def _launch(args: argparse.Namespace, ranks: int) -> int:
+    """Start this command again on ``ranks`` MPI processes (``--ranks N``; docs/distributed.md)."""
+    from volta_core.launch import launch
+    from volta_core.train.distributed import MpiMissing
+
+    argv = list(args.argv)
+    for i, word in enumerate(argv):  # the ranks run the command itself, without --ranks
+        if word == "--ranks":
+            del argv[i : i + 2]
+            break
+        if word.startswith("--ranks="):
+            del argv[i]
+            break
+    try:
+        result = launch(ranks, argv)
+    except MpiMissing as exc:
+        raise CommandError.of(exc) from None
+    if result.message is not None:
+        _print_error(result.message, ["the job ends when any rank ends; see the rank's own output above, if any"],
+                     code="E0627")
+    return EXIT_OK if result.code == 0 else EXIT_ERRORS
+
+
+def _join_ranks() -> int:
+    """In a process started by an MPI launcher on more than one rank: join the job
+    (E0626 without mpi4py). On ranks other than 0 nothing is printed (a rank that
+    fails says so on the original standard error, see :func:`main`). Returns the rank."""
+    from volta_core.train import distributed
+
+    if distributed.launched_size() <= 1:
+        return 0
+    try:
+        w = distributed.world()
+    except distributed.MpiMissing as exc:
+        raise CommandError.of(exc) from None
+    if w.rank != 0:
+        quiet = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (lives as long as the process)
+        sys.stdout = sys.stderr = quiet
+    return w.rank
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.ranks is not None:
+        return _launch(args, args.ranks)
+    _join_ranks()
     path = _source_path(args.file, "run")
     if args.record is not None:
         _check_record_target(args.record, path)
@@ -534,10 +578,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
 
     record_path = Path(args.record)
+    _join_ranks()
     try:
         expected = load_record(record_path)
     except RecordError as exc:
         raise CommandError.of(exc) from None
+    from volta_core.train.distributed import launched_size
+
+    if expected.world_size > 1 and launched_size() == 1:  # re-run on as many ranks as were recorded
+        return _launch(args, expected.world_size)
+    if launched_size() != expected.world_size:
+        raise CommandError(
+            f"`{record_path}` was recorded on {plural(expected.world_size, 'rank')}; this is "
+            f"{plural(launched_size(), 'rank')} of a job",
+            f"run `volta verify {args.record}` without mpiexec: it starts as many ranks as were recorded",
+            code="E0627",
+        )
     program = program_path(expected, record_path)
     display = str(program)
     loaded = read_source(program, display)
@@ -745,6 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
     p.add_argument("--record", metavar="R", help="write a run record (JSON) for `volta verify`")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default="auto", help="default training device")
+    p.add_argument("--ranks", type=_positive_int, metavar="N",
+                   help="train data-parallel on N MPI processes of this machine (docs/distributed.md)")
 
     p = add("check", cmd_check, "report every error and warning without running")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -771,6 +829,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("version", cmd_version, "print the Volta version")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not `{text}`")
+    return int(text)
+
+
+def _end_ranks(code: int) -> int:
+    """In a data-parallel job, a rank that fails stops every rank (MPI_Abort), so
+    none waits for it. Rank 0 has printed its diagnostic; another rank first gives
+    rank 0 a moment to fail the same way (then only rank 0's diagnostic shows),
+    then says in one line on the original standard error that it failed."""
+    from volta_core.train.distributed import active
+
+    w = active()
+    if w is None or code == EXIT_OK:
+        return code
+    if w.rank != 0:
+        import time
+
+        time.sleep(3.0)
+        if sys.__stderr__ is not None:
+            sys.__stderr__.write(f"volta: rank {w.rank} of {w.size} failed (exit code {code}); stopping every rank\n")
+    w.abort(code)
+    return code
 
 
 def _internal_error(exc: BaseException, debug: bool) -> None:
@@ -822,6 +906,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return _end_ranks(_main(args, handler))
+
+
+def _main(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int]) -> int:
     try:
         code = handler(args)
         sys.stdout.flush()  # inside the try: a full disk or closed pipe shows here

@@ -404,6 +404,23 @@ cause is a learning rate so large that the update overflows float32
 weights never reach a checkpoint; `load` a good checkpoint or declare the
 model again, then train with a smaller `lr` (or `clip_grad`).
 """),
+    ("E0626", "distributed training needs MPI", """
+`distributed data_parallel` (or `volta run --ranks N`, or a process started
+by `mpiexec` on more than one rank) trains over MPI, but mpi4py or an MPI
+library is missing. Volta never falls back to a single process silently:
+install them with `pip install 'volta-lang[mpi]'` (mpi4py and the MPICH
+wheel, which brings `mpiexec`), or remove `distributed`. Distributed
+training runs on the CPU, so `device gpu` is refused with it. See
+docs/distributed.md.
+"""),
+    ("E0627", "distributed training stopped", """
+A data-parallel job could not continue: a rank stopped answering within
+`VOLTA_MPI_TIMEOUT` seconds (default 120) while the ranks exchanged
+gradients, a rank ended (killed, out of memory), or, in strict determinism,
+the ranks' weights stopped being identical. One diagnostic names what
+happened and every rank is stopped; rank 0 writes no checkpoint or record
+after it (writes are atomic, so none is half-written). See docs/distributed.md.
+"""),
     ("E0623", "invalid inference input file", """
 `infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row
 and one numeric column per model input feature, in the model's order. The

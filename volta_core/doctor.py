@@ -151,7 +151,15 @@ def collect() -> dict[str, Any]:
         "onnxruntime": _package("onnxruntime"),
         "kernel": _kernel(),
         "lsp": _lsp(),
+        "mpi": _mpi(),
     }
+
+
+def _mpi() -> dict[str, Any]:
+    """Distributed training's needs (docs/distributed.md), found without importing mpi4py."""
+    from volta_core.train.distributed import find_mpiexec
+
+    return {"mpi4py": _package("mpi4py"), "mpiexec": find_mpiexec()}
 
 
 def _version(pkg: dict[str, Any]) -> str:
@@ -196,6 +204,8 @@ def render(report: dict[str, Any]) -> str:
         ("volta kernel", f"{kernel['kernelspec']}" + ("" if kernel["ready"] else f"; cannot start ({kernel['why']})")),
         ("pygls", _version(lsp["pygls"])),
         ("language server", "ready (python -m volta_lsp)" if lsp["ready"] else f"cannot start ({lsp['why']})"),
+        ("mpi4py", _version(report["mpi"]["mpi4py"])),
+        ("mpiexec", report["mpi"]["mpiexec"] or "not found (pip install 'volta-lang[mpi]')"),
     ]
     width = max(len(k) for k, _ in rows)
     return "volta doctor\n" + "".join(f"  {k:<{width}}  {v}\n" for k, v in rows)

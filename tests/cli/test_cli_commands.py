@@ -218,8 +218,9 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(r.out)
     assert set(report) == {
         "python", "platform", "volta", "numpy", "blas_kernels", "threads", "cuda", "onnx", "onnxruntime", "kernel",
-        "lsp",
+        "lsp", "mpi",
     }
+    assert set(report["mpi"]) == {"mpi4py", "mpiexec"}
     assert report["volta"]["version"] == __version__
     assert report["numpy"]["installed"] is True
     assert "OMP_NUM_THREADS" in report["threads"]["env"]

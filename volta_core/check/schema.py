@@ -188,6 +188,7 @@ DEVICES: Final = ("cpu", "gpu", "auto")
 PRECISIONS: Final = ("fp32", "auto")
 SCHEDULES: Final = ("constant", "cosine", "step")
 DETERMINISM: Final = ("strict", "balanced")
+DISTRIBUTED: Final = ("data_parallel",)
 
 
 def _p(key: str, doc: str, *values: ValueSpec, example: str, **kw: object) -> tuple[str, PropertySpec]:
@@ -536,6 +537,17 @@ TRAIN: Final = BlockSchema(
                 example="determinism strict",
             ),
             _p("seed", "Seed of shuffling and dropout for this run.", _SEED, example="seed 0"),
+            _p(
+                "distributed",
+                "Data-parallel training over MPI (docs/distributed.md): each rank trains on its shard of "
+                "every batch and the gradients are summed in rank order, so a run is bit-reproducible for "
+                "a given number of ranks. Launch with `volta run --ranks N` or `mpiexec -n N volta run`; "
+                "an error without mpi4py (`pip install 'volta-lang[mpi]'`). The default when started on "
+                "more than one rank.",
+                ValueSpec("MODE", "choice", choices=DISTRIBUTED),
+                example="distributed data_parallel",
+                default_note="single process; data_parallel on more than one rank",
+            ),
             _p(
                 "log_every",
                 "Without a terminal, print one line every N epochs.",

@@ -30,7 +30,7 @@ from volta_core.nn.network import UnsupportedLayer, width_values
 from volta_core.present import format_shape
 from volta_core.syntax import ast as A
 from volta_core.syntax.source import Span
-from volta_core.train import autopilot
+from volta_core.train import autopilot, distributed
 from volta_core.train.atomic import atomic_write_bytes
 from volta_core.train.images import scale_pixels
 from volta_core.train.loop import Interrupted, NonFiniteLoss, NonFiniteWeights, evaluate_split, train
@@ -76,12 +76,22 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
     try:
         cfg = autopilot.resolve(
             given, widths=width_values(model.net.info), model_optimizer=model.optimizer_default,
-            dataset_batch=data.batch, device_default=rt.device,
+            dataset_batch=data.batch, device_default=rt.device, ranks=distributed.launched_size(),
         )
     except autopilot.DeviceError as err:
-        span = next((p.span for p in stmt.props if p.key.id == "device"), stmt.span)
+        span = next((p.span for p in stmt.props if p.key.id in ("device", "distributed")), stmt.span)
         raise error_diagnostic(ctx, err, span, "no usable GPU") from None
+    world = None
+    if cfg.get("distributed") == "data_parallel":
+        try:
+            world = distributed.world()
+        except distributed.MpiMissing as err:
+            span = next((p.span for p in stmt.props if p.key.id == "distributed"), stmt.span)
+            raise error_diagnostic(ctx, err, span, "no MPI") from None
     ctx.write(cfg.table())
+    if world is not None:
+        ctx.write(f"data parallel: {world.describe()}" + (
+            " (launch with `volta run --ranks N` or `mpiexec -n N` to train on more)\n" if world.size == 1 else "\n"))
     _check_memory(ctx, model, int(cfg["batch"]), len(data.train), stmt.span,  # type: ignore[call-overload]
                   slots=Optimizer(str(cfg["optimizer"]), momentum=float(cfg.get("momentum", 0.0))).slot_names())  # type: ignore[arg-type]
     epochs = None if cfg["steps"] is not None else int(cfg["epochs"])  # type: ignore[call-overload]
@@ -97,8 +107,10 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
         with _deferred_sigint(ctx):
             report = train(
                 model, data, cfg, dataset_name=data_handle.name, progress=progress,
-                interrupted=lambda: ctx.interrupted,
+                interrupted=lambda: ctx.interrupted, world=world,
             )
+    except distributed.DistributedError as err:
+        raise error_diagnostic(ctx, err, stmt.span, "distributed training stopped") from None
     except NonFiniteLoss as stop:
         rt.train_reports.append(stop.report)
         raise _non_finite_loss(ctx, stop, stmt.span, float(cfg["lr"])) from None  # type: ignore[arg-type]

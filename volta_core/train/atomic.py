@@ -121,6 +121,20 @@ def _remove_stale_temporaries(target: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary file that becomes the file at ``path`` (see :func:`_atomic_output`).
+
+    In a data-parallel job only rank 0 writes; the other ranks write a scratch
+    file that is thrown away, and all agree on rank 0's result
+    (:func:`volta_core.train.distributed.rank0_output`).
+    """
+    from volta_core.train.distributed import rank0_output
+
+    with rank0_output(path, _atomic_output) as tmp:
+        yield tmp
+
+
+@contextlib.contextmanager
+def _atomic_output(path: Path) -> Iterator[Path]:
     """A temporary file (created empty, ``0o600``) that becomes the file at
     ``path`` when the ``with`` block ends without an exception.
 

@@ -26,7 +26,7 @@ from volta_core.train.report import Setting
 CORE = ("epochs", "optimizer", "lr", "batch", "device", "precision", "determinism")
 OPTIONAL = (
     "steps", "momentum", "weight_decay", "clip_grad", "lr_schedule", "warmup_steps",
-    "early_stopping", "seed", "log_every",
+    "early_stopping", "seed", "distributed", "log_every",
 )
 #: Optional settings shown with their schema default when not given.
 _SHOWN_DEFAULTS: Final = ("weight_decay", "lr_schedule", "warmup_steps", "log_every")
@@ -63,7 +63,7 @@ class Resolved:
         """The SPEC §2.3 table: ``Auto configuration:`` then ``    key = value (reason)``."""
         lines = ["Auto configuration:"]
         for s in self.settings:
-            if s.name in CORE or s.source == "explicit" or s.name == "momentum":
+            if s.name in CORE or s.source == "explicit" or s.name in ("momentum", "distributed"):
                 lines.append(f"    {s.name} = {_fmt(s.value)} ({s.reason})")
         return "\n".join(lines) + "\n"
 
@@ -96,9 +96,12 @@ def resolve(
     model_optimizer: tuple[str, float | None] | None,
     dataset_batch: int | None,
     device_default: str = "auto",
+    ranks: int = 1,
 ) -> Resolved:
-    """Resolve the settings of one `train` statement (``given``: its block's values)."""
+    """Resolve the settings of one `train` statement (``given``: its block's values;
+    ``ranks``: the processes of the job, more than one for data-parallel training)."""
     out: list[Setting] = []
+    distributed = "distributed" in given or ranks > 1
 
     def add(name: str, value: object, source: str, reason: str) -> None:
         out.append(Setting(name, value, source, reason))
@@ -128,6 +131,11 @@ def resolve(
         else:
             add("batch", DATASET.default("batch"), "default", "default")
     device = given.get("device", device_default)
+    if distributed and device == "gpu":
+        raise DeviceError(
+            "`distributed data_parallel` trains on the CPU; `device gpu` is not supported with it",
+            help="use `device cpu` (or leave `device` out), or train on one GPU without `distributed`",
+        )
     if device == "gpu":
         missing = cuda_status()
         if missing is not None:
@@ -135,9 +143,11 @@ def resolve(
                 f"`device gpu` is not available: {missing}",
                 help="use `device cpu` or `device auto` (no silent fallback to the CPU)",
             )
-    missing = cuda_status() if device == "auto" else None
+    missing = cuda_status() if device == "auto" and not distributed else None
     auto = ("cpu", "auto: no CUDA device") if missing else ("gpu", "auto: CUDA device found")
-    if "device" in given:
+    if distributed and device == "auto":
+        add("device", "cpu", "rule", "rule: distributed data_parallel trains on the CPU")
+    elif "device" in given:
         if device == "auto":
             add("device", auto[0], "auto", auto[1])
         else:
@@ -162,4 +172,6 @@ def resolve(
             add("momentum", value, "default", "default")
         elif name in _SHOWN_DEFAULTS:
             add(name, TRAIN.default(name), "default", "default")
+    if ranks > 1 and "distributed" not in given:
+        add("distributed", "data_parallel", "launch", f"launch: {ranks} ranks")
     return Resolved(tuple(out))

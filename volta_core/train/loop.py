@@ -23,16 +23,26 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from volta_core.train.autopilot import Resolved
 from volta_core.train.data import Dataset, Split
+from volta_core.train.distributed import Exchange, World, shard
 from volta_core.train.optim import Optimizer, clip_grad_norm
 from volta_core.train.progress import Progress
 from volta_core.train.report import EpochStats, TrainReport
 from volta_core.train.runtime import ModelHandle
 from volta_core.train.schedule import lr_at
+
+if TYPE_CHECKING:
+    from volta_core.nn.network import Network
+
+
+#: In strict determinism, distributed ranks compare their weights' hashes every this many steps
+#: (and after every epoch).
+HASH_CHECK_EVERY = 100
 
 
 class TrainingStopped(Exception):
@@ -107,8 +117,14 @@ def train(
     dataset_name: str,
     progress: Progress,
     interrupted: Callable[[], bool],
+    world: World | None = None,
 ) -> TrainReport:
-    """Train ``model`` in place; returns the report (also on early stop)."""
+    """Train ``model`` in place; returns the report (also on early stop).
+
+    With ``world`` (``distributed data_parallel``), each rank trains on its
+    shard of every global batch and the ranks' gradients are summed in rank
+    order (:mod:`.distributed`): the loss is still the mean over the global batch.
+    """
     net = model.net
     batch = int(cfg["batch"])  # type: ignore[call-overload]
     epochs = int(cfg["epochs"])  # type: ignore[call-overload]
@@ -121,6 +137,7 @@ def train(
     clip = cfg["clip_grad"]
     patience = cfg["early_stopping"]
     seed = cfg["seed"]
+    strict = cfg.get("determinism", "strict") == "strict"
     opt = Optimizer(
         str(cfg["optimizer"]),
         momentum=float(cfg.get("momentum", 0.0)),  # type: ignore[arg-type]
@@ -141,6 +158,7 @@ def train(
         model=model.name, dataset=dataset_name, settings=list(cfg.settings),
         dataset_sha256=dataset.sha256, graph_fingerprint=plan.fingerprint,
     )
+    exchange = None if world is None else Exchange(world, {n: p.shape for n, p in net.params.items()})
     best = math.inf
     bad_epochs = 0
     taken = 0
@@ -154,13 +172,18 @@ def train(
             for x, y in dataset.batches(life_epoch, batch, seed if isinstance(seed, int) else None):
                 if steps_limit is not None and taken >= total_steps:
                     break
-                if interrupted():
+                if exchange is None and interrupted():
                     report.stopped = "interrupted"
                     raise Interrupted(report)
                 key = seed if isinstance(seed, int) else model.seed
                 lr = lr_at(base_lr, schedule, taken, total_steps, warmup)
+                stop_after = False
                 if gpu is not None:
                     loss, logits = gpu.forward_backward(x, y, model.steps + 1, key)
+                elif exchange is not None:
+                    assert world is not None
+                    loss, step_correct, grads, bn_stats, stop_after = _data_parallel_step(
+                        net, exchange, world, x, y, model.steps + 1, key, interrupted())
                 else:  # gradients used (and clipped) in place, then dropped
                     loss, logits, grads = net.train_step(x, y, model.steps + 1, key, copy_grads=False)
                 if not math.isfinite(loss):
@@ -173,7 +196,10 @@ def train(
                     if clip is not None:
                         clip_grad_norm(grads, float(clip))  # type: ignore[arg-type]
                     bad = opt.step(net.params, grads, lr)
-                    if net.batch_stats:  # batchnorm: the step is applied, so are its statistics
+                    if exchange is not None:  # the whole global batch's moments, combined across ranks
+                        if bn_stats:
+                            net.apply_batch_stats(bn_stats, len(x))
+                    elif net.batch_stats:  # batchnorm: the step is applied, so are its statistics
                         net.apply_batch_stats(net.batch_stats, len(x))
                 taken += 1
                 model.steps += 1
@@ -182,9 +208,16 @@ def train(
                     raise NonFiniteWeights(report, model.steps, model.epochs + 1, bad)
                 loss_sum += loss * len(x)
                 seen += len(x)
-                if net.classification:
+                if exchange is not None:
+                    correct += step_correct
+                elif net.classification:
                     correct += net.correct(logits, y)
                 progress.step(model.epochs + 1, model.steps, loss)
+                if world is not None and strict and model.steps % HASH_CHECK_EVERY == 0:
+                    world.check_same(weights_sha256(net.weights()), f"weights after step {model.steps}")
+                if stop_after:  # an interrupt on any rank: every rank stops after the same step
+                    report.stopped = "interrupted"
+                    raise Interrupted(report)
             if seen == 0:
                 break
             model.epochs += 1
@@ -202,6 +235,8 @@ def train(
                     raise NonFiniteLoss(report, model.steps, model.epochs, val_loss, split="validation")
             report.epochs.append(stats)
             _set_metrics(model, stats)
+            if world is not None and strict:
+                world.check_same(weights_sha256(net.weights()), f"weights after epoch {model.epochs}")
             done_by_steps = steps_limit is not None and taken >= total_steps
             monitored = stats.val_loss if stats.val_loss is not None else stats.loss
             stop_early = False
@@ -231,6 +266,35 @@ def train(
             report.stopped = "nan"
             raise NonFiniteWeights(report, None, model.epochs, bad)
     return report
+
+
+def _data_parallel_step(
+    net: Network, exchange: Exchange, world: World, x: np.ndarray, y: np.ndarray, step: int, key: int,
+    interrupted: bool,
+) -> tuple[float, float, dict[str, np.ndarray], list[np.ndarray], bool]:
+    """This rank's shard of one global batch, forward and backward, then the exchange:
+    (global mean loss, correct count, summed gradients, whole-batch moments, any rank interrupted)."""
+    lo, hi = shard(len(x), world.rank, world.size)
+    # Dropout masks: rank 0 draws as a single process does, the others from (key, rank).
+    rank_key = key if world.rank == 0 else int(np.random.SeedSequence([key, world.rank]).generate_state(1)[0])
+    grads: dict[str, np.ndarray] | None = None
+    loss, correct = 0.0, 0.0
+    moments = [np.zeros((2, net.buffers[f"{n.prefix}.running_mean"].size), np.float32) for n in net.batchnorm_layers()]
+    if hi > lo:
+        loss, logits, grads = net.train_step(x[lo:hi], y[lo:hi], step, rank_key, copy_grads=False)
+        moments = net.batch_stats
+        if net.classification:
+            correct = net.correct(logits, y[lo:hi])
+    total, total_correct, stats, stop = exchange.step(
+        grads, hi - lo, len(x), loss, correct, moments, interrupted, step)
+    if grads is None:  # an empty shard: take the summed gradients into fresh arrays
+        grads = {}
+        at = 0
+        summed = exchange.last_sum
+        for name, size in zip(exchange.names, exchange.sizes, strict=True):
+            grads[name] = summed[at : at + size].reshape(net.params[name].shape)
+            at += size
+    return total, total_correct, grads, stats, stop
 
 
 def _set_metrics(model: ModelHandle, stats: EpochStats) -> None:

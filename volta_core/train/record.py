@@ -7,7 +7,9 @@ relative to the record file, or absolute, and the SHA-256 of its text), the
 determinism mode, and one entry per executed
 ``train`` statement (a :class:`~volta_core.train.report.TrainReport`:
 resolved settings, dataset hash, graph fingerprint, per-epoch statistics,
-step count, final weights hash, why it stopped).
+step count, final weights hash, why it stopped). A data-parallel run also
+records its world size and MPI library (``world_size``, ``mpi``); ``verify``
+re-runs it on as many ranks.
 
 Floats are written in Python's shortest round-trip form, so a loaded record
 holds exactly the values that were written (NaN and infinities use JSON's
@@ -35,7 +37,7 @@ import numpy as np
 from volta_core import __version__
 from volta_core.backends.cpu.blas import describe_kernels, describe_threads, openblas_kernels
 from volta_core.errors import VoltaError
-from volta_core.train import safe_json
+from volta_core.train import distributed, safe_json
 from volta_core.train.atomic import atomic_write_text
 from volta_core.train.files import read_regular_file
 from volta_core.train.report import EpochStats, Setting, TrainReport
@@ -79,6 +81,9 @@ class RunRecord:
     blas: str = field(default_factory=lambda: describe_kernels(openblas_kernels()))
     threads: str = field(default_factory=describe_threads)
     format: str = FORMAT_VERSION
+    #: Ranks of a data-parallel run (docs/distributed.md) and the MPI library; 1 and "" without MPI.
+    world_size: int = 1
+    mpi: str = ""
 
     @property
     def epoch_count(self) -> int:
@@ -136,7 +141,10 @@ def make_record(program: Path, text: str, trains: list[TrainReport], record_path
     except ValueError:  # different drives on Windows
         stored = str(prog)
     modes = [str(s.value) for t in trains for s in t.settings if s.name == "determinism"]
+    world = distributed.current()
     return RunRecord(
+        world_size=1 if world is None else world.size,
+        mpi="" if world is None else world.library,
         program=stored,
         program_sha256=sha256_text(text),
         trains=list(trains),
@@ -181,7 +189,7 @@ def _report_dict(t: TrainReport) -> dict[str, Any]:
 
 
 def record_to_json(record: RunRecord) -> str:
-    data = {
+    data: dict[str, Any] = {
         "format": record.format,
         "volta_version": record.volta_version,
         "program": record.program,
@@ -194,6 +202,9 @@ def record_to_json(record: RunRecord) -> str:
         "determinism": record.determinism,
         "trains": [_report_dict(t) for t in record.trains],
     }
+    if record.mpi:  # a run over MPI (records of single-process runs are unchanged)
+        data["world_size"] = record.world_size
+        data["mpi"] = record.mpi
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -332,7 +343,18 @@ def load_record(path: Path) -> RunRecord:
         blas=r.get(data, "blas", "", (str,), optional=True) or "",  # absent in records before it
         threads=r.get(data, "threads", "", (str,), optional=True) or "",  # likewise
         format=fmt,
+        world_size=_world_size(r, data),
+        mpi=r.get(data, "mpi", "", (str,), optional=True) or "",
     )
+
+
+def _world_size(r: _Reader, data: dict[str, Any]) -> int:
+    size = r.get(data, "world_size", "", (int,), optional=True)
+    if size is None:
+        return 1
+    if size < 1:
+        raise r.fail("world_size", f"must be at least 1, not {size}")
+    return int(size)
 
 
 def _setting_value(r: _Reader, value: object, where: str) -> object:
@@ -408,6 +430,8 @@ def compare(expected: RunRecord, actual: RunRecord) -> Divergence | None:
                 return div(name, getattr(e, name), getattr(a, name))
     if len(expected.trains) != len(actual.trains):
         return Divergence(None, "", "", None, "number of train statements", len(expected.trains), len(actual.trains))
+    if expected.world_size != actual.world_size:
+        return Divergence(None, "", "", None, "world size (ranks)", expected.world_size, actual.world_size)
     if expected.determinism != actual.determinism:
         return Divergence(None, "", "", None, "determinism", expected.determinism, actual.determinism)
     return None
