@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ class ImportedModel:
     input_names: list[str]
     output_names: list[str]
     contract: Contract
+    #: With ``train_mode``: each BatchNormalization's (moments node, running-mean name, running-var name, momentum).
+    stats: list[tuple[int, str, str, float]] = field(default_factory=list)
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the forward graph on the CPU backend; returns outputs by ONNX output name."""
@@ -397,14 +399,7 @@ class _Converter:
             raise OnnxImportError(unsupported_message(missing), first.name or None, op_key(first), self.opset)
 
     def _static_only_names(self) -> set[str]:
-        uses: dict[str, list[bool]] = {}
-        for node in self.graph.node:
-            slots = _STATIC_SLOTS.get(node.op_type, set())
-            for i, name in enumerate(node.input):
-                uses.setdefault(name, []).append(i in slots)
-        for out in self.graph.output:
-            uses.setdefault(out.name, []).append(False)
-        return {name for name, flags in uses.items() if flags and all(flags)}
+        return names_used_only_at(self.graph, _STATIC_SLOTS)
 
     def _dims(self, v: onnx.ValueInfoProto, what: str, bind: bool) -> tuple[tuple[int | None, ...], str]:
         if not v.type.HasField("tensor_type"):
@@ -525,6 +520,24 @@ def _all_names(g: onnx.GraphProto) -> set[str]:
     return names
 
 
+def names_used_only_at(graph: onnx.GraphProto, slots: Mapping[str, set[int]]) -> set[str]:
+    """Values whose every use is an input slot listed in ``slots`` (op type → input indices)."""
+    uses: dict[str, list[bool]] = {}
+    for node in graph.node:
+        listed = slots.get(node.op_type, set())
+        for i, name in enumerate(node.input):
+            uses.setdefault(name, []).append(i in listed)
+    for out in graph.output:
+        uses.setdefault(out.name, []).append(False)
+    return {name for name, flags in uses.items() if flags and all(flags)}
+
+
+def running_statistics(model: onnx.ModelProto) -> set[str]:
+    """Initializers used only as a BatchNormalization's input_mean/input_var: buffers, not trained."""
+    inits = {t.name for t in model.graph.initializer}
+    return inits & names_used_only_at(model.graph, {"BatchNormalization": {3, 4}})
+
+
 def _unique_node_names(model: onnx.ModelProto) -> None:
     seen: set[str] = set()
     for i, node in enumerate(model.graph.node):
@@ -560,10 +573,11 @@ def load_onnx(path: str | os.PathLike[str], batch: int | None = None, max_bytes:
     return model_to_contract(read_model(path, max_bytes), batch)
 
 
-def contract_to_model(contract: Contract) -> ImportedModel:
-    """Lower a contract to the IR, reporting failures as :class:`OnnxImportError`."""
+def contract_to_model(contract: Contract, train_mode: bool = False) -> ImportedModel:
+    """Lower a contract to the IR, reporting failures as :class:`OnnxImportError`; ``train_mode``
+    normalises BatchNormalization with batch statistics (fine-tuning, see :meth:`Contract.lower`)."""
     try:
-        graph, _mapping = contract.to_graph()
+        graph, _mapping, stats = contract.lower(train_mode)
     except ContractError as e:
         raise OnnxImportError(e.reason, e.node, e.op_type, contract.opset) from None
     except IRError as e:
@@ -575,6 +589,7 @@ def contract_to_model(contract: Contract) -> ImportedModel:
         input_names=[s.name for s in contract.inputs],
         output_names=[s.name for s in contract.outputs],
         contract=contract,
+        stats=stats,
     )
 
 
