@@ -104,7 +104,7 @@ CASES: dict[str, tuple[Build, str, str]] = {
     "undefined_output": (lambda d: _b(_model([_n("Relu", ["x"], ["h"], "r")])), "E0807", "invalid ONNX model"),
     "bad_opset": (lambda d: _b(_model([_n("Relu", ["x"], ["y"], "r")], opset=999)), "E0807", "opset 999 is not supported"),
     "no_default_opset": (lambda d: _b(_model([_n("Relu", ["x"], ["y"], "r", domain="my.ops")], domain="my.ops")),
-                         "E0807", "default ONNX operator set"),
+                         "E0808", "op my.ops::Relu, opset 17: unsupported op my.ops::Relu"),
     "duplicate_output_name": (lambda d: _b(_model([_n("Relu", ["x"], ["y"], "a"), _n("Neg", ["x"], ["y"], "b")])),
                               "E0807", "invalid ONNX model"),
     "duplicate_initializer": (_duplicate_initializer, "E0807", "invalid ONNX model"),

@@ -1068,6 +1068,13 @@ def _resize(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value
         raise _Unsupported(f"only resizing the last two axes of a 4-D [N, C, H, W] input is supported (X {list(shape)})")
     if int(n.attrs.get("antialias", 0)) and mode == "linear" and min(full_sizes[2] / shape[2], full_sizes[3] / shape[3]) < 1:
         raise _Unsupported("antialias = 1 when downsampling is not supported")
+    if how == "align_corners" and scales_arr is not None and any(
+        shape[ax] * full_scales[ax] != full_sizes[ax] for ax in (2, 3)
+    ):
+        raise _Unsupported(
+            "align_corners with scales that give a fractional output size (ONNX maps coordinates with the "
+            "fractional size; give sizes instead)"
+        )
     attrs: dict[str, Any] = {"size": tuple(full_sizes[2:]), "mode": mode, "coordinates": how, "nearest_mode": nearest,
                              "scales": tuple(full_scales[2:]) if scales_arr is not None else ()}
     return [lw.op("resize2d", x, **attrs)]

@@ -369,7 +369,6 @@ class _Converter:
 
     def convert(self) -> Contract:
         g = self.graph
-        self._check_ops()
         for name in _all_names(g):
             self._names.add(name)
         init_names = {t.name for t in g.initializer}
@@ -391,12 +390,6 @@ class _Converter:
             opset=self.opset,
             producer=f"{self.model.producer_name} {self.model.producer_version}".strip(),
         )
-
-    def _check_ops(self) -> None:
-        missing = unsupported_ops(self.graph)
-        if missing:
-            first = next(n for n in self.graph.node if op_key(n) in missing)
-            raise OnnxImportError(unsupported_message(missing), first.name or None, op_key(first), self.opset)
 
     def _static_only_names(self) -> set[str]:
         return names_used_only_at(self.graph, _STATIC_SLOTS)
@@ -550,6 +543,12 @@ def model_to_contract(model: onnx.ModelProto, batch: int | None = None) -> Contr
     """Rewrite a parsed ONNX model into a validated contract (no lowering yet)."""
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise OnnxImportError(f"batch must be a positive integer, got {batch!r}")
+    missing = unsupported_ops(model.graph)
+    if missing:  # before the opset: a model of only ai.onnx.ml ops has no default opset, and says which ops
+        first = next(n for n in model.graph.node if op_key(n) in missing)
+        opset_of = {imp.domain or "ai.onnx": int(imp.version) for imp in model.opset_import}
+        raise OnnxImportError(unsupported_message(missing), first.name or None, op_key(first),
+                              opset_of.get(first.domain or "ai.onnx"))
     opset = model_opset(model)
     newest = int(onnx.defs.onnx_opset_version())
     if not 1 <= opset <= newest:
