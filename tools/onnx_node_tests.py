@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "onnx.md"
 #: Pass counts per op at b8b2bdb, before issue 20 (recorded once with this runner).
@@ -93,13 +94,13 @@ def _array(value: object) -> np.ndarray:
         return np.asarray([np.asarray(v) for v in value] if isinstance(value, list) else None, dtype=object)
 
 
-def _pin(model: object, name: str, value: np.ndarray) -> object:
+def _pin(model: onnx.ModelProto, name: str, value: np.ndarray) -> onnx.ModelProto:
     """A copy of ``model`` whose graph input ``name`` is an initializer holding ``value``."""
     from onnx import numpy_helper
 
-    pinned = type(model)()  # type: ignore[operator]
-    pinned.CopyFrom(model)  # type: ignore[attr-defined]
-    graph = pinned.graph  # type: ignore[attr-defined]
+    pinned = onnx.ModelProto()
+    pinned.CopyFrom(model)
+    graph = pinned.graph
     keep = [v for v in graph.input if v.name != name]
     del graph.input[:]
     graph.input.extend(keep)
