@@ -215,7 +215,7 @@ def test_describe_onnx_summary(tmp_path) -> None:
     assert "y: f32[N, 5]" in text
     assert "nodes: 3 (Hardmax 1, MatMul 1, Relu 1)" in text
     assert "parameters: 15 in 1 initializer(s)" in text
-    assert "supported: no (unsupported op Hardmax; `volta info FILE.onnx`" in text
+    assert "supported: no (unsupported op Hardmax; `volta info m.onnx`" in text
 
 
 def test_cli_info_onnx(tmp_path, capsys) -> None:
@@ -229,3 +229,25 @@ def test_cli_info_onnx(tmp_path, capsys) -> None:
     assert main(["info", str(bad)]) == 1
     assert "malformed protobuf" in capsys.readouterr().err
     assert isinstance(onnx.load(str(path)), onnx.ModelProto)
+
+
+def test_check_run_and_info_give_the_same_unsupported_op_hint(tmp_path, capsys) -> None:
+    nodes = [helper.make_node("Hardmax", ["x"], ["h"], name="hm"), helper.make_node("Sin", ["h"], ["s"]),
+             helper.make_node("Sin", ["s"], ["y"])]  # fmt: skip
+    _save(make_model(nodes, {"x": X}), tmp_path, "bad.onnx")
+    program = tmp_path / "p.vt"
+    program.write_text('import "bad.onnx" as m\n')
+    hint = "unsupported ops Hardmax, Sin ×2; `volta info bad.onnx` lists the file's ops, docs/onnx.md the supported ones"
+    for argv in (["check", str(program)], ["run", str(program)], ["info", str(tmp_path / "bad.onnx")]):
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        assert hint in captured.out + captured.err, argv
+
+
+def test_a_model_of_only_ml_domain_ops_names_op_and_domain(tmp_path) -> None:
+    node = helper.make_node("Scaler", ["x"], ["y"], name="sc", domain="ai.onnx.ml", scale=[2.0, 2.0, 2.0])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("ai.onnx.ml", 3)])
+    with pytest.raises(OnnxImportError, match=r"node 'sc', op ai.onnx.ml::Scaler, opset 3: unsupported op ai.onnx.ml::Scaler;"):
+        load_onnx(_save(model, tmp_path))

@@ -56,7 +56,8 @@ def describe_onnx(path: str | os.PathLike[str]) -> str:
     lines.append(f"  nodes: {len(g.node)}" + (f" ({detail})" if detail else ""))
     lines.append(f"  parameters: {format_count(params)} in {len(g.initializer)} initializer(s)")
     if unsupported:
-        lines.append(f"  supported: no ({unsupported_message(unsupported)})")
+        hint = unsupported_message(unsupported).replace("FILE.onnx", os.path.basename(os.fspath(path)))
+        lines.append(f"  supported: no ({hint})")
     else:
         lines.append("  supported: yes")
     return "\n".join(lines) + "\n"

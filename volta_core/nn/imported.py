@@ -403,7 +403,7 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
     analysis passes it to the checker as a hook). Verdicts are cached by path,
     size, modification time, batch and loss.
     """
-    from volta_core.interop.diagnose import classify
+    from volta_core.interop.diagnose import classify, import_message
     from volta_core.interop.onnx_import import OnnxImportError
 
     p = Path(path)
@@ -419,9 +419,9 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
         load_imported(p, "m", batch, loss)
         verdict = Verdict(None)
     except OnnxImportError as err:
-        verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(classify(err), import_message(p.name, err))
     except ImportFitError as err:
-        verdict = Verdict(err.code, f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(err.code, import_message(p.name, err))
     if len(_VERDICTS) > 64:
         _VERDICTS.clear()
     _VERDICTS[key] = verdict
