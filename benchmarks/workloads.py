@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.cnn import BENCHMARKS as CNN_BENCHMARKS
+from benchmarks.onnx_infer import BENCHMARKS as ONNX_BENCHMARKS
 
 SMALL = (256, 512, 512, 256, 1)
 LARGE = (512, 2048, 2048, 512, 1)
@@ -76,6 +77,8 @@ for _w in (SMALL, LARGE):
     SPECS[_n] = Spec(_n, "compile", _w, 64)
 for _n in CNN_BENCHMARKS:
     SPECS[_n] = Spec(_n, "cnn")
+for _n in ONNX_BENCHMARKS:
+    SPECS[_n] = Spec(_n, "onnx")
 
 
 # ----------------------------------------------------------------- timing
@@ -368,6 +371,18 @@ def bench_cnn(spec: Spec, rounds: int) -> dict[str, object]:
     return out
 
 
+def bench_onnx(spec: Spec, rounds: int) -> dict[str, object]:
+    """``infer`` of an imported ONNX model next to onnxruntime (``benchmarks/onnx_infer.py``)."""
+    from benchmarks.onnx_infer import build
+
+    built = build(spec.name)
+    tv, tp = interleaved(built.volta, built.peer, rounds)
+    out = pair_result(tv, tp, None, None)
+    out["peer_name"] = f"onnxruntime CPU ({built.threads} intra-op threads)"
+    out["max_diff"] = built.max_diff  # same outputs before timing
+    return out
+
+
 def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
     spec = SPECS[name]
     rounds = 5 if quick else 15
@@ -382,6 +397,8 @@ def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
         out = bench_analyze(rounds)
     elif spec.kind == "cnn":
         out = bench_cnn(spec, rounds)
+    elif spec.kind == "onnx":
+        out = bench_onnx(spec, rounds)
     else:
         out = bench_compile(spec, rounds)
     out.setdefault("status", "ok")

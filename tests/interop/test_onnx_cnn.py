@@ -18,7 +18,7 @@ from .helpers import onnx, run_ort
 
 torch = pytest.importorskip("torch")
 
-from .cnn_models import SmallCnn, UNetish, randomise_batchnorm, resnet18  # noqa: E402 - needs torch
+from benchmarks.torch_cnns import SmallCnn, UNetish, randomise_batchnorm, resnet18  # noqa: E402 - needs torch
 
 TOL = 1e-4
 

@@ -1,4 +1,5 @@
-"""PyTorch CNNs for the ONNX tests and benchmark (imported only where torch is known to exist).
+"""PyTorch CNNs for the ONNX tests (tests/interop/test_onnx_cnn.py) and the ONNX inference benchmark
+(benchmarks/onnx_infer.py); imported only where torch is known to exist.
 
 - :class:`SmallCnn`: Conv/BatchNorm/ReLU/MaxPool/AvgPool, a residual Add, global average
   pooling, Flatten and a Linear (Gemm) head;
