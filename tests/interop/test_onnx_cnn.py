@@ -161,3 +161,24 @@ def test_volta_cnn_exports_runs_in_onnxruntime_and_reimports(tmp_path) -> None:
     np.testing.assert_allclose(back.predict(x), ours, rtol=1e-5, atol=1e-6)
     assert param_fingerprint(back.params) == param_fingerprint(net.params)
     assert param_fingerprint(back.buffers) == param_fingerprint(net.buffers)
+
+
+def test_train_statement_fine_tunes_an_imported_cnn_and_rejects_partial_chunks(tmp_path) -> None:
+    from volta_core.lang.session import Session
+
+    module, x, _ = _model("small-cnn")
+    export(module, x, tmp_path / "cnn.onnx", dynamo=False)  # fixed batch 2
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "data.npz", x=rng.standard_normal((8, 3, 16, 16)).astype(np.float32), y=rng.integers(0, 4, 8))
+    session = Session(stdout=lambda _: None, base_dir=tmp_path, device="cpu")
+    data = 'dataset d\n    type npz\n    source "data.npz"\n    shuffle false\n    batch {}\n'
+    result = session.run('import "cnn.onnx" as m with loss cross_entropy\n' + data.format(4) + "evaluate m on d\n")
+    assert result.ok, [d.message for d in result.diagnostics]
+    before = session.globals["m"].metrics["loss"]
+    result = session.run("train m on d\n    epochs 3\n    lr 0.05\n    optimizer sgd\nevaluate m on d\n")
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert session.globals["m"].metrics["loss"] < before
+    result = session.run(data.format(3) + "train m on d\n    epochs 1\n")
+    assert not result.ok
+    assert [d.code for d in result.diagnostics] == ["E0812"]
+    assert "whole batches of 2 rows" in result.diagnostics[0].message
