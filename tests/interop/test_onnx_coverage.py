@@ -92,3 +92,29 @@ def test_dropout_opset6_is_test_0_is_rejected(tmp_path) -> None:
     model = make_model([node], {"x": X}, opset=6)
     with pytest.raises(OnnxImportError, match="is_test = 0"):
         run_volta(model, {"x": X}, tmp_path)
+
+
+def test_fine_tuning_applies_dropout_seeded_and_inference_does_not(tmp_path) -> None:
+    from volta_core.ir.ops import dropout_mask
+    from volta_core.nn.imported import load_imported
+    from volta_core.nn.network import dropout_key
+
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.standard_normal((6, 8)).astype(np.float32), rng.standard_normal((8, 3)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Dropout", ["h", "r"], ["d"], name="drop"),
+             helper.make_node("MatMul", ["d", "w2"], ["y"])]  # fmt: skip
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    model = make_model(nodes, {"x": x}, initializers={"w1": w1, "w2": w2, "r": np.asarray(0.5, np.float32)})
+    path = tmp_path / "drop.onnx"
+    path.write_bytes(model.SerializeToString())
+    net = load_imported(path, "m", None, loss="mse")
+    np.testing.assert_allclose(net.predict(x), run_ort(model, {"x": x})[0], rtol=1e-5, atol=1e-5)  # identity
+    y = np.zeros((4, 3), np.float32)
+    _, first, _ = net.train_step(x, y, step=1, seed=7)
+    _, again, _ = net.train_step(x, y, step=1, seed=7)
+    _, other, _ = net.train_step(x, y, step=2, seed=7)
+    np.testing.assert_array_equal(first, again)  # seeded: the same step gives the same masks
+    assert not np.allclose(first, other)
+    keep = dropout_mask((4, 8), 0.5, 1, dropout_key(7, 1 * 1_000_003))  # node 1 of the graph, chunk 0
+    np.testing.assert_allclose(first, (x @ w1 * keep / 0.5) @ w2, rtol=1e-5, atol=1e-5)
+    assert net.loss_on(x, y)[0] == pytest.approx(float(np.mean((x @ w1 @ w2) ** 2)), rel=1e-5)

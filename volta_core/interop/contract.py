@@ -27,6 +27,8 @@ from volta_core.ir.graph import Graph
 from volta_core.ir.ops import IRError, broadcast_shapes, infer_reshape, numpy_dtype, slice_key
 
 CONTRACT_VERSION = "volta-interop/1"
+#: The graph input of a fine-tuning graph that keys its Dropout masks (fed per step).
+DROPOUT_STEP = "dropout_step"
 SUPPORTED_VERSIONS = (CONTRACT_VERSION,)
 SUPPORTED_DTYPES = ("f32", "f64", "i32", "i64", "bool")
 
@@ -249,6 +251,11 @@ class _Lowering:
         return self.g, self.mapping
 
     # -- helpers used by the lowering table ------------------------------------
+    def dropout_step(self) -> int:
+        """The scalar ``dropout_step`` input keying every Dropout mask of a fine-tuning graph."""
+        step = next((i for i in self.g.inputs if self.g.name_of(i) == DROPOUT_STEP), None)
+        return step if step is not None else self.g.input(DROPOUT_STEP, (), "i64")
+
     def ir(self, v: Value) -> int:
         """The IR node for a value (static arrays become IR constants)."""
         if isinstance(v, np.ndarray):
@@ -485,19 +492,32 @@ def _identity(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Val
 @_lowering("Dropout")
 def _dropout(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
     """Inference (training_mode absent or false, or ratio 0): the identity with an all-true mask.
-    Random dropout (training_mode true with ratio > 0) is rejected: never silently the identity."""
+    Random dropout (training_mode true with ratio > 0) is rejected: never silently the identity.
+    Fine-tuning (``train_mode`` lowering): seeded dropout, as Volta's ``dropout`` layer."""
     x = _required(a[0], "data")
     if "is_test" in n.attrs and not int(n.attrs["is_test"]):
         raise _Unsupported("is_test = 0 (training mode, opset < 7: random dropout) is not supported")
+    ratio_in = a[1] if len(a) > 1 else None
+
+    def ratio() -> float:  # read only when dropout can act: an inference graph may compute it at run time
+        return float(n.attrs.get("ratio", 0.5)) if ratio_in is None else float(_static(ratio_in, "ratio").reshape(-1)[0])
+
     training = a[2] if len(a) > 2 else None
-    if training is not None and bool(_static(training, "training_mode").reshape(-1)[0]):
-        ratio_in = a[1] if len(a) > 1 else None
-        ratio = float(n.attrs.get("ratio", 0.5)) if ratio_in is None else float(_static(ratio_in, "ratio").reshape(-1)[0])
-        if ratio != 0.0:
-            raise _Unsupported(
-                f"training_mode = true with ratio {ratio:g}: random dropout is not supported "
-                "(import the model for inference, with training_mode false)"
-            )
+    if training is not None and bool(_static(training, "training_mode").reshape(-1)[0]) and ratio() != 0.0:
+        raise _Unsupported(
+            f"training_mode = true with ratio {ratio():g}: random dropout is not supported "
+            "(import the model for inference, with training_mode false)"
+        )
+    if lw.train_mode and not isinstance(x, np.ndarray) and ratio() != 0.0:
+        if not 0.0 < ratio() < 1.0:
+            raise _Unsupported(f"ratio {ratio():g} must be in [0, 1)")
+        step = lw.dropout_step()
+        seed = lw.c.nodes.index(n)
+        y = lw.op("dropout", x, step, p=ratio(), seed=seed, training=True)
+        ones = np.ones(lw.shape(x), numpy_dtype(lw.dtype(x)))
+        mask = lw.op("compare", lw.op("dropout", ones, step, p=ratio(), seed=seed, training=True),
+                     lw.scalar(0.0, x), cmp="gt")
+        return [y, mask]
     return [x, np.ones(lw.shape(x), dtype=np.bool_)]
 
 

@@ -41,9 +41,10 @@ import numpy as np
 
 from volta_core.check.symbols import LayerInfo, ModelInfo
 from volta_core.errors import VoltaError
+from volta_core.interop.contract import DROPOUT_STEP
 from volta_core.ir import Graph, graph_fingerprint
 from volta_core.ir.plan import ExecutionPlan
-from volta_core.nn.network import Network
+from volta_core.nn.network import Network, dropout_key
 from volta_core.present import format_count, format_shape, tally
 
 #: The most elements one value of an imported graph may have (a 8 GiB float32 tensor).
@@ -116,7 +117,8 @@ class ImportedNetwork(Network):
 
     @property
     def has_train_mode(self) -> bool:
-        return bool(self.buffers)
+        """Batch normalization (buffers) or a Dropout with a ratio: training differs from evaluation."""
+        return bool(self.buffers) or self.op_counts.get("Dropout", 0) > 0
 
     def check_supported(self) -> None:
         return None
@@ -225,6 +227,7 @@ class ImportedNetwork(Network):
                 f"got a batch of {n}: use a batch size that is a multiple of {size}"
             )
         names = [plan.graph.name_of(p) for p in self.trained(plan.graph)]
+        has_step = any(plan.graph.name_of(i) == DROPOUT_STEP for i in plan.graph.inputs)
         total = 0.0
         logits: list[np.ndarray] = []
         grads: dict[str, np.ndarray] = {}
@@ -235,6 +238,8 @@ class ImportedNetwork(Network):
             w[:m] = 1.0 / n
             feeds: dict[str, np.ndarray] = self.weights()
             feeds.update({self.input_name: xs, "y": ys.astype(_float_dtype(plan.graph, "y"), copy=False), "w": w})
+            if has_step:  # one key per step and chunk: a pure function of (seed, step, chunk)
+                feeds[DROPOUT_STEP] = np.asarray(dropout_key(seed, step * 1_000_003 + start // size), np.int64)
             with np.errstate(over="ignore", invalid="ignore"):
                 outs = ex.run(feeds)
             k = len(norms)
