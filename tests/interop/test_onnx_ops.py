@@ -43,6 +43,7 @@ X = f32(3, 4)
 A, B = f32(2, 3, 4), f32(4)
 POS = f32(3, 4, positive=True)
 IMG = f32(2, 3, 7, 6)
+NAN_ROW = np.asarray([[0.5, np.nan, 3.0, -1.0], [0.0, 0.0, 1.0, 2.5]], np.float32)
 
 CASES = [
     *(Case(op, [n(op, ["a", "b"])], {"a": A, "b": B}) for op in ("Add", "Sub", "Mul")),
@@ -169,6 +170,11 @@ CASES = [
     Case("Pow-tensor-exponent", [n("Pow", ["x", "p"])], {"x": X}, {"p": np.asarray([2, 3, 0, 1], np.float32)}),
     Case("Mod-Size-CastLike", [n("Size", ["x"], ["s"]), n("Mod", ["s", "k"], ["m"]), n("CastLike", ["m", "x"], ["c"]),
                                n("Add", ["x", "c"])], {"x": X}, {"k": i64(5)}),
+    Case("Reciprocal", [n("Reciprocal", ["x"])], {"x": POS}),
+    Case("LessOrEqual-GreaterOrEqual-Not-And-Or-Xor", [
+        n("LessOrEqual", ["a", "b"], ["le"]), n("GreaterOrEqual", ["a", "b"], ["ge"]), n("Not", ["le"], ["nle"]),
+        n("And", ["nle", "ge"], ["both"]), n("Or", ["le", "ge"], ["either"]), n("Xor", ["both", "either"], ["y"]),
+    ], {"a": NAN_ROW, "b": np.asarray([0.5, 0.0, 1.0, 2.0], np.float32)}, outputs=("y", "le", "ge", "nle")),
     Case("LayerNormalization-mean-invstd", [n("LayerNormalization", ["a", "s", "b"], ["y", "mu", "inv"], axis=-1)],
          {"a": A}, {"s": f32(4), "b": f32(4)}, outputs=("y", "mu", "inv")),
 ]

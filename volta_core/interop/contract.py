@@ -439,6 +439,55 @@ def _compare(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Valu
     return [lw.op("compare", x, y, cmp=cmp)]
 
 
+@_lowering("LessOrEqual", "GreaterOrEqual")
+def _compare_or_equal(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
+    # (a < b) or (a == b): False with a NaN, as ONNX (not the negation of Greater).
+    x, y = _required(a[0], "A"), _required(a[1], "B")
+    if _all_static([x, y]):
+        return [np.asarray(np.less_equal(x, y) if n.op_type == "LessOrEqual" else np.greater_equal(x, y))]
+    strict = lw.op("compare", x, y, cmp="lt" if n.op_type == "LessOrEqual" else "gt")
+    return [lw.op("where", strict, np.ones((), np.bool_), lw.op("compare", x, y, cmp="eq"))]
+
+
+def _bools(lw: _Lowering, *values: Value) -> None:
+    for v in values:
+        if lw.dtype(v) != "bool":
+            raise _Unsupported(f"inputs must be bool, got {lw.dtype(v)}")
+
+
+@_lowering("Not")
+def _not(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
+    x = _required(a[0], "X")
+    _bools(lw, x)
+    if isinstance(x, np.ndarray):
+        return [np.logical_not(x)]
+    return [lw.op("compare", x, np.zeros((), np.bool_), cmp="eq")]
+
+
+@_lowering("And", "Or", "Xor")
+def _logic(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
+    x, y = _required(a[0], "A"), _required(a[1], "B")
+    _bools(lw, x, y)
+    fn = {"And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}[n.op_type]
+    if _all_static([x, y]):
+        return [np.asarray(fn(x, y))]
+    false, true = np.zeros((), np.bool_), np.ones((), np.bool_)
+    if n.op_type == "And":
+        return [lw.op("where", x, y, false)]
+    if n.op_type == "Or":
+        return [lw.op("where", x, true, y)]
+    return [lw.op("compare", lw.op("compare", x, y, cmp="eq"), false, cmp="eq")]
+
+
+@_lowering("Reciprocal")
+def _reciprocal(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
+    x = _required(a[0], "X")
+    if isinstance(x, np.ndarray):
+        return [np.asarray(1 / x).astype(x.dtype)]
+    _float_input(lw, x)
+    return [lw.op("div", lw.scalar(1.0, x), x)]
+
+
 def _select(lw: _Lowering, x: Value, y: Value, keep_x_when: str) -> Value:
     """min (keep_x_when='lt') or max ('gt') of two values with broadcasting."""
     if _all_static([x, y]):

@@ -242,11 +242,12 @@ _LEGACY = frozenset({"consumed_inputs"})  # opset < 6 memory hint, no effect on 
 _BROADCAST = frozenset({"broadcast"})  # opset < 7: numpy broadcasting covers every valid use
 _WINDOW = frozenset({"auto_pad", "dilations", "kernel_shape", "pads", "strides"})
 HANDLED_ATTRS: dict[str, frozenset[str]] = {
-    **{op: _LEGACY for op in ("Abs", "Exp", "Log", "Neg", "Relu", "Sigmoid", "Sqrt", "Tanh", "Max", "Min")},
+    **{op: _LEGACY for op in ("Abs", "Exp", "Log", "Neg", "Relu", "Sigmoid", "Sqrt", "Tanh", "Max", "Min",
+                              "Reciprocal")},
     **{op: _LEGACY | _BROADCAST for op in ("Add", "Sub", "Mul", "Div")},
-    **{op: _BROADCAST for op in ("Equal", "Less", "Greater", "Pow")},
+    **{op: _BROADCAST for op in ("Equal", "Less", "Greater", "Pow", "And", "Or", "Xor")},
     **{op: frozenset() for op in ("Erf", "Expand", "Identity", "MatMul", "Where", "GlobalAveragePool",
-                                   "GlobalMaxPool", "Size")},
+                                   "GlobalMaxPool", "Size", "Not", "LessOrEqual", "GreaterOrEqual")},
     "AveragePool": _WINDOW | {"ceil_mode", "count_include_pad"},
     "BatchNormalization": _LEGACY | {"epsilon", "is_test", "momentum", "spatial", "training_mode"},
     # saturate/round_mode only affect float8 targets, which are rejected
@@ -285,7 +286,7 @@ HANDLED_ATTRS: dict[str, frozenset[str]] = {
 }
 REJECTED_ATTRS: dict[str, dict[str, str]] = {
     **{op: {"axis": "legacy (opset < 7) broadcasting along an axis"}
-       for op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Pow")},
+       for op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Pow", "And", "Or", "Xor")},
     "Constant": {"sparse_value": "sparse tensors", "value_string": "strings", "value_strings": "strings"},
 }
 #: How many inputs each lowering reads; a further (non-empty) input is rejected by name. None: variadic.
@@ -293,10 +294,10 @@ INPUTS: dict[str, int | None] = {
     **{op: 1 for op in ("Abs", "Exp", "Log", "Neg", "Relu", "Sigmoid", "Sqrt", "Tanh", "Erf", "Identity",
                         "GlobalAveragePool", "GlobalMaxPool", "Size", "AveragePool", "MaxPool", "Flatten",
                         "Transpose", "Softmax", "LogSoftmax", "LeakyRelu", "Gelu", "Cast", "Shape",
-                        "ConstantOfShape")},
+                        "ConstantOfShape", "Not", "Reciprocal")},
     **{op: 2 for op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Pow", "MatMul", "Mod",
                         "CastLike", "Expand", "Gather", "Reshape", "Squeeze", "Unsqueeze", "ReduceMax",
-                        "ReduceMean", "ReduceSum")},
+                        "ReduceMean", "ReduceSum", "And", "Or", "Xor", "LessOrEqual", "GreaterOrEqual")},
     **{op: 3 for op in ("Where", "Clip", "Conv", "ConvTranspose", "Gemm", "LayerNormalization", "Dropout")},
     **{op: None for op in ("Max", "Min", "Concat")},
     "BatchNormalization": 5, "Pad": 4, "Resize": 4, "Slice": 5, "Constant": 0,
