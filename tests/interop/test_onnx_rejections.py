@@ -18,7 +18,7 @@ from volta_core.interop import (
     supported_ops,
 )
 
-from .helpers import TensorProto, helper, make_model, numpy_helper, onnx
+from .helpers import TensorProto, helper, make_model, numpy_helper, onnx, run_ort, run_volta
 
 X = np.zeros((2, 3), np.float32)
 
@@ -131,7 +131,34 @@ def test_runtime_dependent_shape_is_rejected_with_node(tmp_path) -> None:
     with pytest.raises(OnnxImportError) as err:
         import_model(_save(model, tmp_path))
     assert err.value.node == "rs" and err.value.op_type == "Reshape"
-    assert "must be known at import time" in str(err.value)
+    assert "input shape ('si') must be known at import time" in str(err.value)
+
+
+@pytest.mark.parametrize(("op", "slot"), [("Pad", "pads"), ("Resize", "scales")])
+def test_runtime_pads_and_scales_are_rejected_naming_the_input(op: str, slot: str, tmp_path) -> None:
+    img = np.ones((1, 1, 4, 4), np.float32)
+    inputs = ["x", "p"] if op == "Pad" else ["x", "", "p"]
+    value = np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64) if op == "Pad" else np.array([1, 1, 2, 2], np.float32)
+    model = make_model([helper.make_node(op, inputs, ["y"], name="n")], {"x": img, "p": value})
+    with pytest.raises(OnnxImportError, match=rf"node 'n', op {op}, opset 17: input {slot} \('p'\) must be known"):
+        import_model(_save(model, tmp_path))
+
+
+def test_pads_computed_from_static_shapes_fold_at_import(tmp_path) -> None:
+    # pads = [0, 0, H mod 3, 1, 0, 0, Size(x) mod 2, 1] computed in the graph, as exporters write them
+    img = np.arange(20, dtype=np.float32).reshape(1, 1, 4, 5)
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "two"], ["h"], axis=0),
+             helper.make_node("Mod", ["h", "three"], ["hm"]), helper.make_node("Size", ["x"], ["n"]),
+             helper.make_node("Mod", ["n", "twoi"], ["nm"]), helper.make_node("Unsqueeze", ["hm", "ax"], ["hu"]),
+             helper.make_node("Unsqueeze", ["nm", "ax"], ["nu"]),
+             helper.make_node("Concat", ["zz", "hu", "one", "zz", "nu", "one"], ["pads"], axis=0),
+             helper.make_node("Pad", ["x", "pads"], ["y"], mode="edge")]  # fmt: skip
+    inits = {"two": np.array(2, np.int64), "three": np.array(3, np.int64), "twoi": np.array(2, np.int64),
+             "ax": np.array([0], np.int64), "zz": np.array([0, 0], np.int64), "one": np.array([1], np.int64)}
+    model = make_model(nodes, {"x": img}, initializers=inits)
+    got, imported = run_volta(model, {"x": img}, tmp_path)
+    np.testing.assert_array_equal(got[0], run_ort(model, {"x": img})[0])
+    assert [n.op for n in imported.graph.nodes if n.op not in ("input", "parameter")] == ["pad"]
 
 
 def test_unsupported_dtype(tmp_path) -> None:
