@@ -179,9 +179,19 @@ def test_train_statement_fine_tunes_an_imported_cnn_and_rejects_partial_chunks(t
     result = session.run('import "cnn.onnx" as m with loss cross_entropy\n' + data.format(4) + "evaluate m on d\n")
     assert result.ok, [d.message for d in result.diagnostics]
     before = session.globals["m"].metrics["loss"]
-    result = session.run("train m on d\n    epochs 3\n    lr 0.05\n    optimizer sgd\nevaluate m on d\n")
+    result = session.run("train m on d\n    epochs 3\n    lr 0.05\n    optimizer sgd\nevaluate m on d\n"
+                         'save m as "m.safetensors"\n')
     assert result.ok, [d.message for d in result.diagnostics]
-    assert session.globals["m"].metrics["loss"] < before
+    after = session.globals["m"].metrics["loss"]
+    assert after < before
+    net = session.globals["m"].net
+    saved = {k: v.copy() for k, v in net.weights().items()}
+    for value in net.weights().values():
+        value[...] = 0
+    result = session.run('load m from "m.safetensors"\nevaluate m on d\n')  # buffers come back too
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert all(np.array_equal(v, saved[k]) for k, v in net.weights().items())
+    assert session.globals["m"].metrics["loss"] == pytest.approx(after)
     result = session.run(data.format(3) + "train m on d\n    epochs 1\n")
     assert not result.ok
     assert [d.code for d in result.diagnostics] == ["E0812"]

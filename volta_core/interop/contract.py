@@ -853,6 +853,12 @@ def _ints_attr(n: ContractNode, name: str, count: int, default: int) -> list[int
     return values
 
 
+def _split_padding(total: int, upper: bool) -> tuple[int, int]:
+    """(begin, end) of ``total`` padding: the odd one at the end for SAME_UPPER, else at the beginning."""
+    small, large = total // 2, total - total // 2
+    return (small, large) if upper else (large, small)
+
+
 def _window_geometry(
     n: ContractNode, spatial: Sequence[int], kernel: Sequence[int], transpose: bool = False
 ) -> tuple[list[int], list[int], list[int]]:
@@ -879,9 +885,9 @@ def _window_geometry(
                 total = max(0, s * (size - 1) + extra + extent - size * s)
             else:
                 total = max(0, (-(-size // s) - 1) * s + extent - size)
-            small, large = total // 2, total - total // 2
-            begins.append(small if auto == "SAME_UPPER" else large)
-            ends.append(large if auto == "SAME_UPPER" else small)
+            begin, end = _split_padding(total, auto == "SAME_UPPER")
+            begins.append(begin)
+            ends.append(end)
         pads = begins + ends
     else:
         raise _Unsupported(f"auto_pad {auto!r} (expected NOTSET, SAME_UPPER, SAME_LOWER or VALID)")
@@ -947,10 +953,9 @@ def _conv(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
                 total = s * (size - 1) + e + (k - 1) * d + 1 - o
                 if total < 0:
                     raise _Unsupported(f"output_shape {want} is larger than the full transposed convolution")
-                upper = str(n.attrs.get("auto_pad", "NOTSET")) == "SAME_UPPER"  # ONNX: else the extra goes first
-                small, large = total // 2, total - total // 2
-                begins.append(small if upper else large)
-                ends.append(large if upper else small)
+                begin, end = _split_padding(total, str(n.attrs.get("auto_pad", "NOTSET")) == "SAME_UPPER")
+                begins.append(begin)
+                ends.append(end)
             attrs.update(_ir_window(is_1d, strides, dilations, begins + ends))
         attrs["output_padding"] = _pair(extra, is_1d, 0)
     args: list[Value] = [_as_2d(lw, x, is_1d), _as_2d(lw, w, is_1d)] + ([b] if b is not None else [])
