@@ -194,5 +194,6 @@ def markdown(doc: dict[str, object]) -> str:
         volta = _cell(res["volta"])
         if res.get("kind") == "compile":
             volta = f"cold {volta}; cached {_cell(res['cached'])}; compile_plan {_cell(res['compile_plan'])}"
-        lines.append(f"| {name} | {volta} | {_cell(res.get('peer'))} | {ratio} | {peak} |")
+        label = f"{name} (peer: {res['peer_name']})" if res.get("peer_name") else name
+        lines.append(f"| {label} | {volta} | {_cell(res.get('peer'))} | {ratio} | {peak} |")
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ import numpy as np
 
 from benchmarks.cnn import BENCHMARKS as CNN_BENCHMARKS
 from benchmarks.cnn_train import BENCHMARKS as CNN_TRAIN_BENCHMARKS
+from benchmarks.onnx_infer import BENCHMARKS as ONNX_BENCHMARKS
 
 SMALL = (256, 512, 512, 256, 1)
 LARGE = (512, 2048, 2048, 512, 1)
@@ -51,7 +52,7 @@ TEXT_SRC = """model sentiment
 @dataclass(frozen=True)
 class Spec:
     name: str
-    kind: str  # train | infer | train_text | analyze | compile | cnn | cnn_train
+    kind: str  # train | infer | train_text | analyze | compile | cnn | cnn_train | onnx
     widths: tuple[int, ...] = ()
     batch: int = 0
     optimizer: str = ""
@@ -79,6 +80,8 @@ for _n in CNN_BENCHMARKS:
     SPECS[_n] = Spec(_n, "cnn")
 for _n in CNN_TRAIN_BENCHMARKS:
     SPECS[_n] = Spec(_n, "cnn_train")
+for _n in ONNX_BENCHMARKS:
+    SPECS[_n] = Spec(_n, "onnx")
 
 
 # ----------------------------------------------------------------- timing
@@ -382,6 +385,18 @@ def bench_cnn_train(spec: Spec, rounds: int) -> dict[str, object]:
     return out
 
 
+def bench_onnx(spec: Spec, rounds: int) -> dict[str, object]:
+    """``infer`` of an imported ONNX model next to onnxruntime (``benchmarks/onnx_infer.py``)."""
+    from benchmarks.onnx_infer import build
+
+    built = build(spec.name)
+    tv, tp = interleaved(built.volta, built.peer, rounds)
+    out = pair_result(tv, tp, None, None)
+    out["peer_name"] = f"onnxruntime CPU ({built.threads} intra-op threads)"
+    out["max_diff"] = built.max_diff  # same outputs before timing
+    return out
+
+
 def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
     spec = SPECS[name]
     rounds = 5 if quick else 15
@@ -398,6 +413,8 @@ def run_one(name: str, quick: bool, peak: float | None) -> dict[str, object]:
         out = bench_cnn(spec, rounds)
     elif spec.kind == "cnn_train":
         out = bench_cnn_train(spec, rounds)
+    elif spec.kind == "onnx":
+        out = bench_onnx(spec, rounds)
     else:
         out = bench_compile(spec, rounds)
     out.setdefault("status", "ok")

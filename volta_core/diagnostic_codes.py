@@ -484,11 +484,12 @@ checker's first line. `volta check` validates imported files that exist when
 the program is checked. See docs/onnx.md.
 """),
     ("E0808", "unsupported ONNX operator", """
-The ONNX graph uses an operator Volta cannot import (or one from a custom
-domain). The message names the node, the op and the opset, and lists the
-supported ops; `volta info m.onnx` lists every unsupported op of a file at
-once. Export the model without that op (e.g. decompose it), or ask for it to
-be supported.
+The ONNX graph uses operators Volta cannot import (or ones from another
+domain, named with it: `ai.onnx.ml::Scaler`). The message names the first such
+node, its op and opset, and lists every unsupported op of the model with its
+count; `volta info m.onnx` lists all the file's ops and docs/onnx.md the
+supported ones. Export the model without those ops (e.g. decompose them), or
+ask for them to be supported.
 """),
     ("E0809", "unsupported ONNX type or shape", """
 A graph input, initializer, constant or cast uses a dtype Volta does not
@@ -500,9 +501,11 @@ batch size.
     ("E0810", "ONNX graph cannot be lowered", """
 The ONNX file is valid and uses supported ops, but one node cannot be turned
 into Volta's IR: a value that must be known at import time (a Reshape's shape,
-Slice bounds, a Pow exponent) depends on runtime data, shapes do not
-broadcast, an attribute is out of range, or names are defined twice. The
-message names the node, its op type, the opset and the reason.
+Slice bounds, Pad widths, Resize scales, a Pow exponent) depends on runtime
+data (the message names the input), an attribute or input is not supported
+(named), shapes do not broadcast, an attribute is out of range, or names are
+defined twice. The message names the node, its op type, the opset and the
+reason.
 """),
     ("E0811", "cannot export to ONNX", """
 `export m as "f.onnx"` could not express the model's inference graph in ONNX

@@ -42,6 +42,8 @@ def n(op: str, inputs: list[str], outputs: list[str] | None = None, **attrs: Any
 X = f32(3, 4)
 A, B = f32(2, 3, 4), f32(4)
 POS = f32(3, 4, positive=True)
+IMG = f32(2, 3, 7, 6)
+NAN_ROW = np.asarray([[0.5, np.nan, 3.0, -1.0], [0.0, 0.0, 1.0, 2.5]], np.float32)
 
 CASES = [
     *(Case(op, [n(op, ["a", "b"])], {"a": A, "b": B}) for op in ("Add", "Sub", "Mul")),
@@ -125,6 +127,56 @@ CASES = [
          value=helper.make_tensor("v", 1, [1], [0.5])), n("Add", ["x", "z"])], {"x": X}),
     Case("Greater-Less", [n("Greater", ["x", "z"], ["g"]), n("Less", ["x", "z"], ["l"]), n("Equal", ["g", "l"], ["y"])],
          {"x": X}, {"z": np.zeros((), np.float32)}),
+    # -- images (issue 20) --
+    Case("Conv-pads-strides-bias", [n("Conv", ["x", "w", "b"], pads=[1, 0, 2, 1], strides=[2, 1])],
+         {"x": IMG}, {"w": f32(4, 3, 3, 2), "b": f32(4)}),
+    Case("Conv-dilations-group", [n("Conv", ["x", "w"], dilations=[2, 1], group=3, kernel_shape=[2, 2])],
+         {"x": f32(1, 6, 7, 6)}, {"w": f32(3, 2, 2, 2)}),
+    Case("Conv-auto-pad-same-upper", [n("Conv", ["x", "w"], auto_pad="SAME_UPPER", strides=[2, 2])],
+         {"x": IMG}, {"w": f32(2, 3, 4, 3)}),
+    Case("Conv-auto-pad-same-lower", [n("Conv", ["x", "w"], auto_pad="SAME_LOWER")], {"x": IMG}, {"w": f32(2, 3, 2, 2)}),
+    Case("Conv-1d", [n("Conv", ["x", "w", "b"], pads=[1, 2], strides=[2], dilations=[2])], {"x": f32(2, 3, 11)},
+         {"w": f32(4, 3, 3), "b": f32(4)}),
+    Case("ConvTranspose", [n("ConvTranspose", ["x", "w", "b"], strides=[2, 2], pads=[1, 0, 0, 1],
+                             output_padding=[1, 1])], {"x": IMG}, {"w": f32(3, 2, 3, 3), "b": f32(2)}),
+    Case("ConvTranspose-group-output-shape", [n("ConvTranspose", ["x", "w"], strides=[2, 2], group=3,
+                                                output_shape=[10, 9])], {"x": IMG}, {"w": f32(3, 1, 2, 2)}),
+    Case("BatchNormalization", [n("BatchNormalization", ["x", "s", "b", "m", "v"], epsilon=1e-3)], {"x": IMG},
+         {"s": f32(3), "b": f32(3), "m": f32(3), "v": f32(3, positive=True)}),
+    Case("BatchNormalization-2d", [n("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x": X},
+         {"s": f32(4), "b": f32(4), "m": f32(4), "v": f32(4, positive=True)}),
+    Case("MaxPool-ceil-dilations-pads", [n("MaxPool", ["x"], kernel_shape=[3, 2], strides=[2, 2], pads=[1, 1, 1, 0],
+                                           dilations=[1, 2], ceil_mode=1)], {"x": IMG}),
+    Case("MaxPool-1d-same", [n("MaxPool", ["x"], kernel_shape=[3], strides=[2], auto_pad="SAME_UPPER")],
+         {"x": f32(2, 3, 9)}),
+    Case("AveragePool-count-include-pad", [n("AveragePool", ["x"], kernel_shape=[3, 3], strides=[2, 2],
+                                             pads=[1, 1, 1, 1], count_include_pad=1)], {"x": IMG}),
+    Case("AveragePool-exclude-pad-ceil", [n("AveragePool", ["x"], kernel_shape=[3, 2], strides=[2, 2],
+                                            pads=[1, 0, 1, 0], ceil_mode=1)], {"x": IMG}),
+    Case("GlobalAveragePool", [n("GlobalAveragePool", ["x"])], {"x": IMG}),
+    Case("GlobalMaxPool", [n("GlobalMaxPool", ["x"])], {"x": IMG}),
+    *(Case(f"Pad-{mode}", [n("Pad", ["x", "p"], mode=mode)], {"x": IMG}, {"p": i64(0, 0, 1, 2, 0, 0, 2, 1)})
+      for mode in ("reflect", "edge")),
+    Case("Pad-constant-value-axes", [n("Pad", ["x", "p", "v", "ax"])], {"x": IMG},
+         {"p": i64(1, -1, 2, 3), "v": np.asarray(1.5, np.float32), "ax": i64(2, -1)}, opset=18),
+    Case("Pad-opset2-attrs", [n("Pad", ["x"], pads=[0, 0, 1, 1, 0, 0, 1, 0], value=2.0)], {"x": IMG}, opset=2),
+    *(Case(f"Resize-{mode}-{how}", [n("Resize", ["x", "", "s"], mode=mode, coordinate_transformation_mode=how)],
+           {"x": IMG}, {"s": np.asarray([1, 1, 2, 1.5], np.float32)}, opset=13)
+      for mode in ("nearest", "linear") for how in ("half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners")),
+    Case("Resize-sizes-nearest-floor", [n("Resize", ["x", "", "", "z"], nearest_mode="floor")], {"x": IMG},
+         {"z": i64(2, 3, 3, 11)}, opset=13),
+    Case("Resize-opset10", [n("Resize", ["x", "s"], mode="nearest")], {"x": IMG},
+         {"s": np.asarray([1, 1, 2, 2], np.float32)}, opset=10),
+    Case("Pow-tensor-exponent", [n("Pow", ["x", "p"])], {"x": X}, {"p": np.asarray([2, 3, 0, 1], np.float32)}),
+    Case("Mod-Size-CastLike", [n("Size", ["x"], ["s"]), n("Mod", ["s", "k"], ["m"]), n("CastLike", ["m", "x"], ["c"]),
+                               n("Add", ["x", "c"])], {"x": X}, {"k": i64(5)}),
+    Case("Reciprocal", [n("Reciprocal", ["x"])], {"x": POS}),
+    Case("LessOrEqual-GreaterOrEqual-Not-And-Or-Xor", [
+        n("LessOrEqual", ["a", "b"], ["le"]), n("GreaterOrEqual", ["a", "b"], ["ge"]), n("Not", ["le"], ["nle"]),
+        n("And", ["nle", "ge"], ["both"]), n("Or", ["le", "ge"], ["either"]), n("Xor", ["both", "either"], ["y"]),
+    ], {"a": NAN_ROW, "b": np.asarray([0.5, 0.0, 1.0, 2.0], np.float32)}, outputs=("y", "le", "ge", "nle")),
+    Case("LayerNormalization-mean-invstd", [n("LayerNormalization", ["a", "s", "b"], ["y", "mu", "inv"], axis=-1)],
+         {"a": A}, {"s": f32(4), "b": f32(4)}, outputs=("y", "mu", "inv")),
 ]
 
 

@@ -94,6 +94,42 @@ def test_export_runs_in_onnxruntime_with_volta_outputs(build, tmp_path) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=ATOL)
 
 
+def _image_ops() -> tuple[Graph, dict[str, np.ndarray]]:
+    """Every image op the exporter writes: convs, pools (ceil mode, padding), batchnorm, pad, resize."""
+    rng = np.random.default_rng(4)
+    g = Graph()
+    x = g.input("x", (2, 3, 9, 8))
+    shapes = {"w": (4, 3, 3, 3), "b": (4,), "wt": (4, 2, 2, 2), "s": (2,), "t": (2,), "m": (2,), "v": (2,)}
+    p = {k: g.parameter(k, v) for k, v in shapes.items()}
+    h = g.op("conv2d", x, p["w"], p["b"], strides=(2, 1), pads=(1, 0, 1, 2), dilations=(1, 2))
+    h = g.op("conv_transpose2d", h, p["wt"], strides=(2, 2), pads=(0, 1, 1, 0), output_padding=(1, 0))
+    h = g.op("batchnorm", h, p["s"], p["t"], p["m"], p["v"], eps=1e-3)
+    h = g.op("pad", g.op("relu", h), pads=(0, 0, 1, 2, 0, 0, 2, 1), mode="reflect")
+    a = g.op("max_pool2d", h, kernel=(3, 2), strides=(2, 2), pads=(1, 0, 0, 1), ceil_mode=True)
+    b = g.op("avg_pool2d", h, kernel=(3, 2), strides=(2, 2), pads=(1, 0, 0, 1), ceil_mode=True,
+             count_include_pad=False)
+    c = g.op("avg_pool2d", h, kernel=(3, 2), strides=(2, 2), pads=(1, 0, 0, 1), count_include_pad=True)
+    up = g.op("resize2d", g.op("add", a, b), size=(12, 8), mode="linear", coordinates="half_pixel",
+              scales=(1.75, 1.25))
+    near = g.op("resize2d", up, size=(7, 5), mode="nearest", coordinates="asymmetric", nearest_mode="floor")
+    g.set_outputs([g.op("reduce_mean", near, axes=(2, 3), keepdims=False), up, c])
+    params = {k: rng.standard_normal(v).astype(np.float32) for k, v in shapes.items()}
+    params["v"] = np.abs(params["v"]) + 0.5
+    return g, params
+
+
+def test_image_ops_export_to_onnxruntime_and_back(tmp_path) -> None:
+    graph, params = _image_ops()
+    feeds = {"x": np.random.default_rng(5).standard_normal((2, 3, 9, 8)).astype(np.float32)}
+    model = export_graph(graph, params, tmp_path / "img.onnx")
+    ours = _run_ir(graph, {**feeds, **params})
+    for a, b in zip(ours, run_ort(model, feeds), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    back = import_model(tmp_path / "img.onnx")
+    for a, b in zip(ours, [back.run(feeds)[n] for n in back.output_names], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_export_rejects_training_only_ops_by_name() -> None:
     g = Graph()
     a, b = g.input("a", (2, 3)), g.input("b", (2, 3))

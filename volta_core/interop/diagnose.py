@@ -25,6 +25,11 @@ _TYPE = ("unsupported dtype", "dynamic batch dimension", "dynamic dimension", "h
          "trainable values must be floats", "unresolved shape", "elements, over the limit")  # fmt: skip
 
 
+def import_message(file_name: str, err: Exception) -> str:
+    """``cannot import `m.onnx`: …`` as check, run and info print it (the hint names the file)."""
+    return f"cannot import `{file_name}`: {err}".replace("FILE.onnx", file_name)
+
+
 def classify(err: OnnxImportError) -> str:
     """The diagnostic code for an import failure."""
     reason = err.reason

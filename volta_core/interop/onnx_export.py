@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -48,7 +49,7 @@ class _Emitter:
         self._count += 1
         return f"{base}_{self._count}"
 
-    def emit(self, op: str, inputs: Sequence[str], out: str | None = None, **attrs: object) -> str:
+    def emit(self, op: str, inputs: Sequence[str], out: str | None = None, **attrs: Any) -> str:
         out = out or self.fresh(op.lower())
         node = helper.make_node(op, list(inputs), [out], name=self.fresh(f"/{op}"))
         node.attribute.extend(helper.make_attribute(k, v) for k, v in attrs.items())
@@ -186,6 +187,66 @@ def _concat(e: _Emitter, n: Node, x: list[str]) -> str:
     return e.emit("Concat", x, axis=int(n.attr("axis")))
 
 
+def _window(n: Node, kernel: Sequence[int]) -> dict[str, Any]:
+    return {"kernel_shape": list(kernel), "strides": list(n.attr("strides")), "pads": list(n.attr("pads"))}
+
+
+def _conv(e: _Emitter, n: Node, x: list[str]) -> str:
+    kernel = e.graph.node(n.inputs[1]).shape[2:]
+    op = "ConvTranspose" if n.op == "conv_transpose2d" else "Conv"
+    extra: dict[str, Any] = {"output_padding": list(n.attr("output_padding"))} if op == "ConvTranspose" else {}
+    return e.emit(op, x, **_window(n, kernel), dilations=list(n.attr("dilations")), group=int(n.attr("groups")),
+                  **extra)
+
+
+def _pool(e: _Emitter, n: Node, x: list[str]) -> str:
+    """MaxPool/AveragePool in floor mode: a ceil_mode window count becomes extra end padding
+    (opset 17's ceil_mode keeps a last window that starts in the padding; Volta drops it, as opset 19)."""
+    from volta_core.ir.ops import pool_geometry
+
+    src = e.graph.node(n.inputs[0]).shape
+    windows, out_hw = pool_geometry(n.op, src, dict(n.attrs))
+    attrs = _window(n, n.attr("kernel"))
+    pads = list(n.attr("pads"))
+    for axis, (win, size, out) in enumerate(zip(windows, src[2:], out_hw, strict=True)):
+        need = (out - 1) * win.stride + win.extent - size - win.before
+        if need > win.after:
+            if n.op == "avg_pool2d" and n.attr("count_include_pad"):
+                raise OnnxExportError(
+                    f"IR node %{n.id} (avg_pool2d): ceil_mode with count_include_pad has no opset-17 equivalent"
+                )
+            pads[2 + axis] = need
+    attrs["pads"] = pads
+    if n.op == "max_pool2d":
+        return e.emit("MaxPool", x, **attrs, dilations=list(n.attr("dilations")))
+    return e.emit("AveragePool", x, **attrs, count_include_pad=int(bool(n.attr("count_include_pad"))))
+
+
+def _batchnorm(e: _Emitter, n: Node, x: list[str]) -> str:
+    return e.emit("BatchNormalization", x, epsilon=float(n.attr("eps")))
+
+
+def _pad(e: _Emitter, n: Node, x: list[str]) -> str:
+    value = [e.const(n.attr("value"), n.dtype)] if n.attr("mode") == "constant" else []
+    return e.emit("Pad", [x[0], e.ints(n.attr("pads")), *value], mode=str(n.attr("mode")))
+
+
+def _resize(e: _Emitter, n: Node, x: list[str]) -> str:
+    src = e.graph.node(n.inputs[0]).shape
+    scales = list(n.attr("scales"))
+    size = ["", "", e.ints([*src[:2], *n.attr("size")])]
+    if scales:
+        if [math.floor(d * float(np.float32(f))) for d, f in zip(src[2:], scales, strict=True)] != list(n.attr("size")):
+            raise OnnxExportError(
+                f"IR node %{n.id} (resize2d): size {list(n.attr('size'))} is not floor(input × scales {scales}), "
+                "which ONNX Resize cannot express"
+            )
+        size = ["", e.const(np.asarray([1.0, 1.0, *scales], np.float32), "f32")]
+    extra = {"nearest_mode": str(n.attr("nearest_mode"))} if n.attr("mode") == "nearest" else {}
+    return e.emit("Resize", [x[0], *size], mode=str(n.attr("mode")),
+                  coordinate_transformation_mode=str(n.attr("coordinates")), **extra)
+
+
 RULES: dict[str, Rule] = {
     "pow": _pow,
     "transpose": _transpose,
@@ -211,6 +272,13 @@ RULES: dict[str, Rule] = {
     "layernorm": _layernorm,
     "dropout": _dropout,
     "gemm": _gemm,
+    "conv2d": _conv,
+    "conv_transpose2d": _conv,
+    "max_pool2d": _pool,
+    "avg_pool2d": _pool,
+    "batchnorm": _batchnorm,
+    "pad": _pad,
+    "resize2d": _resize,
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from volta_core.interop.contract import (
     ContractNode,
     InteropError,
     TensorSpec,
-    supported_ops,
 )
 from volta_core.ir.graph import Graph
 from volta_core.ir.ops import IRError
@@ -71,6 +70,8 @@ class ImportedModel:
     input_names: list[str]
     output_names: list[str]
     contract: Contract
+    #: With ``train_mode``: each BatchNormalization's (moments node, running-mean name, running-var name, momentum).
+    stats: list[tuple[int, str, str, float]] = field(default_factory=list)
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the forward graph on the CPU backend; returns outputs by ONNX output name."""
@@ -229,7 +230,99 @@ _STATIC_SLOTS: dict[str, set[int]] = {
     "Gather": {1},
     "Clip": {1, 2},
     "Dropout": {1, 2},
+    "Pad": {1, 2, 3},
+    "Resize": {1, 2, 3},
+    "Mod": {0, 1},
 }
+
+# Every attribute of every supported op, in any opset, is either handled (its value is read, or
+# it cannot change the result for the dtypes Volta supports) or rejected by name; any other
+# attribute is rejected too (tests/interop/test_onnx_coverage.py walks onnx.defs against these).
+_LEGACY = frozenset({"consumed_inputs"})  # opset < 6 memory hint, no effect on values
+_BROADCAST = frozenset({"broadcast"})  # opset < 7: numpy broadcasting covers every valid use
+_WINDOW = frozenset({"auto_pad", "dilations", "kernel_shape", "pads", "strides"})
+HANDLED_ATTRS: dict[str, frozenset[str]] = {
+    **{op: _LEGACY for op in ("Abs", "Exp", "Log", "Neg", "Relu", "Sigmoid", "Sqrt", "Tanh", "Max", "Min",
+                              "Reciprocal")},
+    **{op: _LEGACY | _BROADCAST for op in ("Add", "Sub", "Mul", "Div")},
+    **{op: _BROADCAST for op in ("Equal", "Less", "Greater", "Pow", "And", "Or", "Xor")},
+    **{op: frozenset() for op in ("Erf", "Expand", "Identity", "MatMul", "Where", "GlobalAveragePool",
+                                   "GlobalMaxPool", "Size", "Not", "LessOrEqual", "GreaterOrEqual")},
+    "AveragePool": _WINDOW | {"ceil_mode", "count_include_pad"},
+    "BatchNormalization": _LEGACY | {"epsilon", "is_test", "momentum", "spatial", "training_mode"},
+    # saturate/round_mode only affect float8 targets, which are rejected
+    "Cast": frozenset({"to", "saturate", "round_mode"}),
+    "CastLike": frozenset({"saturate", "round_mode"}),
+    "Clip": _LEGACY | {"min", "max"},
+    "Concat": frozenset({"axis"}),
+    "Constant": frozenset({"value", "value_float", "value_floats", "value_int", "value_ints"}),
+    "ConstantOfShape": frozenset({"value"}),
+    "Conv": _WINDOW | {"group"},
+    "ConvTranspose": _WINDOW | {"group", "output_padding", "output_shape"},
+    "Dropout": _LEGACY | {"is_test", "ratio", "seed"},  # seed: only random (training) dropout, rejected
+    "Flatten": frozenset({"axis"}),
+    "Gather": frozenset({"axis"}),
+    "Gelu": frozenset({"approximate"}),
+    "Gemm": _BROADCAST | {"alpha", "beta", "transA", "transB"},
+    "LayerNormalization": frozenset({"axis", "epsilon", "stash_type"}),
+    "LeakyRelu": _LEGACY | {"alpha"},
+    "LogSoftmax": frozenset({"axis"}),
+    "Softmax": frozenset({"axis"}),
+    "MaxPool": _WINDOW | {"ceil_mode", "storage_order"},  # storage_order: only the Indices output, rejected
+    "Mod": frozenset({"fmod"}),
+    "Pad": frozenset({"mode", "pads", "paddings", "value"}),
+    "ReduceMax": frozenset({"axes", "keepdims", "noop_with_empty_axes"}),
+    "ReduceMean": frozenset({"axes", "keepdims", "noop_with_empty_axes"}),
+    "ReduceSum": frozenset({"axes", "keepdims", "noop_with_empty_axes"}),
+    "Reshape": _LEGACY | {"allowzero", "shape"},
+    # extrapolation_value: only tf_crop_and_resize (rejected); cubic_coeff_a: only cubic (rejected)
+    "Resize": frozenset({"antialias", "axes", "coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
+                         "extrapolation_value", "keep_aspect_ratio_policy", "mode", "nearest_mode"}),
+    "Shape": frozenset({"start", "end"}),
+    "Slice": frozenset({"axes", "ends", "starts"}),
+    "Squeeze": frozenset({"axes"}),
+    "Transpose": frozenset({"perm"}),
+    "Unsqueeze": frozenset({"axes"}),
+}
+REJECTED_ATTRS: dict[str, dict[str, str]] = {
+    **{op: {"axis": "legacy (opset < 7) broadcasting along an axis"}
+       for op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Pow", "And", "Or", "Xor")},
+    "Constant": {"sparse_value": "sparse tensors", "value_string": "strings", "value_strings": "strings"},
+}
+#: How many inputs each lowering reads; a further (non-empty) input is rejected by name. None: variadic.
+INPUTS: dict[str, int | None] = {
+    **{op: 1 for op in ("Abs", "Exp", "Log", "Neg", "Relu", "Sigmoid", "Sqrt", "Tanh", "Erf", "Identity",
+                        "GlobalAveragePool", "GlobalMaxPool", "Size", "AveragePool", "MaxPool", "Flatten",
+                        "Transpose", "Softmax", "LogSoftmax", "LeakyRelu", "Gelu", "Cast", "Shape",
+                        "ConstantOfShape", "Not", "Reciprocal")},
+    **{op: 2 for op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Pow", "MatMul", "Mod",
+                        "CastLike", "Expand", "Gather", "Reshape", "Squeeze", "Unsqueeze", "ReduceMax",
+                        "ReduceMean", "ReduceSum", "And", "Or", "Xor", "LessOrEqual", "GreaterOrEqual")},
+    **{op: 3 for op in ("Where", "Clip", "Conv", "ConvTranspose", "Gemm", "LayerNormalization", "Dropout")},
+    **{op: None for op in ("Max", "Min", "Concat")},
+    "BatchNormalization": 5, "Pad": 4, "Resize": 4, "Slice": 5, "Constant": 0,
+}
+
+
+def _check_coverage(node: onnx.NodeProto, attrs: Mapping[str, Any], opset: int) -> None:
+    op = node.op_type
+    handled = HANDLED_ATTRS.get(op, frozenset())
+    for name in attrs:
+        if name in handled:
+            continue
+        why = REJECTED_ATTRS.get(op, {}).get(name)
+        raise OnnxImportError(
+            f"attribute {name!r} is not supported" + (f" ({why})" if why else ""), node.name or None, op, opset
+        )
+    limit = INPUTS.get(op)
+    if limit is not None:
+        extra = [name for name in node.input[limit:] if name]
+        if extra:
+            raise OnnxImportError(
+                f"input {limit + 1} ({extra[0]!r}) is not supported (Volta reads {limit} input(s) of {op})",
+                node.name or None, op, opset,
+            )
+
 
 # opset-specific forms: (op, first opset where the attribute became an input, attribute, input slot)
 _ATTR_TO_INPUT: tuple[tuple[str, int, str, int], ...] = (
@@ -244,6 +337,9 @@ _ATTR_TO_INPUT: tuple[tuple[str, int, str, int], ...] = (
     ("Slice", 10, "axes", 3),
     ("Clip", 11, "min", 1),
     ("Clip", 11, "max", 2),
+    ("Pad", 11, "pads", 1),
+    ("Pad", 11, "paddings", 1),
+    ("Pad", 11, "value", 2),
 )
 
 
@@ -274,7 +370,6 @@ class _Converter:
 
     def convert(self) -> Contract:
         g = self.graph
-        self._check_ops()
         for name in _all_names(g):
             self._names.add(name)
         init_names = {t.name for t in g.initializer}
@@ -297,27 +392,8 @@ class _Converter:
             producer=f"{self.model.producer_name} {self.model.producer_version}".strip(),
         )
 
-    def _check_ops(self) -> None:
-        for node in self.graph.node:
-            domain = node.domain if node.domain not in ("", "ai.onnx") else ""
-            if domain or (node.op_type not in LOWERINGS and node.op_type != "Constant"):
-                op = f"{domain}::{node.op_type}" if domain else node.op_type
-                raise OnnxImportError(
-                    f"unsupported op {op}; supported ops: {', '.join(sorted([*supported_ops(), 'Constant']))}",
-                    node.name or None,
-                    op,
-                    self.opset,
-                )
-
     def _static_only_names(self) -> set[str]:
-        uses: dict[str, list[bool]] = {}
-        for node in self.graph.node:
-            slots = _STATIC_SLOTS.get(node.op_type, set())
-            for i, name in enumerate(node.input):
-                uses.setdefault(name, []).append(i in slots)
-        for out in self.graph.output:
-            uses.setdefault(out.name, []).append(False)
-        return {name for name, flags in uses.items() if flags and all(flags)}
+        return names_used_only_at(self.graph, _STATIC_SLOTS)
 
     def _dims(self, v: onnx.ValueInfoProto, what: str, bind: bool) -> tuple[tuple[int | None, ...], str]:
         if not v.type.HasField("tensor_type"):
@@ -369,12 +445,13 @@ class _Converter:
         name = node.name or f"{node.op_type}_{index}"
         inputs = list(node.input)
         op = node.op_type
+        _check_coverage(node, attrs, self.opset)
         if op == "Constant":
             self.constants[node.output[0]] = _tensor_like(_constant_value(node, attrs, self.opset), self, node)
             return
         for op_name, since, attr, slot in _ATTR_TO_INPUT:
             if op == op_name and self.opset < since and attr in attrs:
-                value = np.asarray(attrs.pop(attr), np.float32 if op == "Clip" else np.int64)
+                value = np.asarray(attrs.pop(attr), np.float32 if op == "Clip" or attr == "value" else np.int64)
                 const = self.fresh(f"{name}.{attr}")
                 self.constants[const] = value
                 while len(inputs) <= slot:
@@ -383,9 +460,11 @@ class _Converter:
         if op in ("Softmax", "LogSoftmax") and self.opset < 13:
             attrs["legacy_2d"] = 1
             attrs.setdefault("axis", 1)
-        if op == "Dropout":
-            inputs = inputs[:1]
-            attrs = {}
+        if op == "Resize" and self.opset < 11:
+            # Resize-10: (X, scales), asymmetric coordinates, nearest rounds down.
+            inputs = [inputs[0], "", *inputs[1:2]]
+            attrs.setdefault("coordinate_transformation_mode", "asymmetric")
+            attrs.setdefault("nearest_mode", "floor")
         if op == "Cast":
             to = int(attrs.get("to", 0))
             if to not in ONNX_DTYPES:
@@ -395,6 +474,31 @@ class _Converter:
                 )
             attrs["to"] = ONNX_DTYPES[to]
         self.nodes.append(ContractNode(name, op, tuple(inputs), tuple(node.output), attrs))
+
+
+def op_key(node: onnx.NodeProto) -> str:
+    """An op as the messages show it: ``Conv``, or ``domain::Op`` outside the default domain."""
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+
+
+def unsupported_ops(graph: onnx.GraphProto) -> dict[str, int]:
+    """Every op of ``graph`` Volta cannot import, with how many nodes use it (first-use order)."""
+    counts: dict[str, int] = {}
+    for node in graph.node:
+        key = op_key(node)
+        if key not in LOWERINGS and key != "Constant":
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def unsupported_message(counts: Mapping[str, int]) -> str:
+    """``unsupported op(s) …`` with counts, short, and where to look (the same from check, run and info)."""
+    listed = ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in counts.items())
+    return f"unsupported op{'s' if len(counts) > 1 else ''} {listed}; {UNSUPPORTED_HINT}"
+
+
+#: Where an unsupported-op message points.
+UNSUPPORTED_HINT = "`volta info FILE.onnx` lists the file's ops, docs/onnx.md the supported ones"
 
 
 def _tensor_like(arr: np.ndarray, conv: _Converter, node: onnx.NodeProto) -> np.ndarray:
@@ -410,6 +514,24 @@ def _all_names(g: onnx.GraphProto) -> set[str]:
     return names
 
 
+def names_used_only_at(graph: onnx.GraphProto, slots: Mapping[str, set[int]]) -> set[str]:
+    """Values whose every use is an input slot listed in ``slots`` (op type → input indices)."""
+    uses: dict[str, list[bool]] = {}
+    for node in graph.node:
+        listed = slots.get(node.op_type, set())
+        for i, name in enumerate(node.input):
+            uses.setdefault(name, []).append(i in listed)
+    for out in graph.output:
+        uses.setdefault(out.name, []).append(False)
+    return {name for name, flags in uses.items() if flags and all(flags)}
+
+
+def running_statistics(model: onnx.ModelProto) -> set[str]:
+    """Initializers used only as a BatchNormalization's input_mean/input_var: buffers, not trained."""
+    inits = {t.name for t in model.graph.initializer}
+    return inits & names_used_only_at(model.graph, {"BatchNormalization": {3, 4}})
+
+
 def _unique_node_names(model: onnx.ModelProto) -> None:
     seen: set[str] = set()
     for i, node in enumerate(model.graph.node):
@@ -422,6 +544,12 @@ def model_to_contract(model: onnx.ModelProto, batch: int | None = None) -> Contr
     """Rewrite a parsed ONNX model into a validated contract (no lowering yet)."""
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise OnnxImportError(f"batch must be a positive integer, got {batch!r}")
+    missing = unsupported_ops(model.graph)
+    if missing:  # before the opset: a model of only ai.onnx.ml ops has no default opset, and says which ops
+        first = next(n for n in model.graph.node if op_key(n) in missing)
+        opset_of = {imp.domain or "ai.onnx": int(imp.version) for imp in model.opset_import}
+        raise OnnxImportError(unsupported_message(missing), first.name or None, op_key(first),
+                              opset_of.get(first.domain or "ai.onnx"))
     opset = model_opset(model)
     newest = int(onnx.defs.onnx_opset_version())
     if not 1 <= opset <= newest:
@@ -445,10 +573,11 @@ def load_onnx(path: str | os.PathLike[str], batch: int | None = None, max_bytes:
     return model_to_contract(read_model(path, max_bytes), batch)
 
 
-def contract_to_model(contract: Contract) -> ImportedModel:
-    """Lower a contract to the IR, reporting failures as :class:`OnnxImportError`."""
+def contract_to_model(contract: Contract, train_mode: bool = False) -> ImportedModel:
+    """Lower a contract to the IR, reporting failures as :class:`OnnxImportError`; ``train_mode``
+    normalises BatchNormalization with batch statistics (fine-tuning, see :meth:`Contract.lower`)."""
     try:
-        graph, _mapping = contract.to_graph()
+        graph, _mapping, stats = contract.lower(train_mode)
     except ContractError as e:
         raise OnnxImportError(e.reason, e.node, e.op_type, contract.opset) from None
     except IRError as e:
@@ -460,6 +589,7 @@ def contract_to_model(contract: Contract) -> ImportedModel:
         input_names=[s.name for s in contract.inputs],
         output_names=[s.name for s in contract.outputs],
         contract=contract,
+        stats=stats,
     )
 
 

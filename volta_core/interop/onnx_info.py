@@ -8,8 +8,15 @@ from collections import Counter
 
 import onnx
 
-from volta_core.interop.contract import LOWERINGS
-from volta_core.interop.onnx_import import ONNX_DTYPES, dtype_name, model_opset, read_model
+from volta_core.interop.onnx_import import (
+    ONNX_DTYPES,
+    dtype_name,
+    model_opset,
+    op_key,
+    read_model,
+    unsupported_message,
+    unsupported_ops,
+)
 from volta_core.present import format_count, format_shape, tally
 
 
@@ -31,8 +38,8 @@ def describe_onnx(path: str | os.PathLike[str]) -> str:
     model = read_model(path)
     g = model.graph
     init_names = {t.name for t in g.initializer}
-    counts = Counter(n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}::{n.op_type}" for n in g.node)
-    unsupported = sorted(op for op in counts if op not in LOWERINGS and op != "Constant")
+    counts = Counter(op_key(n) for n in g.node)
+    unsupported = unsupported_ops(g)
     params = sum(math.prod(t.dims) for t in g.initializer if t.data_type in (1, 11))
     try:
         opset = str(model_opset(model))
@@ -49,7 +56,8 @@ def describe_onnx(path: str | os.PathLike[str]) -> str:
     lines.append(f"  nodes: {len(g.node)}" + (f" ({detail})" if detail else ""))
     lines.append(f"  parameters: {format_count(params)} in {len(g.initializer)} initializer(s)")
     if unsupported:
-        lines.append(f"  supported: no (unsupported ops: {', '.join(unsupported)})")
+        hint = unsupported_message(unsupported).replace("FILE.onnx", os.path.basename(os.fspath(path)))
+        lines.append(f"  supported: no ({hint})")
     else:
         lines.append("  supported: yes")
     return "\n".join(lines) + "\n"

@@ -109,7 +109,7 @@ def visit_Load(ctx: Context, stmt: A.Load, scope: Scope) -> None:
 
 # -------------------------------------------------------------------- ONNX
 def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
-    from volta_core.interop.diagnose import classify
+    from volta_core.interop.diagnose import classify, import_message
     from volta_core.interop.onnx_import import OnnxImportError
     from volta_core.nn.imported import ImportFitError, load_imported
 
@@ -122,11 +122,11 @@ def visit_Import(ctx: Context, stmt: A.Import, scope: Scope) -> None:
                             str(loss) if loss is not None else None)  # fmt: skip
     except OnnxImportError as err:
         raise ctx.fail(
-            classify(err), f"cannot import `{path.name}`: {err}", stmt.path.span, label="this ONNX file",
+            classify(err), import_message(path.name, err), stmt.path.span, label="this ONNX file",
             helps=_import_helps(err),
         ) from None
     except ImportFitError as err:
-        raise ctx.fail(err.code, f"cannot import `{path.name}`: {err}", stmt.path.span,
+        raise ctx.fail(err.code, import_message(path.name, err), stmt.path.span,
                        label="this ONNX file") from None  # fmt: skip
     scope.vars[stmt.name.id] = ModelHandle(stmt.name.id, net, 0)  # type: ignore[assignment]
     batch_text = f"batch {net.fixed_batch}" if net.fixed_batch is not None else "any batch"
@@ -140,8 +140,6 @@ def _import_helps(err: Any) -> tuple[str, ...]:
     reason = str(getattr(err, "reason", ""))
     if "dynamic batch" in reason:
         return ("write `with batch N` after the import",)
-    if reason.startswith("unsupported op"):
-        return ("`volta info FILE.onnx` lists every op the file uses and which Volta does not support",)
     return ()
 
 

@@ -26,6 +26,7 @@ from volta_core.ir.budget import TooLarge, check_fits
 from volta_core.lang.arguments import error_diagnostic, handle, property_values, resolve_path, unsupported
 from volta_core.lang.context import Context, Scope
 from volta_core.lang.data_fit import ready_data
+from volta_core.nn.imported import ImportFitError
 from volta_core.nn.network import UnsupportedLayer, width_values
 from volta_core.present import format_shape
 from volta_core.syntax import ast as A
@@ -123,6 +124,9 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
             notes=("this update was applied: the weights are not usable, and `save` refuses them",),
             helps=(_lr_help(float(cfg["lr"])),),  # type: ignore[arg-type]
         ) from None
+    except ImportFitError as err:  # an imported model that cannot train on this batch (batchnorm chunks)
+        raise ctx.fail(err.code, f"cannot train {model.name}: {err}", stmt.span, label="this training run",
+                       notes=(f"the weights are those after step {model.steps}",)) from None
     except Interrupted as stop:
         rt.train_reports.append(stop.report)
         ctx.interrupted = False

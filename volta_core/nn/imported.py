@@ -17,6 +17,13 @@ initializers as the (trainable) parameters. It behaves like a Volta model for
   (``1/n`` for the ``n`` real rows of the whole batch, 0 for padding) and
   computes ``sum(w · per-row loss)``: the chunks' losses and gradients add up
   to exactly the mean over the real rows.
+- **batch normalization.** Initializers used only as a BatchNormalization's
+  running mean and variance are *buffers* (saved and exported, never trained).
+  Training normalises with the batch's statistics and then updates the buffers
+  as :meth:`Network.apply_batch_stats` does (PyTorch's rule, with PyTorch's
+  momentum = 1 − the node's ONNX ``momentum``); evaluation and ``infer`` use the
+  running statistics. Batch statistics need whole chunks: a fixed-batch model
+  with batchnorm trains only on batches that are a multiple of its batch size.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ import numpy as np
 
 from volta_core.check.symbols import LayerInfo, ModelInfo
 from volta_core.errors import VoltaError
+from volta_core.interop.contract import DROPOUT_STEP
 from volta_core.ir import Graph, graph_fingerprint
 from volta_core.ir.plan import ExecutionPlan
-from volta_core.nn.network import Network
+from volta_core.nn.network import Network, dropout_key
 from volta_core.present import format_count, format_shape, tally
 
 #: The most elements one value of an imported graph may have (a 8 GiB float32 tensor).
@@ -91,6 +99,9 @@ class ImportedNetwork(Network):
     opset: int = 0
     producer: str = ""
     _contracts: dict[int, Any] = field(default_factory=dict)
+    #: Per BatchNormalization, in training-graph output order: (running-mean name, running-var name,
+    #: PyTorch momentum, values per channel of one example).
+    _norms: list[tuple[str, str, float, int]] = field(default_factory=list)
 
     # ----------------------------------------------------------- queries
     @property
@@ -102,7 +113,12 @@ class ImportedNetwork(Network):
         return int(self.output_shape_[-1]) if self.output_shape_ else 1
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        return {name: tuple(arr.shape) for name, arr in self.params.items()}
+        return {name: tuple(arr.shape) for name, arr in self.weights().items()}
+
+    @property
+    def has_train_mode(self) -> bool:
+        """Batch normalization (buffers) or a Dropout with a ratio: training differs from evaluation."""
+        return bool(self.buffers) or self.op_counts.get("Dropout", 0) > 0
 
     def check_supported(self) -> None:
         return None
@@ -112,16 +128,17 @@ class ImportedNetwork(Network):
         return self.fixed_batch if self.fixed_batch is not None else max(1, n)
 
     # ---------------------------------------------------------- building
-    def _lowered(self, batch: int) -> Graph:
+    def _lowered(self, batch: int, train_mode: bool = False) -> Any:
         from volta_core.interop.onnx_import import contract_to_model, model_to_contract
 
         contract = self._contracts.get(batch)
         if contract is None:
             contract = self._contracts[batch] = model_to_contract(self.proto, batch)
-        return contract_to_model(contract).graph
+        return contract_to_model(contract, train_mode)
 
     def build(self, batch: int, training: bool, train_mode: bool = True) -> tuple[Graph, int, int | None]:
-        g = self._lowered(self.chunk(batch))
+        model = self._lowered(self.chunk(batch), training and train_mode and self.has_train_mode)
+        g = model.graph
         out = g.outputs[0]
         if not training:
             if not self.folded and self.loss == "cross_entropy":
@@ -130,6 +147,11 @@ class ImportedNetwork(Network):
                 out = g.op("sigmoid", out)
             g.set_outputs([out])
             return g, out, None
+        norms = []
+        for moments, mean, var, momentum in model.stats:
+            x_shape = g.node(g.node(moments).inputs[0]).shape
+            norms.append((mean, var, 1.0 - momentum, math.prod(x_shape[2:])))
+        self._norms = norms
         h = g.node(out).inputs[0] if self.folded else out
         shape, dtype = g.node(h).shape, g.node(h).dtype
         b = shape[0]
@@ -151,21 +173,25 @@ class ImportedNetwork(Network):
                 per = g.op("mul", diff, diff)
             per_row = g.op("reduce_mean", per, axes=tuple(range(1, len(shape))), keepdims=False) if len(shape) > 1 else per
         loss = g.op("reduce_sum", g.op("mul", per_row, w), axes=(0,), keepdims=False)
-        g.set_outputs([h])
+        g.set_outputs([h, *(moments for moments, *_ in model.stats)])
         return g, h, loss
+
+    def trained(self, graph: Graph) -> list[int]:
+        """The graph's parameters that train (not the running statistics)."""
+        return [p for p in graph.params if graph.name_of(p) not in self.buffers]
 
     def executor(self, batch: int, training: bool, train_mode: bool = True) -> tuple[Any, ExecutionPlan]:
         """The cached (executor, plan) at the chunk size for ``batch`` rows (no training-mode layers)."""
         from volta_core.backends.cpu import CpuExecutor
         from volta_core.ir import training_graph
 
-        key = ("train" if training else "infer", self.chunk(batch))
+        key = (self.mode(training, train_mode), self.chunk(batch))
         hit = self._executors.get(key)
         if hit is None:
-            graph, _out, loss = self.build(key[1], training)
+            graph, _out, loss = self.build(key[1], training, train_mode)
             if training:
                 assert loss is not None
-                graph, _grads = training_graph(graph, loss, list(graph.params))
+                graph, _grads = training_graph(graph, loss, self.trained(graph))
             plan = self._cache.get(graph, "cpu", self.determinism)
             hit = self._executors[key] = (CpuExecutor(plan), plan)
         return hit
@@ -183,31 +209,58 @@ class ImportedNetwork(Network):
         return y.reshape(len(y), *self.output_shape_)
 
     def train_step(
-        self, x: np.ndarray, y: np.ndarray, step: int = 0, seed: int = 0, **_: Any
+        self, x: np.ndarray, y: np.ndarray, step: int = 0, seed: int = 0, *, train_mode: bool = True, **_: Any
     ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
-        """Mean loss over the real rows, logits, gradients (summed over chunks); reads the weights only."""
+        """Mean loss over the real rows, logits, gradients (summed over chunks); reads the weights only.
+
+        In training mode the batch moments of every BatchNormalization (over all chunks) are
+        left in :attr:`batch_stats` for :meth:`apply_batch_stats`."""
         x = self._inputs(x)
         y = self.prepare_targets(y)
         n = len(x)
         size = self.chunk(n)
-        ex, plan = self.executor(size, training=True)
-        names = [plan.graph.name_of(p) for p in plan.graph.params]
+        ex, plan = self.executor(size, training=True, train_mode=train_mode)
+        norms = self._norms if train_mode and self.has_train_mode else []
+        if norms and n % size:
+            raise ImportFitError(
+                f"batch normalization trains on whole batches of {size} rows (the model's fixed batch); "
+                f"got a batch of {n}: use a batch size that is a multiple of {size}"
+            )
+        names = [plan.graph.name_of(p) for p in self.trained(plan.graph)]
+        has_step = any(plan.graph.name_of(i) == DROPOUT_STEP for i in plan.graph.inputs)
         total = 0.0
         logits: list[np.ndarray] = []
         grads: dict[str, np.ndarray] = {}
+        moments: list[list[np.ndarray]] = [[] for _ in norms]
         for start in range(0, n, size):
             xs, ys, m = _pad(x[start : start + size], size), _pad(y[start : start + size], size), min(size, n - start)
             w: np.ndarray = np.zeros(size, _float_dtype(plan.graph, "w"))
             w[:m] = 1.0 / n
-            feeds: dict[str, np.ndarray] = dict(self.params)
+            feeds: dict[str, np.ndarray] = self.weights()
             feeds.update({self.input_name: xs, "y": ys.astype(_float_dtype(plan.graph, "y"), copy=False), "w": w})
+            if has_step:  # one key per step and chunk: a pure function of (seed, step, chunk)
+                feeds[DROPOUT_STEP] = np.asarray(dropout_key(seed, step * 1_000_003 + start // size), np.int64)
             with np.errstate(over="ignore", invalid="ignore"):
                 outs = ex.run(feeds)
-            total += float(outs[1])
+            k = len(norms)
+            total += float(outs[1 + k])
             logits.append(np.asarray(outs[0])[:m])
-            for name, gval in zip(names, outs[2:], strict=True):
+            for i in range(k):
+                moments[i].append(np.array(outs[1 + i]))
+            for name, gval in zip(names, outs[2 + k :], strict=True):
                 grads[name] = grads[name] + gval if name in grads else np.array(gval)
+        self.batch_stats = [_combine(parts) for parts in moments]
         return total, np.concatenate(logits) if logits else np.empty((0,)), grads
+
+    def apply_batch_stats(self, stats: list[np.ndarray], batch: int) -> None:
+        """Update the running statistics as :meth:`Network.apply_batch_stats` (PyTorch's rule)."""
+        for (mean, var, momentum, per_channel), moments in zip(self._norms, stats, strict=True):
+            count = batch * per_channel
+            keep, take = np.float32(1.0 - momentum), np.float32(momentum)
+            for name, value in ((mean, moments[0]), (var, moments[1] * np.float32(count / max(count - 1, 1)))):
+                running = self.buffers[name]
+                running *= keep
+                running += take * value.astype(running.dtype, copy=False)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = self._inputs(x)
@@ -217,7 +270,7 @@ class ImportedNetwork(Network):
         parts = []
         for start in range(0, n, size):
             m = min(size, n - start)
-            feeds: dict[str, np.ndarray] = dict(self.params)
+            feeds: dict[str, np.ndarray] = self.weights()
             feeds[self.input_name] = _pad(x[start : start + size], size)
             parts.append(np.asarray(ex.run(feeds)[0])[:m])
         return np.concatenate(parts) if parts else np.empty((0, *self.output_shape_), np.float32)
@@ -227,8 +280,16 @@ class ImportedNetwork(Network):
         return graph_fingerprint(graph)
 
     def loss_on(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, logits, _ = self.train_step(x, y)
+        loss, logits, _ = self.train_step(x, y, train_mode=False)
         return loss, logits
+
+
+def _combine(parts: list[np.ndarray]) -> np.ndarray:
+    """[mean, biased variance] of equal-sized chunks from each chunk's [2, C] moments."""
+    stacked = np.stack(parts).astype(np.float64)
+    mean = stacked[:, 0].mean(axis=0)
+    var = (stacked[:, 1] + stacked[:, 0] ** 2).mean(axis=0) - mean**2
+    return np.stack([mean, var]).astype(parts[0].dtype)
 
 
 def _pad(a: np.ndarray, size: int) -> np.ndarray:
@@ -253,7 +314,12 @@ def load_imported(
     be imported and :class:`ImportFitError` for graphs that import but cannot
     serve as a model (several inputs or outputs, no batch axis, a non-float output).
     """
-    from volta_core.interop.onnx_import import contract_to_model, model_to_contract, read_model
+    from volta_core.interop.onnx_import import (
+        contract_to_model,
+        model_to_contract,
+        read_model,
+        running_statistics,
+    )
 
     proto = read_model(path)
     dynamic = False
@@ -305,15 +371,18 @@ def load_imported(
         raise ImportFitError(f"`cross_entropy` needs a [batch, classes] output, the graph gives {list(out_node.shape)}")
     fixed = None if (dynamic and batch is None) else in_shape[0]
     out_sample = tuple(int(d) for d in out_node.shape[1:])
-    total = int(sum(int(a.size) for a in model.params.values()))
+    stats = running_statistics(proto)
+    params = {k: v for k, v in model.params.items() if k not in stats}
+    buffers = {k: v for k, v in model.params.items() if k in stats}
+    total = int(sum(int(a.size) for a in params.values()))
     counts = Counter(n.op_type for n in proto.graph.node)
     info = ModelInfo(
         name, in_shape[1:], spec.dtype in ("i32", "i64"),
-        (LayerInfo(1, "onnx", (), out_sample, total, tuple((k, tuple(v.shape)) for k, v in model.params.items())),),
+        (LayerInfo(1, "onnx", (), out_sample, total, tuple((k, tuple(v.shape)) for k, v in params.items())),),
         loss, total,
     )  # fmt: skip
     net = ImportedNetwork(
-        info, loss, dict(model.params), proto=proto, source=str(path), fixed_batch=fixed, input_name=spec.name,
+        info, loss, params, buffers=buffers, proto=proto, source=str(path), fixed_batch=fixed, input_name=spec.name,
         input_dtype=spec.dtype, sample_shape=in_shape[1:], output_shape_=out_sample, output_op=output_op,
         op_counts=dict(counts), opset=contract.opset, producer=contract.producer,
     )  # fmt: skip
@@ -339,7 +408,7 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
     analysis passes it to the checker as a hook). Verdicts are cached by path,
     size, modification time, batch and loss.
     """
-    from volta_core.interop.diagnose import classify
+    from volta_core.interop.diagnose import classify, import_message
     from volta_core.interop.onnx_import import OnnxImportError
 
     p = Path(path)
@@ -355,9 +424,9 @@ def validate_file(path: str | os.PathLike[str], batch: int | None, loss: str | N
         load_imported(p, "m", batch, loss)
         verdict = Verdict(None)
     except OnnxImportError as err:
-        verdict = Verdict(classify(err), f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(classify(err), import_message(p.name, err))
     except ImportFitError as err:
-        verdict = Verdict(err.code, f"cannot import `{p.name}`: {err}")
+        verdict = Verdict(err.code, import_message(p.name, err))
     if len(_VERDICTS) > 64:
         _VERDICTS.clear()
     _VERDICTS[key] = verdict
