@@ -1438,10 +1438,12 @@ def conv_workspace(x: Shape, w: Shape, out: Shape, transpose: bool, chunk: int |
     return (x[1] * w[2] * w[3], n * out[2] * out[3]), (out[1], n * out[2] * out[3])
 
 
-#: Bytes of im2col columns the CPU builds at a time: a chunk of samples small enough that its
-#: columns are still in cache when the GEMM reads them (measured 2-3x faster than columns for the
-#: whole batch at 16-64 channels; ``benchmarks/cnn.py``). CUDA builds the whole batch's at once.
-CPU_COLUMN_BYTES = 1 << 20
+#: Bytes of im2col columns the CPU builds at a time: chunks of samples large enough that each
+#: GEMM is wide (at 1 MiB a 64-channel layer ran one sample per GEMM), and bounded so that the
+#: workspace stays small. Measured on whole training steps of issue 18's nets (``benchmarks/
+#: cnn_train.py``, 2 cores): 1 → 16 MiB took net (a) from 51 to 40 ms and net (b) from 138 to
+#: 105 ms; whole-batch columns were no faster. CUDA builds the whole batch's at once.
+CPU_COLUMN_BYTES = 16 << 20
 
 
 def conv_chunk(x: Shape, w: Shape, out: Shape, transpose: bool, dtype: str, backend: str) -> int:
