@@ -9,8 +9,9 @@ import pytest
 from lsprotocol import types as lsp
 
 from volta_core.analysis import Analysis, analyze
-from volta_lsp import completion, features
+from volta_lsp import completion, documents, features
 from volta_lsp import server as server_module
+from volta_lsp.documents import Kind, Unit
 from volta_lsp.server import VoltaServer, safe
 
 
@@ -60,8 +61,11 @@ class _Recording(VoltaServer):
         self.text = text
         self.published: list[lsp.PublishDiagnosticsParams] = []
 
-    def _document(self, uri: str) -> tuple[str, str]:
-        return self.text, "doc.vt"
+    def unit(self, key: str) -> Unit:
+        return Unit(key, Kind.FILE, "doc.vt", (key,), (self.text,))
+
+    def _encoding(self) -> str:
+        return "utf-16"
 
     def text_document_publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
         self.published.append(params)
@@ -83,7 +87,7 @@ def _publish(server: _Recording, version: int, during_analysis: Callable[[], Non
         server.versions[URI] = version
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(server_module, "DEBOUNCE_S", 0.0)
-            mp.setattr(server_module, "analyze", analysing)
+            mp.setattr(documents, "analyze", analysing)
             await server._publish_later(URI, version)
 
     asyncio.run(go())
@@ -116,7 +120,7 @@ def test_a_task_whose_version_is_outdated_before_it_starts_does_not_analyse() ->
         server.versions[URI] = 5
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(server_module, "DEBOUNCE_S", 0.0)
-            mp.setattr(server_module, "analyze", lambda *args: pytest.fail("analysed a stale version"))
+            mp.setattr(documents, "analyze", lambda *args: pytest.fail("analysed a stale version"))
             await server._publish_later(URI, 4)
 
     asyncio.run(go())
