@@ -22,6 +22,7 @@ import asyncio
 import functools
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -76,6 +77,8 @@ class VoltaServer(LanguageServer):
         #: Units whose analysis is running in a worker thread (their task is not cancelled:
         #: a thread cannot be stopped, so the analysis is asked to cancel itself instead).
         self.analysing: set[str] = set()
+        #: When each unit was last edited (time.monotonic), for the debounce.
+        self.last_edit: dict[str, float] = {}
         #: The documents each unit last published diagnostics for (a notebook's cells).
         self.published_uris: dict[str, set[str]] = {}
 
@@ -126,18 +129,25 @@ class VoltaServer(LanguageServer):
 
     # ------------------------------------------------------ diagnostics
     def schedule_diagnostics(self, key: str, version: int | None) -> None:
+        """Analyse ``key`` for ``version``: at once after a quiet spell (an edit more
+        than :data:`DEBOUNCE_S` after the previous one), else when the burst of
+        edits pauses for :data:`DEBOUNCE_S` (typing is analysed once per pause)."""
         self.versions[key] = version
+        now = time.monotonic()
+        quiet = now - self.last_edit.get(key, -DEBOUNCE_S) >= DEBOUNCE_S
+        self.last_edit[key] = now
         old = self.pending.pop(key, None)
         if old is not None and key not in self.analysing:
             old.cancel()  # still waiting: never started
-        self.pending[key] = asyncio.ensure_future(self._publish_later(key, version))
+        delay = 0.0 if quiet and old is None else DEBOUNCE_S
+        self.pending[key] = asyncio.ensure_future(self._publish_later(key, version, delay))
 
-    async def _publish_later(self, key: str, version: int | None) -> None:
+    async def _publish_later(self, key: str, version: int | None, delay: float = DEBOUNCE_S) -> None:
         def superseded() -> bool:  # asked from the worker thread too
             return key not in self.versions or self.versions[key] != version
 
         try:
-            await asyncio.sleep(DEBOUNCE_S)
+            await asyncio.sleep(delay)
             while key in self.analysing:  # one analysis per unit at a time
                 await asyncio.sleep(DEBOUNCE_S)
             if superseded():
@@ -184,6 +194,7 @@ class VoltaServer(LanguageServer):
         if task is not None and key not in self.analysing:
             task.cancel()
         self.versions.pop(key, None)  # an analysis still running drops its result
+        self.last_edit.pop(key, None)
         self.analyses.pop(key, None)
         for uri in self.published_uris.pop(key, {key}):
             self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))

@@ -263,3 +263,31 @@ async def test_semantic_tokens_of_a_cell_are_its_own(client: LanguageClient) -> 
     assert magic is not None and list(magic.data) == [0, 0, 4, types.index("macro"), 0, 1, 0, 7, types.index("macro"), 0]
     last = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=_doc(nb.cells[2])))
     assert last is not None and list(last.data) == [0, 0, 5, types.index("keyword"), 0, 0, 6, 4, types.index("variable"), 0]
+
+
+async def test_incremental_edits_of_a_file_with_astral_characters(client: LanguageClient) -> None:
+    uri = f"file:///tmp/inc{next(_counter)}.vt"
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=uri, language_id="volta", version=1, text='label "😀"\nprint label\n')))
+
+    async def diagnostics() -> list[tuple[str, int, int]]:
+        async def wait() -> None:
+            while uri not in client.diagnostics:
+                await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+
+        await asyncio.wait_for(wait(), 10)
+        return [(str(d.code), d.range.start.line, d.range.start.character) for d in client.diagnostics.pop(uri)]
+
+    assert await diagnostics() == []
+
+    def change(version: int, line: int, start: int, end: int, text: str) -> None:
+        rng = lsp.Range(start=_pos(line, start), end=_pos(line, end))
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(range=rng, text=text)]))
+
+    change(2, 0, 8, 8, "🎉, nope")  # after the emoji (2 UTF-16 units): `label "😀🎉, nope"`
+    change(3, 1, 11, 11, ", lbl")  # `print label, lbl`
+    assert await diagnostics() == [("E0301", 1, 13)]
+    change(4, 0, 0, 5, "lbl")  # `lbl "😀🎉, nope"`: now `label` is the undefined one
+    assert await diagnostics() == [("E0301", 1, 6)]

@@ -134,3 +134,26 @@ def test_a_misspelt_property_key_is_published_as_an_error() -> None:
     [diagnostic] = params.diagnostics
     assert (diagnostic.code, diagnostic.severity) == ("E0201", lsp.DiagnosticSeverity.Error)
     assert "help: did you mean `epochs`?" in diagnostic.message
+
+
+def test_an_edit_after_a_quiet_spell_is_analysed_at_once_a_burst_after_a_pause() -> None:
+    server = _Recording("x 1\n")
+    delays: list[float] = []
+
+    async def record(key: str, version: int | None, delay: float = server_module.DEBOUNCE_S) -> None:
+        delays.append(delay)
+
+    async def go() -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(server, "_publish_later", record)
+            server.schedule_diagnostics(URI, 1)  # the first edit: at once
+            await asyncio.sleep(0)
+            server.pending.clear()
+            server.schedule_diagnostics(URI, 2)  # right after it: part of a burst
+            server.last_edit[URI] -= server_module.DEBOUNCE_S  # a quiet spell passes
+            await asyncio.sleep(0)
+            server.pending.clear()
+            server.schedule_diagnostics(URI, 3)
+
+    asyncio.run(go())
+    assert delays == [0.0, server_module.DEBOUNCE_S, 0.0]
