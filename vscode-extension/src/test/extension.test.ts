@@ -39,8 +39,11 @@ function fakeVscode(interpreter: string, shown: Shown[]): unknown {
         get: (key: string, fallback: unknown) => (key === "interpreter" ? interpreter : fallback),
       }),
       onDidChangeConfiguration: () => disposable,
+      onDidOpenNotebookDocument: () => disposable,
+      onDidChangeNotebookDocument: () => disposable,
       getWorkspaceFolder: () => undefined,
       workspaceFolders: undefined,
+      notebookDocuments: [],
     },
     window: {
       createOutputChannel: () => ({ appendLine: () => undefined, show: () => undefined, dispose: () => undefined }),
