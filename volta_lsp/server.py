@@ -251,18 +251,26 @@ def _empty() -> list[Any]:
     return []
 
 
+def _analyse_on(server: VoltaServer, method: str, versioned: Callable[[Any], tuple[str, int | None]]) -> None:
+    """On notification ``method``, analyse the unit ``versioned(params)`` names, at its version."""
+
+    @server.feature(method)
+    @safe(_none)
+    def handler(ls: VoltaServer, params: Any) -> None:
+        ls.schedule_diagnostics(*versioned(params))
+
+
 def create_server() -> VoltaServer:
     server = VoltaServer()
 
-    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-    @safe(_none)
-    def did_open(ls: VoltaServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.schedule_diagnostics(params.text_document.uri, params.text_document.version)
-
-    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    @safe(_none)
-    def did_change(ls: VoltaServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.schedule_diagnostics(params.text_document.uri, params.text_document.version)
+    # An opened or edited document or notebook (cells inserted, deleted, moved or
+    # edited: the workspace already holds the new notebook) is analysed again.
+    _analyse_on(server, lsp.TEXT_DOCUMENT_DID_OPEN, lambda p: (p.text_document.uri, p.text_document.version))
+    _analyse_on(server, lsp.TEXT_DOCUMENT_DID_CHANGE, lambda p: (p.text_document.uri, p.text_document.version))
+    _analyse_on(server, lsp.NOTEBOOK_DOCUMENT_DID_OPEN,
+                lambda p: (p.notebook_document.uri, p.notebook_document.version))
+    _analyse_on(server, lsp.NOTEBOOK_DOCUMENT_DID_CHANGE,
+                lambda p: (p.notebook_document.uri, p.notebook_document.version))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     @safe(_none)
@@ -274,17 +282,6 @@ def create_server() -> VoltaServer:
     @safe(_none)
     def did_close(ls: VoltaServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
-
-    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
-    @safe(_none)
-    def notebook_did_open(ls: VoltaServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
-        ls.schedule_diagnostics(params.notebook_document.uri, params.notebook_document.version)
-
-    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    @safe(_none)
-    def notebook_did_change(ls: VoltaServer, params: lsp.DidChangeNotebookDocumentParams) -> None:
-        # cells inserted, deleted, moved or edited: the workspace holds the new notebook
-        ls.schedule_diagnostics(params.notebook_document.uri, params.notebook_document.version)
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
     @safe(_none)

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import { cellsToMakeVolta, DOCUMENT_SELECTOR, isVoltaNotebook } from "../notebook";
+import { anything } from "./stubs";
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 const loader = createRequire(__filename)("node:module") as { _load: Loader };
@@ -20,15 +21,6 @@ const MANIFEST = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "pa
   contributes: { languages: { id: string; extensions: string[] }[] };
 };
 
-/** Something that can stand for any part of the VS Code API the test does not look at. */
-function anything(): unknown {
-  const stub: unknown = new Proxy(function () {}, {
-    get: (_target, prop) => (prop === "then" ? undefined : stub),
-    apply: () => stub,
-    construct: () => stub as object,
-  });
-  return stub;
-}
 
 const voltaKernel = { kernelspec: { name: "volta", display_name: "Volta", language: "volta" } };
 const python = { kernelspec: { name: "python3", language: "python" }, language_info: { name: "python" } };
