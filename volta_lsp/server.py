@@ -112,7 +112,10 @@ class VoltaServer(LanguageServer):
         finished one (never waiting for one)."""
         unit = self.unit(self.unit_key(uri))
         analysis, layout = self._analysis(unit)
-        pos = layout.part(uri) or PositionMap("", 0, self._encoding())
+        pos = layout.part(uri)
+        if pos is None:  # a notebook's cell that is not Volta (markdown, another language)
+            empty = Layout(((uri, PositionMap("", 0, self._encoding())),))
+            return analyze("", uri), empty, empty.parts[0][1]
         return analysis, layout, pos
 
     def _analysis(self, unit: Unit) -> tuple[Analysis, Layout]:

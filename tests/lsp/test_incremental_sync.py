@@ -83,3 +83,22 @@ def test_random_range_edits_leave_the_clients_text_in_a_file_and_a_cell(case: tu
         assert layout.parts[0][0] == CELL
         for offset in {0, a, a + len(new), len(client)}:
             assert pos.offset(_position(client, offset)) == offset
+
+
+def test_a_cell_that_is_not_volta_answers_from_nothing() -> None:
+    server = _server()
+    markdown = "vscode-notebook-cell:/tmp/edited.ipynb#md"
+    server.workspace.put_notebook_document(lsp.DidOpenNotebookDocumentParams(
+        notebook_document=lsp.NotebookDocument(
+            uri=NOTEBOOK, notebook_type="jupyter-notebook", version=1,
+            cells=[lsp.NotebookCell(kind=lsp.NotebookCellKind.Code, document=CELL),
+                   lsp.NotebookCell(kind=lsp.NotebookCellKind.Markup, document=markdown)]),
+        cell_text_documents=[
+            lsp.TextDocumentItem(uri=CELL, language_id="volta", version=1, text="rate 0.5\nprint rate"),
+            lsp.TextDocumentItem(uri=markdown, language_id="markdown", version=1, text="rate here"),
+        ],
+    ))
+    assert server.unit(NOTEBOOK).uris == (CELL,)
+    analysis, layout, pos = server.view(markdown)
+    assert analysis.source.text == "" and layout.parts == ((markdown, pos),)
+    assert server.view(CELL)[0].source.text == "rate 0.5\nprint rate"
