@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -115,6 +116,7 @@ async def _run(lines: int, edits: int) -> dict[str, object]:
         "incremental": _stats(results["incremental"]),
         "full_sync_peer": _stats(results["full"]),
         "analyze_only": _stats(analysis_only),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
