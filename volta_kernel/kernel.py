@@ -73,10 +73,10 @@ class VoltaKernel(Kernel):
         "mimetype": "text/x-volta",
         "file_extension": ".vt",
         # Pygments (nbconvert, exports) has a real Volta lexer; JupyterLab's
-        # CodeMirror cannot load a new mode without a lab extension, so the
-        # editor falls back to Python's mode, which covers most keywords.
+        # CodeMirror 6 language `volta` comes with the package as a prebuilt
+        # lab extension (jupyterlab-extension/, docs/notebooks.md).
         "pygments_lexer": "volta",
-        "codemirror_mode": "python",
+        "codemirror_mode": "volta",
     }
     banner = f"Volta {volta_version} — cells of .vt source; %history %replay %reset %who %step %plot %ir"
 
