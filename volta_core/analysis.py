@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +62,7 @@ def analyze(
     path: str = "<input>",
     predeclared: Mapping[str, Symbol] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    cells: Sequence[int] | None = None,
 ) -> Analysis:
     """Lex, parse and check ``text``. Never raises for any input.
 
@@ -69,6 +70,9 @@ def analyze(
     same session (notebook cells); they may be used and redeclared.
     ``cancelled`` is asked between the phases (it may be called from any
     thread); when it answers True, :class:`AnalysisCancelled` is raised.
+    ``cells`` makes ``text`` notebook content, analysed by the kernel's
+    rules: the start offsets of its cells (``volta_core.notebook``), ``%``
+    lines are magics, and a later cell may declare a global name again.
     """
     source = text if isinstance(text, Source) else Source(text, path)
     # Analysis allocates many small, acyclic objects; pausing the cyclic GC
@@ -76,11 +80,13 @@ def analyze(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        parsed = parse(source)
+        parsed = parse(source, magics=cells is not None)
         if cancelled is not None and cancelled():
             raise AnalysisCancelled
         diags = list(parsed.diagnostics)
-        symbols = check_program(source, parsed.program, diags, predeclared or {}, validate_onnx_import)
+        symbols = check_program(
+            source, parsed.program, diags, predeclared or {}, validate_onnx_import, cells or ()
+        )
     finally:
         if gc_was_enabled:
             gc.enable()

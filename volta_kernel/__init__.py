@@ -19,6 +19,12 @@ USAGE = (
 _MISSING = "volta_kernel: {exc}; install the `kernel` extra: pip install 'volta-lang[kernel]'\n"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (Volta highlighting), for ``jupyter labextension
+    develop`` from a checkout; an installed wheel puts it in share/jupyter/labextensions."""
+    return [{"src": "labextension", "dest": "@volta-lang/jupyterlab-volta"}]
+
+
 def _install(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m volta_kernel install", description="Install the Volta kernelspec")
     where = parser.add_mutually_exclusive_group()

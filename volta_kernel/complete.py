@@ -16,9 +16,13 @@ from volta_core.analysis import Analysis, analyze
 from volta_core.check import complete as C
 from volta_core.check.complete import strip_comment
 from volta_core.check.symbols import Symbol
+from volta_core.syntax.parser import parse
+from volta_core.syntax.source import Source
 from volta_core.syntax.tokens import OPTIONAL_BLOCK_KEYWORDS, header_opens_block
 
 INDENT: Final = "    "
+#: The parser's "expected an indented block" (a header still waiting for its body).
+MISSING_BLOCK: Final = "E0102"
 #: Jupyter's ``_jupyter_types_experimental`` type of each completion item kind.
 JUPYTER_TYPES: Final = {
     "keyword": "keyword",
@@ -53,10 +57,14 @@ def is_complete(code: str) -> tuple[str, str]:
     """Jupyter's is_complete for the indented language: ``(status, indent)``.
 
     ``incomplete`` when the last code line opens a block, or when the cell
-    ends on an indented line (a blank line ends the block); ``invalid`` for a
-    string left open (strings are single-line); ``complete`` otherwise. A
-    header whose block is optional (``train M on D``) followed by a blank
-    line is complete: the block was left out. Magic cells are always complete.
+    ends on an indented line (a blank line ends the block); ``invalid`` when
+    no further line can make the cell valid: a string left open (strings are
+    single-line) or any syntax error other than a missing block — Volta has
+    no continuation lines, so an unclosed bracket (``print (1 +``) or a
+    stray ``)`` is an error now, not a line to be continued; ``complete``
+    otherwise. A header whose block is optional (``train M on D``) followed
+    by a blank line is complete: the block was left out. Magic cells are
+    always complete.
     """
     lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if any(is_magic_line(line) for line in lines):
@@ -71,6 +79,9 @@ def is_complete(code: str) -> tuple[str, str]:
             last_code, last_code_row = text.rstrip(), row
     if last_code is None:
         return "complete", ""
+    parsed = parse(Source(code, "<cell>"))
+    if any(d.is_error and d.code != MISSING_BLOCK for d in parsed.diagnostics):
+        return "invalid", ""
     if opens_block(last_code):
         if last_code.split()[0] in OPTIONAL_BLOCK_KEYWORDS and last_code_row < len(lines) - 1:
             return "complete", ""

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from volta_core.check.symbols import SymbolKind
 from volta_core.lang.values import Function, format_value, type_name
-from volta_core.present import simple_table
+from volta_core.present import Table, describe_value, simple_table
+from volta_core.train.runtime import DatasetHandle, ModelHandle
 
 Rich = tuple[str, str]
 
@@ -51,8 +52,49 @@ def who_table(globals_: dict[str, object]) -> Rich:
             assert isinstance(value, Function)
             rows.append([name, SymbolKind.FUNCTION.value, "fn", value.signature])
         else:
-            rows.append([name, SymbolKind.VARIABLE.value, type_name(value), preview(value)])
+            rows.append([name, value_kind(value).value, type_name(value), preview(value)])
     if not rows:
         return "no globals", "<p>no globals</p>"
     table = simple_table(("name", "kind", "type", "value"), rows)
     return table.text(indent=""), table.html()
+
+
+def value_kind(value: object) -> SymbolKind:
+    """What ``%who`` calls a global: a model, a dataset, a function or a variable."""
+    if isinstance(value, ModelHandle):
+        return SymbolKind.MODEL
+    if isinstance(value, DatasetHandle):
+        return SymbolKind.DATASET
+    return SymbolKind.FUNCTION if type(value) is Function else SymbolKind.VARIABLE
+
+
+def _prop_text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return " ".join(_prop_text(v) for v in value)
+    return value if isinstance(value, str) else describe_value(value)  # words and paths as written
+
+
+def dataset_table(data: DatasetHandle) -> Table:
+    """A dataset global's properties as written, then its split sizes once it was read."""
+    rows = [[key, _prop_text(value)] for key, value in data.props.items()]
+    table = simple_table(("property", "value"), rows, title=f"dataset {data.name}")
+    if data.loaded is None:
+        return table.with_facts(("examples", "not read yet (read on first use)"))
+    val = len(data.loaded.val) if data.loaded.val is not None else 0
+    return table.with_facts(("examples", f"{len(data.loaded.train):,} train, {val:,} validation"))
+
+
+def warnings_bundle(rendered: str) -> dict[str, str]:
+    """Warnings of a cell that ran: a display (ANSI text), not stderr, which notebooks
+    paint as an error."""
+    return {"text/plain": rendered}
+
+
+def progress_bundle(line: str) -> dict[str, str]:
+    """One progress line; in HTML each ``name value`` field (fields are separated by
+    two spaces) is kept on one line, so a narrow output wraps between fields, never
+    inside a number."""
+    fields = [f for f in line.split("  ") if f]
+    markup = " ".join(f'<span style="white-space:nowrap">{html.escape(f)}</span>' for f in fields)
+    return {"text/plain": line, "text/html": f'<pre style="white-space:pre-wrap">{markup}</pre>'}
+

@@ -32,6 +32,7 @@ from volta_kernel.magics import (
     WITH_ARGS,
     MagicCall,
     MagicError,
+    PartialCell,
     history_text,
     parse_magic_cell,
     parse_step_args,
@@ -72,10 +73,10 @@ class VoltaKernel(Kernel):
         "mimetype": "text/x-volta",
         "file_extension": ".vt",
         # Pygments (nbconvert, exports) has a real Volta lexer; JupyterLab's
-        # CodeMirror cannot load a new mode without a lab extension, so the
-        # editor falls back to Python's mode, which covers most keywords.
+        # CodeMirror 6 language `volta` comes with the package as a prebuilt
+        # lab extension (jupyterlab-extension/, docs/notebooks.md).
         "pygments_lexer": "volta",
-        "codemirror_mode": "python",
+        "codemirror_mode": "volta",
     }
     banner = f"Volta {volta_version} — cells of .vt source; %history %replay %reset %who %step %plot %ir"
 
@@ -96,6 +97,9 @@ class VoltaKernel(Kernel):
         self._hide_table = False
         #: The model handle each of ``self.volta.train_reports`` belongs to (for %plot).
         self._report_owners: list[object] = []
+        #: Cells that failed part-way (interrupted, runtime error): not in the history,
+        #: but their finished statements changed the session (what %replay cannot redo).
+        self.partial: list[PartialCell] = []
 
     # ----------------------------------------------------------- helpers
     def _new_session(self) -> Session:
@@ -123,7 +127,7 @@ class VoltaKernel(Kernel):
         line = text.removeprefix("\r\x1b[K")
         if not line or self._silent:
             return
-        content: dict[str, Any] = {"data": {"text/plain": line}, "metadata": {}}
+        content: dict[str, Any] = {"data": docs.progress_bundle(line), "metadata": {}}
         if self._progress_id is None:
             self._progress_id = uuid.uuid4().hex
             content["transient"] = {"display_id": self._progress_id}
@@ -229,10 +233,12 @@ class VoltaKernel(Kernel):
             self.outputs[path] = "".join(self._captured)
         rendered = self._render(self._notebook_diagnostics(result))
         if result.ok:
-            if rendered and not self._silent:  # warnings only
-                self._stream("stderr", rendered)
+            if rendered:  # warnings only: a display, not stderr (a notebook shows stderr as an error)
+                self._display_bundle(docs.warnings_bundle(rendered))
             return self._ok_reply()
         first = result.errors[0]
+        if result.executed:  # failed part-way: its finished statements kept their effects
+            self.partial.append(PartialCell(path, len(self.volta.history), first.code, first.message))
         return self._publish_error(first.code, first.message, [rendered.rstrip("\n")])
 
     def _run_magics(self, calls: list[MagicCall], store_history: bool) -> Reply:
@@ -273,14 +279,15 @@ class VoltaKernel(Kernel):
             self.volta = self._new_session()
             self.outputs.clear()
             self._report_owners.clear()
+            self.partial.clear()
             if not self._silent:
                 self._stream("stdout", "session reset: globals and history cleared\n")
         elif call.name == "who":
             self._display(*docs.who_table(dict(self.volta.globals)))
         elif call.name == "replay":
-            report = replay(self.volta.history, self.outputs, self.volta, self.base_dir)
+            report = replay(self.volta.history, self.outputs, self.volta, self.base_dir, self.partial)
             if not report.ok:
-                raise _CellFailed("ReplayDivergence", report.message)
+                raise _CellFailed("ReplayStopped" if report.stopped else "ReplayDivergence", report.message)
             if not self._silent:
                 self._stream("stdout", report.message + "\n")
 
@@ -349,15 +356,25 @@ class VoltaKernel(Kernel):
         except UnsupportedLayer as exc:
             raise _CellFailed(exc.code, f"model `{name}` has no IR graph yet: {exc}") from None
         parts = []
-        for title, g in (
-            (f"forward graph of {name} (inference, batch {batch})", forward),
-            (f"training graph of {name} (loss and gradients, batch {batch})", backward),
+        for kind, title, g in (
+            ("inference", f"forward graph of {name} (inference, batch {batch})", forward),
+            ("training", f"training graph of {name} (loss and gradients, batch {batch})", backward),
         ):
             facts = summary(g)
             parts.append(
                 f"# {title}\n{g}\n# {facts['nodes']} nodes, {facts['params']} parameter tensors "
                 f"({facts['param_count']:,} values), peak {facts['peak_bytes']:,} bytes, "
-                f"fingerprint {facts['fingerprint'][:16]}\n"
+                f"{kind} graph fingerprint {facts['fingerprint'][:16]}\n"
+            )
+        # `inspect` fingerprints the inference graph at batch 1: say which one that is.
+        if batch == 1:
+            parts.append("# `inspect` shows the inference graph's fingerprint (batch 1)\n")
+        else:
+            one, _, _ = model.net.build(1, training=False)
+            facts = summary(one)
+            parts.append(
+                f"# `inspect` shows the inference graph at batch 1: {facts['nodes']} nodes, "
+                f"inference graph fingerprint {facts['fingerprint'][:16]}\n"
             )
         if not self._silent:
             self._stream("stdout", "\n".join(parts))
@@ -415,8 +432,10 @@ class VoltaKernel(Kernel):
         declared = analysis.symbols.at(tok.start) if tok is not None else None
         if word in self.volta.globals and (declared is None or declared.span is None):
             value = self.volta.globals[word]
-            if isinstance(value, ModelHandle):  # a model from an earlier cell: its layer table
-                return model_table(value, compiled=False).mime_bundle()
+            if isinstance(value, ModelHandle):  # a model from an earlier cell: `inspect`'s table
+                return model_table(value).mime_bundle()
+            if isinstance(value, DatasetHandle):
+                return docs.dataset_table(value).mime_bundle()
             plain, markup = docs.value_doc(word, value)
             return {"text/plain": plain, "text/html": markup}
         found = describe_at(analysis, cursor, predeclared)

@@ -14,6 +14,7 @@ from typing import Final
 
 from volta_core.lang.session import Session
 from volta_core.lang.values import Function, format_value, type_name
+from volta_core.present import plural
 from volta_core.train.report import Setting
 from volta_kernel.complete import is_magic_line, strip_comment
 
@@ -133,10 +134,24 @@ def _globals_view(session: Session) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class PartialCell:
+    """A cell that failed part-way (interrupted, runtime error): not in the history,
+    but the statements it finished changed the session. ``before`` is the number of
+    history entries recorded before it ran."""
+
+    path: str
+    before: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayReport:
     cells: int
     ok: bool
     message: str
+    #: True when replay stopped at a cell that failed part-way (not a divergence).
+    stopped: bool = False
 
 
 def replay(
@@ -144,10 +159,18 @@ def replay(
     outputs: dict[str, str],
     live: Session,
     base_dir: pathlib.Path | None,
+    partial: list[PartialCell] | None = None,
 ) -> ReplayReport:
     """Run ``history`` in a fresh session; compare each cell's printed output
     with ``outputs`` (recorded when it first ran) and, at the end, the globals
-    with ``live``'s. Reports the first divergence."""
+    with ``live``'s. Reports the first divergence.
+
+    Replay stops at the first cell of ``partial``: what it finished (a `train`'s
+    steps before an interrupt) is not in the history, so the cells after it
+    cannot be compared; the report names it and what was replayed before it."""
+    stop = partial[0] if partial else None
+    if stop is not None:
+        history = history[: stop.before]
     captured: list[str] = []
     # Like the kernel's session: training progress goes to a display, not stdout.
     fresh = Session(
@@ -164,6 +187,16 @@ def replay(
         want = outputs.get(path)
         if want is not None and got != want:
             return ReplayReport(count, False, _first_difference(path, want, got))
+    if stop is not None:
+        what = "was interrupted" if stop.code == "E0607" else "failed part-way"
+        n = len(history)
+        return ReplayReport(
+            n, False,
+            f"replay stops at {stop.path}: it {what} (error[{stop.code}]: {stop.message}) and kept the "
+            f"effects of the statements it finished, which are not in the history; the {plural(n, 'cell')} "
+            f"before it replayed with identical outputs (`%reset` and rerun the cells to replay all)",
+            stopped=True,
+        )
     mine, theirs = _globals_view(live), _globals_view(fresh)
     if mine != theirs:
         for name in sorted(set(mine) | set(theirs)):
@@ -171,9 +204,7 @@ def replay(
                 return ReplayReport(
                     len(history), False,
                     f"outputs identical but global `{name}` differs: session has "
-                    f"{mine.get(name, '(missing)')}, replay has {theirs.get(name, '(missing)')} "
-                    "(a cell that failed part-way keeps the effects of its finished statements "
-                    "but is not recorded in the history)",
+                    f"{mine.get(name, '(missing)')}, replay has {theirs.get(name, '(missing)')}",
                 )
     n = len(history)
     return ReplayReport(n, True, f"bit-identical: {n} cell{'s' if n != 1 else ''} replayed, outputs identical")

@@ -7,6 +7,7 @@ import re
 from lsprotocol import types as lsp
 
 from volta_core.diagnostics import CODES, Diagnostic, Fix, Severity, Tag
+from volta_lsp.documents import Layout
 from volta_lsp.positions import PositionMap
 
 #: Every diagnostic code links to its entry in the diagnostics index.
@@ -31,11 +32,10 @@ def diagnostic_message(diag: Diagnostic) -> str:
     return "\n".join(lines)
 
 
-def to_lsp_diagnostic(diag: Diagnostic, uri: str, pos: PositionMap) -> lsp.Diagnostic:
+def to_lsp_diagnostic(diag: Diagnostic, layout: Layout, pos: PositionMap) -> lsp.Diagnostic:
+    """``diag`` in the document of ``pos``; its labels may point into other cells of ``layout``."""
     related = [
-        lsp.DiagnosticRelatedInformation(
-            location=lsp.Location(uri=uri, range=pos.range(label.span)), message=label.message
-        )
+        lsp.DiagnosticRelatedInformation(location=layout.location(label.span), message=label.message)
         for label in diag.labels
     ]
     tags = [lsp.DiagnosticTag.Unnecessary] if Tag.UNNECESSARY in diag.tags else None
@@ -53,6 +53,5 @@ def to_lsp_diagnostic(diag: Diagnostic, uri: str, pos: PositionMap) -> lsp.Diagn
     )
 
 
-def fix_to_edit(fix: Fix, uri: str, pos: PositionMap) -> lsp.WorkspaceEdit:
-    edits = [lsp.TextEdit(range=pos.range(e.span), new_text=e.new_text) for e in fix.edits]
-    return lsp.WorkspaceEdit(changes={uri: edits})
+def fix_to_edit(fix: Fix, layout: Layout) -> lsp.WorkspaceEdit:
+    return layout.edit((e.span, e.new_text) for e in fix.edits)

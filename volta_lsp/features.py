@@ -68,6 +68,8 @@ def document_symbols(analysis: Analysis, pos: PositionMap) -> list[lsp.DocumentS
         ]
 
     for stmt in analysis.program.body:
+        if not pos.contains(Span(stmt.span.start, stmt.span.start)):
+            continue  # another cell's
         full = pos.range(Span(stmt.span.start, _stmt_end(stmt)))
         if isinstance(stmt, A.ModelDef):
             info = analysis.symbols.models.get(stmt.name.id)
@@ -117,7 +119,7 @@ def workspace_symbols(analysis: Analysis, pos: PositionMap, uri: str, query: str
 
 TOKEN_TYPES = [
     "keyword", "variable", "function", "parameter", "property", "number", "string", "comment", "operator", "type",
-    "enumMember",
+    "enumMember", "macro",
 ]
 #: ``defaultLibrary`` marks built-in words: layer kinds (as ``function``) and ``tokens``.
 TOKEN_MODIFIERS = ["defaultLibrary"]
@@ -149,7 +151,8 @@ def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
 
     Names are classified by the symbol table; property keys as ``property``;
     schema words in property values as ``enumMember`` (``relu``, ``csv``) or,
-    for layer kinds, ``function`` with the ``defaultLibrary`` modifier.
+    for layer kinds, ``function`` with the ``defaultLibrary`` modifier; notebook
+    magics as ``macro``. Only the tokens in ``pos``'s document (a cell) are encoded.
     """
     names: dict[int, str] = {}
     for sym in analysis.symbols.symbols:
@@ -168,11 +171,12 @@ def semantic_tokens(analysis: Analysis, pos: PositionMap) -> list[int]:
                     if token is not None:
                         names[v.span.start] = token
     items: list[tuple[int, int, str]] = [(c.start, c.end, "comment") for c in analysis.lex.comments]
+    items += [(m.start, m.end, "macro") for m in analysis.lex.magics]  # notebook magics (`%plot m`)
     for tok in analysis.lex.tokens:
         kind = _SIMPLE.get(tok.kind) if tok.kind != T.NAME else names.get(tok.start)
         if kind is not None and tok.end > tok.start:
             items.append((tok.start, tok.end, kind))
-    items.sort()
+    items = sorted(item for item in items if pos.contains(Span(item[0], item[1])))  # this cell's
     data: list[int] = []
     prev_line = prev_char = 0
     for start, end, kind in items:

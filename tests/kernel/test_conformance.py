@@ -24,7 +24,6 @@ class TestVoltaKernelConformance(jkt.KernelTests):
     file_extension = ".vt"
 
     code_hello_world = 'print "hello, world"'
-    code_stderr = "inspct 3"  # a warning goes to stderr; the cell still succeeds
     code_generate_error = "print 1 / 0"
     code_display_data = [  # noqa: RUF012 - read by the unittest base class
         {"code": "%who", "mime": "text/html"},
@@ -51,6 +50,16 @@ class TestVoltaKernelConformance(jkt.KernelTests):
         reply, output = self.execute_helper("x 41\nprint x + 1")
         self.assertEqual(reply["content"]["status"], "ok")
         self.assertEqual([(m["msg_type"], m["content"].get("text")) for m in output], [("stream", "42\n")])
+
+    def test_execute_stderr(self) -> None:
+        """No ``stderr`` stream: a notebook paints stderr as an error, so a cell's
+        warnings (the cell still succeeds) are a ``display_data`` with ANSI text, and
+        errors are ``error`` messages (``test_error``)."""
+        self.flush_channels()
+        reply, output = self.execute_helper("inspct 3")
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.assertEqual([m["msg_type"] for m in output], ["display_data"])
+        self.assertIn("warning[W0101]", output[0]["content"]["data"]["text/plain"])
 
     def test_history(self) -> None:
         """Jupyter's ``history_request`` gets ipykernel's default answer, an empty

@@ -37,6 +37,11 @@ def test_train_progress_is_one_updating_display(kernel: Kernel) -> None:
     assert len(shown) <= 41  # at most one per step interval / epoch, never thousands
     last = shown[-1][1]["data"]["text/plain"]
     assert last.startswith("epoch 40/40  step 200") and "val_accuracy" in last
+    # in HTML a narrow output wraps between fields, never inside a number
+    markup = shown[-1][1]["data"]["text/html"]
+    spans = re.findall(r'<span style="white-space:nowrap">([^<]*)</span>', markup)
+    assert spans[:2] == ["epoch 40/40", "step 200"] and " ".join(spans) == " ".join(last.split("  "))
+    assert any(re.fullmatch(r"val_accuracy \d\.\d{4}\)?", s) for s in spans)
     # a second train gets its own display
     again = kernel.run("train m on d\n    epochs 1")
     assert {c["transient"]["display_id"] for _, c in _displays(again.messages)}.isdisjoint(ids)
@@ -55,6 +60,31 @@ def test_inspect_statement_is_an_html_table_with_a_text_fallback(kernel: Kernel)
     assert '<table class="volta-table">' in markup and "<td>dense 8</td>" in markup and "graph fingerprint" in markup
     # what `inspect` displays is what it prints in a fresh session: %replay agrees
     assert kernel.run("%replay").stdout.startswith("bit-identical: 2 cells replayed")
+
+
+def test_shift_tab_on_earlier_cells_shows_what_inspect_shows(kernel: Kernel) -> None:
+    kernel.run("%reset")
+    kernel.run(SETUP + "\nrate 0.5")
+
+    def inspect(code: str, cursor: int) -> dict[str, str]:
+        reply = kernel.request("inspect", code, cursor)
+        assert reply["status"] == "ok" and reply["found"], reply
+        return dict(reply["data"])
+
+    shown = kernel.run("inspect m").displays[0]
+    model = inspect("print m", 7)
+    assert model["text/plain"] == shown["text/plain"].rstrip("\n") and model["text/html"] == shown["text/html"]
+    assert "graph fingerprint" in model["text/plain"]
+    data = inspect("train m on d", 12)
+    assert data["text/plain"].startswith("dataset d\n")
+    assert re.search(r"^  type\s+blobs$", data["text/plain"], re.M) and re.search(r"^  samples\s+200$", data["text/plain"], re.M)
+    assert "<td>blobs</td>" in data["text/html"]
+    assert "examples: 160 train, 40 validation" in data["text/plain"]
+    assert inspect("print rate", 7)["text/plain"] == "rate: float\n= 0.5"
+    # %who calls them what they are
+    plain = kernel.run("%who").displays[0]["text/plain"]
+    assert re.search(r"^d\s+dataset\s+dataset", plain, re.M) and re.search(r"^m\s+model\s+model", plain, re.M)
+    assert re.search(r"^rate\s+variable\s+float", plain, re.M)
 
 
 def test_step_history_and_replay(kernel: Kernel) -> None:
@@ -124,7 +154,18 @@ def test_ir_prints_graphs_and_summaries(kernel: Kernel) -> None:
     assert "# forward graph of m (inference, batch 1)\n%0 = input" in res.stdout
     assert "%3 = matmul %0 %1 : f32[1, 8]" in res.stdout
     assert "# training graph of m (loss and gradients, batch 1)" in res.stdout
-    assert re.search(r"# 11 nodes, 4 parameter tensors \(51 values\), peak [\d,]+ bytes, fingerprint [0-9a-f]{16}", res.stdout)
+    found = re.search(r"# 11 nodes, 4 parameter tensors \(51 values\), peak [\d,]+ bytes, "
+                      r"inference graph fingerprint ([0-9a-f]{16})", res.stdout)
+    assert found and re.search(r"training graph fingerprint [0-9a-f]{16}", res.stdout)
+    # the inference fingerprint is the one `inspect` shows, and %ir says so
+    shown = kernel.run("inspect m").displays[0]["text/plain"]
+    assert f"graph fingerprint: {found.group(1)}" in shown
+    assert "# `inspect` shows the inference graph's fingerprint (batch 1)" in res.stdout
+    # after training at batch 8, %ir's graphs are at batch 8 and it names inspect's batch-1 graph
+    assert kernel.run("train m on d\n    epochs 1\n    batch 8").status == "ok"
+    trained = kernel.run("%ir m").stdout
+    assert "# forward graph of m (inference, batch 8)" in trained
+    assert f"# `inspect` shows the inference graph at batch 1: 11 nodes, inference graph fingerprint {found.group(1)}" in trained
 
 
 def test_interrupt_stops_training_at_a_step_boundary(kernel: Kernel) -> None:
@@ -158,6 +199,14 @@ def test_interrupt_stops_training_at_a_step_boundary(kernel: Kernel) -> None:
     more = kernel.run("train big on many\n    steps 5")
     assert more.status == "ok", more.stderr
     assert kernel.run("print big.steps").stdout == f"{steps + 5}\n"
+    # %replay names the interrupted cell instead of blaming the next one
+    replayed = kernel.run("%replay")
+    assert replayed.status == "error" and replayed.reply["ename"] == "ReplayStopped"
+    assert replayed.reply["evalue"].startswith(
+        f"replay stops at <cell {content['execution_count']}>: it was interrupted (error[E0607]: "
+        f"training interrupted after step {steps}"
+    ), replayed.reply["evalue"]
+    assert "the 1 cell before it replayed with identical outputs" in replayed.reply["evalue"]
 
 
 def test_shutdown(kernel_prefix: Path, tmp_path: Path) -> None:

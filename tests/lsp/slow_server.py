@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from volta_core.analysis import AnalysisCancelled
-from volta_lsp import main
-from volta_lsp import server as server_module
+from volta_lsp import documents, main
 
 FOLDER = Path(sys.argv[1])
-_real = server_module.analyze
+_real = documents.analyze
 
 
 def _slow(text: str, path: str = "<input>", predeclared: Any = None, cancelled: Any = None) -> Any:
@@ -35,5 +34,5 @@ def _slow(text: str, path: str = "<input>", predeclared: Any = None, cancelled: 
     return result
 
 
-server_module.analyze = _slow  # type: ignore[assignment]
+documents.analyze = _slow  # type: ignore[assignment]
 sys.exit(main([]))

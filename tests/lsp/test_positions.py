@@ -34,3 +34,16 @@ def test_round_trip(text: str) -> None:
     pos = PositionMap(text)
     for offset in range(len(text) + 1):
         assert pos.offset(pos.position(offset)) == offset
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "\n", "é", "😀", " ", "𝔘"]), max_size=30),
+       st.sampled_from(["utf-8", "utf-16", "utf-32"]), st.integers(0, 5))
+def test_round_trip_in_every_encoding_and_cell_base(text: str, encoding: str, base: int) -> None:
+    pos = PositionMap(text, base, encoding)
+    width = {"utf-8": lambda ch: len(ch.encode()), "utf-16": lambda ch: 2 if ord(ch) > 0xFFFF else 1,
+             "utf-32": lambda ch: 1}[encoding]
+    for offset in range(len(text) + 1):
+        line_start = text.rfind("\n", 0, offset) + 1
+        expected = lsp.Position(line=text.count("\n", 0, offset), character=sum(map(width, text[line_start:offset])))
+        assert pos.position(base + offset) == expected
+        assert pos.offset(expected) == base + offset

@@ -9,8 +9,9 @@ import pytest
 from lsprotocol import types as lsp
 
 from volta_core.analysis import Analysis, analyze
-from volta_lsp import completion, features
+from volta_lsp import completion, documents, features
 from volta_lsp import server as server_module
+from volta_lsp.documents import Kind, Unit
 from volta_lsp.server import VoltaServer, safe
 
 
@@ -60,8 +61,11 @@ class _Recording(VoltaServer):
         self.text = text
         self.published: list[lsp.PublishDiagnosticsParams] = []
 
-    def _document(self, uri: str) -> tuple[str, str]:
-        return self.text, "doc.vt"
+    def unit(self, key: str) -> Unit:
+        return Unit(key, Kind.FILE, "doc.vt", (key,), (self.text,))
+
+    def _encoding(self) -> str:
+        return "utf-16"
 
     def text_document_publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
         self.published.append(params)
@@ -83,7 +87,7 @@ def _publish(server: _Recording, version: int, during_analysis: Callable[[], Non
         server.versions[URI] = version
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(server_module, "DEBOUNCE_S", 0.0)
-            mp.setattr(server_module, "analyze", analysing)
+            mp.setattr(documents, "analyze", analysing)
             await server._publish_later(URI, version)
 
     asyncio.run(go())
@@ -116,7 +120,7 @@ def test_a_task_whose_version_is_outdated_before_it_starts_does_not_analyse() ->
         server.versions[URI] = 5
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(server_module, "DEBOUNCE_S", 0.0)
-            mp.setattr(server_module, "analyze", lambda *args: pytest.fail("analysed a stale version"))
+            mp.setattr(documents, "analyze", lambda *args: pytest.fail("analysed a stale version"))
             await server._publish_later(URI, 4)
 
     asyncio.run(go())
@@ -130,3 +134,26 @@ def test_a_misspelt_property_key_is_published_as_an_error() -> None:
     [diagnostic] = params.diagnostics
     assert (diagnostic.code, diagnostic.severity) == ("E0201", lsp.DiagnosticSeverity.Error)
     assert "help: did you mean `epochs`?" in diagnostic.message
+
+
+def test_an_edit_after_a_quiet_spell_is_analysed_at_once_a_burst_after_a_pause() -> None:
+    server = _Recording("x 1\n")
+    delays: list[float] = []
+
+    async def record(key: str, version: int | None, delay: float = server_module.DEBOUNCE_S) -> None:
+        delays.append(delay)
+
+    async def go() -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(server, "_publish_later", record)
+            server.schedule_diagnostics(URI, 1)  # the first edit: at once
+            await asyncio.sleep(0)
+            server.pending.clear()
+            server.schedule_diagnostics(URI, 2)  # right after it: part of a burst
+            server.last_edit[URI] -= server_module.DEBOUNCE_S  # a quiet spell passes
+            await asyncio.sleep(0)
+            server.pending.clear()
+            server.schedule_diagnostics(URI, 3)
+
+    asyncio.run(go())
+    assert delays == [0.0, server_module.DEBOUNCE_S, 0.0]

@@ -10,7 +10,9 @@ already exists in an enclosing scope is an error (shadowing).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import bisect
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -145,9 +147,12 @@ class Checker:
     expression (handlers follow the walker rule, ``visit_<NodeClass>``), then
     resolves late references and reports unused names.
 
-    ``syntax_errors``: the parser already reported errors (unused-name
-    warnings are then withheld). ``validate_import`` checks ONNX files named
-    by ``import`` (None: not checked).
+    ``unparsed``: the names written on lines that failed to parse (a use
+    may sit there, so those names get no unused-name warning; every other
+    name still does). ``validate_import`` checks ONNX files named by
+    ``import`` (None: not checked). ``cells``: the start offsets of a
+    notebook's cells in ``source`` (first 0), analysed by the kernel's rule
+    that a later cell may declare a global name again; empty for a file.
     """
 
     def __init__(
@@ -156,12 +161,14 @@ class Checker:
         diags: list[Diagnostic],
         predeclared: Mapping[str, Symbol],
         *,
-        syntax_errors: bool = False,
+        unparsed: Collection[str] = (),
         validate_import: ImportValidator | None = None,
+        cells: Sequence[int] = (),
     ) -> None:
         self.source = source
         self.diags = diags
-        self.syntax_errors = syntax_errors
+        self.unparsed = frozenset(unparsed)
+        self.cells = tuple(cells)
         self.validate_import = validate_import
         self.table = SymbolTable()
         self.globals = Scope(None)
@@ -208,8 +215,17 @@ class Checker:
             out.extend(n for n in self.top_decls if n not in out)
         return out
 
+    def cell_of(self, offset: int) -> int:
+        """The notebook cell holding ``offset`` (0 for a file)."""
+        return bisect.bisect_right(self.cells, offset) - 1 if self.cells else 0
+
     def declare(self, name: A.Name, kind: SymbolKind, scope: Scope, type_: str = UNKNOWN, **kw: Any) -> Symbol:
         existing = scope.names.get(name.id)
+        if (
+            existing is not None and existing.span is not None and scope is self.globals
+            and self.cell_of(existing.span.start) < self.cell_of(name.span.start)
+        ):
+            existing = None  # declared again in a later notebook cell: the kernel rebinds it
         if existing is not None and existing.span is not None and existing.span != name.span:
             what = existing.kind.value
             fixes: tuple[Fix, ...] = ()
@@ -1327,11 +1343,9 @@ class Checker:
 
     def report_unused(self) -> None:
         self.resolve_late()
-        if self.syntax_errors:
-            return  # uses of a name may sit on a line that failed to parse
         for sym in self.table.symbols:
-            if sym.span is None or sym.name.startswith("_") or sym.references:
-                continue
+            if sym.span is None or sym.name.startswith("_") or sym.references or sym.name in self.unparsed:
+                continue  # (a use may sit on a line that failed to parse)
             if sym.kind is SymbolKind.VARIABLE:
                 helps: tuple[str, ...] = (f"remove it, or name it `_{sym.name}` if it is intentionally unused",)
                 kw = closest(sym.name, STATEMENT_KEYWORDS)
@@ -1443,14 +1457,38 @@ def check_program(
     diags: list[Diagnostic],
     predeclared: Mapping[str, Symbol],
     validate_import: ImportValidator | None = None,
+    cells: Sequence[int] = (),
 ) -> SymbolTable:
-    """Check ``program``; append diagnostics to ``diags``; return the symbols.
+    """Check ``program``; append diagnostics to ``diags`` (the syntax errors
+    so far); return the symbols.
 
     ``validate_import`` checks the ONNX files that ``import`` statements name
-    (None: only their syntax and options are checked).
+    (None: only their syntax and options are checked); ``cells`` are the
+    start offsets of notebook cells (:class:`Checker`).
     """
     checker = Checker(
         source, diags, predeclared,
-        syntax_errors=any(d.is_error for d in diags), validate_import=validate_import,
+        unparsed=unparsed_names(source, program, diags), validate_import=validate_import, cells=cells,
     )
     return checker.check(program)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unparsed_names(source: Source, program: A.Program, diags: Sequence[Diagnostic]) -> frozenset[str]:
+    """The words on the lines of syntax errors (``diags``) and in the statements
+    the parser skipped: the names a program may use where the checker cannot see."""
+    spans = [d.span for d in diags if d.is_error]
+    stack = list(program.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, A.ErrorStmt):
+            spans.append(stmt.span)
+        for block in A.block_statements(stmt):
+            stack.extend(block)
+    words: set[str] = set()
+    for span in spans:
+        first, last = source.position(span.start).line, source.position(span.end).line
+        words.update(_WORD.findall(source.text[source.line_start(first):source.line_end(last)]))
+    return frozenset(words)

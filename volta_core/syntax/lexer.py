@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from volta_core.diagnostics import Diagnostic, Fix, TextEdit
 from volta_core.syntax import tokens as T
@@ -44,6 +44,8 @@ class LexResult:
     tokens: list[Token]
     comments: list[Span]
     diagnostics: list[Diagnostic]
+    #: Magic lines (``%plot m``) of notebook content (``tokenize(..., magics=True)``).
+    magics: list[Span] = field(default_factory=list)
 
 
 def _unescape(body: str, body_start: int, diags: list[Diagnostic]) -> str:
@@ -72,11 +74,17 @@ def _unescape(body: str, body_start: int, diags: list[Diagnostic]) -> str:
     return _ESCAPE_RE.sub(repl, body)
 
 
-def tokenize(source: Source) -> LexResult:
-    """Split ``source`` into tokens; never raises."""
+def tokenize(source: Source, magics: bool = False) -> LexResult:
+    """Split ``source`` into tokens; never raises.
+
+    With ``magics`` (notebook content), a line starting with ``%`` in column 0
+    is a kernel magic: like a comment it produces no tokens, and its span is
+    kept in :attr:`LexResult.magics`. (``%`` never starts Volta code.)
+    """
     text = source.text
     toks: list[Token] = []
     comments: list[Span] = []
+    magic_lines: list[Span] = []
     diags: list[Diagnostic] = []
     append = toks.append
     levels = 0
@@ -91,10 +99,12 @@ def tokenize(source: Source) -> LexResult:
         while i < end and text[i] in " \t":
             i += 1
         rest_start = i
+        magic = magics and rest_start == pos < end and text[pos] == "%"
         content_empty = (
             rest_start == end
             or text[rest_start] == "#"
             or text.startswith("//", rest_start)
+            or magic
         )
         indent_text = text[pos:rest_start]
         if "\t" in indent_text:
@@ -159,8 +169,10 @@ def tokenize(source: Source) -> LexResult:
             _lex_line(text, rest_start, end, toks, comments, diags, match_iter)
             append(Token(T.NEWLINE, "\n", end, end + 1 if nl != -1 else end))
         else:
-            # blank or comment-only: never opens or closes a block
-            if rest_start < end:
+            # blank, comment-only or a magic: never opens or closes a block
+            if magic:
+                magic_lines.append(Span(pos, end))
+            elif rest_start < end:
                 comments.append(Span(rest_start, end))
         if nl == -1:
             break
@@ -169,7 +181,7 @@ def tokenize(source: Source) -> LexResult:
         append(Token(T.DEDENT, "", n, n))
         levels -= 1
     append(Token(T.EOF, "", n, n))
-    return LexResult(toks, comments, diags)
+    return LexResult(toks, comments, diags, magic_lines)
 
 
 def _lex_line(

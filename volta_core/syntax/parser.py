@@ -983,9 +983,10 @@ def _props(stmts: tuple[A.Stmt, ...]) -> tuple[A.Property, ...]:
 _STATEMENTS = {kw: getattr(Parser, f"parse_{kw}") for kw in STATEMENT_KEYWORDS}
 
 
-def parse(source: Source) -> ParseResult:
-    """Lex and parse ``source``; never raises. Diagnostics are in source order."""
-    lex = tokenize(source)
+def parse(source: Source, magics: bool = False) -> ParseResult:
+    """Lex and parse ``source``; never raises. Diagnostics are in source order.
+    ``magics``: notebook content, whose ``%`` lines are kernel magics (:func:`tokenize`)."""
+    lex = tokenize(source, magics)
     parser = Parser(source, lex)
     program = parser.parse_program()
     diags = sorted(lex.diagnostics + parser.diags, key=lambda d: (d.span.start, d.span.end))

@@ -14,8 +14,8 @@ import {
   serverCommand,
   terminalText,
 } from "./interpreter";
+import { cellsToMakeVolta, DOCUMENT_SELECTOR, LANGUAGE_ID } from "./notebook";
 
-const LANGUAGE_ID = "volta";
 const OPEN_SETTINGS = "Open Settings";
 const SHOW_OUTPUT = "Show Output";
 
@@ -80,6 +80,17 @@ async function reportMissingServer(interpreter: Interpreter, detail: string): Pr
   }
 }
 
+/** What the client sends to the server: .vt files and Volta notebook cells (./notebook). */
+export function clientOptions(): LanguageClientOptions {
+  return {
+    documentSelector: [...DOCUMENT_SELECTOR],
+    outputChannel: output,
+    synchronize: {
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{vt,csv,npz}"),
+    },
+  };
+}
+
 async function startClient(): Promise<void> {
   const interpreter = await currentInterpreter();
   const check = await checkServerStarts(interpreter);
@@ -95,18 +106,8 @@ async function startClient(): Promise<void> {
     run: { command, args: [...args] },
     debug: { command, args: [...args] },
   };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: "file", language: LANGUAGE_ID },
-      { scheme: "untitled", language: LANGUAGE_ID },
-    ],
-    outputChannel: output,
-    synchronize: {
-      fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{vt,csv,npz}"),
-    },
-  };
   // The id "volta" makes the client read `volta.trace.server`.
-  client = new LanguageClient("volta", "Volta Language Server", serverOptions, clientOptions);
+  client = new LanguageClient("volta", "Volta Language Server", serverOptions, clientOptions());
   try {
     await client.start();
   } catch (err) {
@@ -138,7 +139,25 @@ async function stopClient(): Promise<void> {
 
 async function restartServer(): Promise<void> {
   await stopClient();
+  for (const notebook of vscode.workspace.notebookDocuments) {
+    void makeCellsVolta(notebook);
+  }
   await startClient();
+}
+
+/** Volta-kernel notebooks get the `volta` cell language (so the server sees their cells). */
+async function makeCellsVolta(notebook: vscode.NotebookDocument): Promise<void> {
+  const cells = notebook.getCells();
+  const indices = cellsToMakeVolta(
+    notebook.metadata,
+    cells.map((cell) => ({ kind: cell.kind, languageId: cell.document.languageId })),
+  );
+  for (const i of indices) {
+    const cell = cells[i];
+    if (cell !== undefined) {
+      await vscode.languages.setTextDocumentLanguage(cell.document, LANGUAGE_ID);
+    }
+  }
 }
 
 /** The .vt file to act on: the command's argument (explorer/editor title) or the active editor. */
@@ -183,12 +202,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         terminal = undefined;
       }
     }),
+    vscode.workspace.onDidOpenNotebookDocument((notebook) => void makeCellsVolta(notebook)),
+    vscode.workspace.onDidChangeNotebookDocument((event) => {
+      if (event.contentChanges.length > 0 || event.metadata !== undefined) {
+        void makeCellsVolta(event.notebook);
+      }
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("volta.interpreter") || event.affectsConfiguration("volta.server.args")) {
         void restartServer();
       }
     }),
   );
+  for (const notebook of vscode.workspace.notebookDocuments) {
+    void makeCellsVolta(notebook);
+  }
   await startClient();
 }
 

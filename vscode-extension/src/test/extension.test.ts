@@ -10,20 +10,12 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import { INSTALL_HINT } from "../interpreter";
+import { anything } from "./stubs";
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 // The CommonJS loader itself (not an ES namespace copy), so that replacing `_load` takes effect.
 const loader = createRequire(__filename)("node:module") as { _load: Loader };
 
-/** Something that can stand for any part of the VS Code API the test does not look at. */
-function anything(): unknown {
-  const stub: unknown = new Proxy(function () {}, {
-    get: (_target, prop) => (prop === "then" ? undefined : stub),
-    apply: () => stub,
-    construct: () => stub as object,
-  });
-  return stub;
-}
 
 interface Shown {
   readonly message: string;
@@ -39,8 +31,11 @@ function fakeVscode(interpreter: string, shown: Shown[]): unknown {
         get: (key: string, fallback: unknown) => (key === "interpreter" ? interpreter : fallback),
       }),
       onDidChangeConfiguration: () => disposable,
+      onDidOpenNotebookDocument: () => disposable,
+      onDidChangeNotebookDocument: () => disposable,
       getWorkspaceFolder: () => undefined,
       workspaceFolders: undefined,
+      notebookDocuments: [],
     },
     window: {
       createOutputChannel: () => ({ appendLine: () => undefined, show: () => undefined, dispose: () => undefined }),
