@@ -228,9 +228,38 @@ def write_docs(outcomes: list[Outcome], path: Path = DOCS) -> bool:
     return new != text
 
 
+#: Where the KPI scorecard reads the per-op counts (``tools/scorecard/conformance.py``).
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "onnx-conformance.json"
+
+
+def results_document(outcomes: list[Outcome], created: str) -> dict[str, object]:
+    """The per-op counts in the scorecard's form: ``passed`` are passes as the cases are
+    written, ``rejected`` clean rejections (a pass only with shape inputs pinned counts
+    here), ``failed`` wrong results and crashes."""
+    ops = {
+        op: {"tests": sum(c.values()), "passed": c["pass"], "rejected": c["rejected"] + c["pinned"],
+             "failed": c["wrong"] + c["crash"]}
+        for op, c in sorted(per_op(outcomes).items())
+    }
+    return {"created": created, "command": "python -m tools.onnx_node_tests --write-results", "ops": ops}
+
+
+def write_results(outcomes: list[Outcome], path: Path = RESULTS) -> None:
+    import datetime
+    import json
+
+    from volta_core.train.atomic import atomic_write_bytes
+
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = json.dumps(results_document(outcomes, created), indent=1) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-docs", action="store_true", help="rewrite the table in docs/onnx.md")
+    parser.add_argument("--write-results", action="store_true",
+                        help=f"write the per-op counts the KPI scorecard reads ({RESULTS.name})")
     parser.add_argument("--show", choices=STATUSES, action="append", default=[])
     args = parser.parse_args(argv)
     outcomes = run_all()
@@ -241,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{o.status:8} {o.case} [{' '.join(o.ops)}] {o.detail[:200]}")
     if args.write_docs:
         print("docs/onnx.md " + ("updated" if write_docs(outcomes) else "already current"))
+    if args.write_results:
+        write_results(outcomes)
+        print(f"wrote {RESULTS}")
     return 0
 
 

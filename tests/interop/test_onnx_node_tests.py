@@ -46,3 +46,21 @@ def test_unsupported_ops_are_rejected_naming_them(outcomes) -> None:
 def test_docs_table_is_current(outcomes) -> None:
     text = node_tests.DOCS.read_text()
     assert node_tests.markdown(outcomes) in text, "run: python -m tools.onnx_node_tests --write-docs"
+
+
+def test_results_for_the_scorecard_count_every_case_once(outcomes, tmp_path) -> None:
+    import json
+
+    from tools.scorecard.conformance import section
+
+    doc = node_tests.results_document(outcomes, "2026-12-03T00:00:00Z")
+    ops = doc["ops"]
+    assert sum(c["tests"] for c in ops.values()) == len(outcomes)  # type: ignore[union-attr]
+    assert all(c["tests"] == c["passed"] + c["rejected"] + c["failed"] for c in ops.values())  # type: ignore[union-attr]
+    assert sum(c["passed"] for c in ops.values()) == sum(o.status == "pass" for o in outcomes)  # type: ignore[union-attr]
+    path = tmp_path / "onnx-conformance.json"
+    node_tests.write_results(outcomes, path)
+    lines = section(path)
+    assert json.loads(path.read_text())["ops"] == ops
+    total = next(line for line in lines if line.startswith("| **total**"))
+    assert total.split("|")[2].strip() == str(len(outcomes))
