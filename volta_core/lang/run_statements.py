@@ -227,14 +227,19 @@ def visit_Evaluate(ctx: Context, stmt: A.Evaluate, scope: Scope) -> None:
     ctx.write(f"evaluate {model.name} on {data_handle.name} ({where}, {len(split)} examples): {metrics}\n")
 
 
-def _predict(ctx: Context, model: ModelHandle, x: np.ndarray, span: Span) -> np.ndarray:
+def _predict(ctx: Context, model: ModelHandle, x: np.ndarray, span: Span, src: Path | None) -> np.ndarray:
+    """The predictions for the examples ``x`` (of the file ``src``, or of the statement's rows)."""
+    if not len(x):
+        return np.empty((0, model.net.output_width), np.float32)
     try:
-        return model.net.predict(x)
+        preds = model.net.predict(x)
     except UnsupportedLayer as err:
         raise unsupported(ctx, err, span) from None
+    _check_predictions(ctx, preds, span, src)
+    return preds
 
 
-def _check_predictions(ctx: Context, preds: np.ndarray, span: Span, src: Path | None = None) -> None:
+def _check_predictions(ctx: Context, preds: np.ndarray, span: Span, src: Path | None) -> None:
     """A prediction that is nan or inf is an error, never printed or written as a result."""
     finite = np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
     if not finite.all():
@@ -272,8 +277,7 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
                            stmt.rows[r].span, label="not finite in float32")
     else:
         return
-    preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, net.output_width), np.float32)
-    _check_predictions(ctx, preds, stmt.span, src)
+    preds = _predict(ctx, model, x, stmt.span, src)
     for pred in preds:
         if net.loss == "cross_entropy":
             text = f"class {int(np.argmax(pred))}  probabilities " + " ".join(_fmt(p) for p in pred)
@@ -357,8 +361,7 @@ def _npz_inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.n
 def _infer_file(ctx: Context, model: ModelHandle, src: Path, dest: Path, stmt: A.Infer) -> None:
     span = stmt.source.span if stmt.source is not None else stmt.span
     x = _inputs(ctx, model, src, span)
-    preds = _predict(ctx, model, x, stmt.span) if len(x) else np.empty((0, model.net.output_width), np.float32)
-    _check_predictions(ctx, preds, stmt.span, src)
+    preds = _predict(ctx, model, x, stmt.span, src)
     preds = preds.reshape(len(x), -1)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
