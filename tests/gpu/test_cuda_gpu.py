@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ir.test_ops import CASES, _build, _feeds, _forward_ops, _values
+from ir.test_ops import GPU_CASES as CASES
+from ir.test_ops import _build, _feeds, _forward_ops, _values
 
 from volta_core.ir import compile_plan, training_graph
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ir.test_ops import CASES, _build, _feeds, _forward_ops, _values
+from ir.test_ops import GPU_CASES as CASES
+from ir.test_ops import _build, _feeds, _forward_ops, _values
 
 from volta_core.backends.cpu import CpuExecutor
 from volta_core.backends.cuda.executor import CudaExecutor

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ir.test_ops import CASES, _build, _values
+from ir.test_ops import CASES, CPU_ONLY_OPS, GPU_CASES, _build, _values
 
 from volta_core.backends.cuda import launch as L
 from volta_core.backends.cuda.driver import NVCC_OPTIONS, kernel_source
 from volta_core.backends.cuda.executor import CudaExecutor
 from volta_core.ir import compile_plan, training_graph
-from volta_core.ir.ops import all_ops
+from volta_core.ir.ops import IRError, all_ops
 
 from .fake import FakeDevice, kernel_names
 
@@ -120,7 +120,7 @@ def _prepare(graph, determinism: str = "strict") -> FakeDevice:
     return dev
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", GPU_CASES, ids=lambda c: c.id)
 def test_every_case_prepares_with_kernels_volta_cu_defines(case):
     values = _values(case, np.float32)
     g, _, loss, floats = _build(case, values, "f32")
@@ -130,6 +130,13 @@ def test_every_case_prepares_with_kernels_volta_cu_defines(case):
     for graph in graphs:
         dev = _prepare(graph)
         assert any(entry[0] == "launch" or entry[0].startswith(("cublas", "memset", "memcpy")) for entry in dev.log)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.op in CPU_ONLY_OPS], ids=lambda c: c.id)
+def test_cpu_only_ops_are_refused_on_the_gpu_with_a_reason(case):
+    g, _, _, _ = _build(case, _values(case, np.float32), "f32")
+    with pytest.raises(IRError, match="data-parallel job, which trains on the CPU"):
+        _prepare(g)
 
 
 def test_every_registry_op_has_a_cuda_builder():

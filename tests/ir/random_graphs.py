@@ -23,6 +23,8 @@ NOT_GENERATED = {
     "parameter": "source: drawn with the inputs",
     "constant": "source: made by the generators that need literals",
     "fused_elementwise": "made only by the fusion pass",
+    "rank_moments": "data-parallel batchnorm: its exchange needs a job of ranks (tests/train/test_sync_batchnorm.py)",
+    "rank_moments_grad": "made only by rank_moments' gradient rule",
 }
 
 SHAPES = [(2, 3), (3,), (2, 1, 3), (1, 3), (3, 2)]

@@ -128,6 +128,28 @@ def _batchnorm_training(g: Graph, ids: list[int]) -> int:
     return g.op("batchnorm", x, scale, shift, mean, var)
 
 
+def _batchnorm_training_synced(g: Graph, ids: list[int]) -> int:
+    """Data-parallel training's form in one process (a job of one rank): two batchnorms whose
+    moments pass through rank_moments, the second ordered after the first by its token input."""
+    x, scale, shift = ids
+    c = g.node(x).shape[1]
+    count = math.prod(g.node(x).shape) // c
+    token: tuple[int, ...] = ()
+    h = x
+    for _ in range(2):
+        stats = g.op("rank_moments", g.op("moments", h), *token, count=count)
+        token = (stats,)
+        mean, var = (g.op("reshape", g.op("slice", stats, starts=(k,), ends=(k + 1,), axes=(0,)), shape=(c,))
+                     for k in (0, 1))
+        h = g.op("batchnorm", h, scale, shift, mean, var)
+    return h
+
+
+def _torch_rank_moments_grad(local: Any, whole: Any, g: Any) -> Any:
+    """One rank's share is the whole batch: g through the combination's adjoint."""
+    return torch.stack([g[0] + 2 * g[1] * (local[0] - whole[0]), g[1]])
+
+
 _POOL3 = {"kernel": (3, 3), "strides": (2, 2), "pads": (1, 1, 1, 1)}
 
 
@@ -319,6 +341,12 @@ CASES = [
          lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
     Case("batchnorm_training_features", "batchnorm", (((6, 4), "any"), ((4,), "any"), ((4,), "any")),
          lambda x, s, b: F.batch_norm(x, None, None, s, b, training=True), tol=1e-4, graph=_batchnorm_training),
+    Case("batchnorm_training_synced", "rank_moments", (((4, 3, 3, 3), "any"), ((3,), "any"), ((3,), "any")),
+         lambda x, s, b: F.batch_norm(F.batch_norm(x, None, None, s, b, training=True), None, None, s, b,
+                                      training=True),
+         tol=1e-4, graph=_batchnorm_training_synced),
+    Case("rank_moments_grad", "rank_moments_grad", (((2, 3), "any"), ((2, 3), "any"), ((2, 3), "any")),
+         _torch_rank_moments_grad, {"count": 6}, differentiable=False),
     # ---- resizing: torch's interpolate modes (nearest, nearest-exact, bilinear with and without align_corners)
     Case("resize2d_nearest", "resize2d", (((2, 3, 4, 5), "any"),),
          lambda x: F.interpolate(x, size=(7, 10), mode="nearest"),
@@ -360,6 +388,11 @@ CASES = [
          lambda g: _torch_pool_grad(lambda z: _torch_pad(z, (0, 0, 2, 1, 0, 0, 3, 1), "edge"), (2, 2, 3, 4), None, g),
          {"pads": (0, 0, 2, 1, 0, 0, 3, 1), "mode": "edge"}),
 ]
+
+#: Ops only the CPU backend runs (data-parallel training trains on the CPU): the CUDA builders
+#: refuse them with a diagnostic (tests/gpu/test_cuda_offline.py), so the GPU tests take the rest.
+CPU_ONLY_OPS = {"rank_moments", "rank_moments_grad"}
+GPU_CASES = [c for c in CASES if c.op not in CPU_ONLY_OPS]
 
 
 def _values(case: Case, dtype: type) -> list[np.ndarray]:

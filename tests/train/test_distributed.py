@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from volta_core.lang import Session
 from volta_core.train.distributed import combine_moments, find_mpiexec, mpi_available, shard
-from volta_core.train.optim import Optimizer
 
 REPO = Path(__file__).resolve().parents[2]
 _MISSING = mpi_available() or (None if find_mpiexec() else "no mpiexec next to Python or on PATH")
@@ -260,44 +258,29 @@ def test_one_rank_is_bit_identical_to_the_single_process(tmp_path: Path) -> None
     assert _same_bits(_train(tmp_path, MLP, 1, "one"), _train(tmp_path, MLP, None, "single"))
 
 
-def _per_shard_reference(tmp: Path, ranks: int) -> dict[str, np.ndarray]:
-    """The documented batchnorm choice, computed in one process without MPI: every
-    shard normalised with its own moments, gradients scaled by the shard's share and
-    summed in rank order, running statistics from the whole batch's moments."""
-    s = Session(stdout=lambda text: None, base_dir=tmp)
-    assert s.run(CNN_DECLS).ok
-    net, data = s.globals["net"].net, s.globals["imgs"].loaded
-    opt = Optimizer("momentum", momentum=0.9)
-    step = 0
-    for epoch in range(2):
-        for x, y in data.batches(epoch, 12, 3):
-            step += 1
-            total: dict[str, np.ndarray] = {}
-            moments, counts = [], []
-            for r in range(ranks):
-                lo, hi = shard(len(x), r, ranks)
-                _, _, grads = net.train_step(x[lo:hi], y[lo:hi], step, 3)
-                moments.append(net.batch_stats[0])
-                counts.append(hi - lo)
-                for name, g in grads.items():
-                    part = g * np.float32((hi - lo) / len(x))
-                    total[name] = part if name not in total else total[name] + part
-            opt.step(net.params, total, 0.05)
-            net.apply_batch_stats([combine_moments(moments, counts)], len(x))
-    return {k: v.copy() for k, v in net.weights().items()}
-
-
 @needs_mpi
-def test_cnn_with_batchnorm_per_rank_statistics(tmp_path: Path) -> None:
-    """Batchnorm normalises each rank's shard with the shard's moments (not synchronised);
-    the running statistics take the whole batch's moments, identical on every rank."""
+def test_cnn_with_batchnorm_trains_the_one_process_model(tmp_path: Path) -> None:
+    """Batchnorm is synchronised: every rank normalises its shard with the whole global
+    batch's moments (rank_moments), so 2 ranks train the one-process model up to the
+    order of float additions, and 2-rank runs repeat bit for bit."""
     _write_inputs(tmp_path)
     first = _train(tmp_path, CNN, 2, "a")
     assert _same_bits(first, _train(tmp_path, CNN, 2, "b")), "two 2-rank runs differ"
-    reference = _per_shard_reference(tmp_path, 2)
-    assert _max_relative(first, reference) <= 1e-6
+    single = _train(tmp_path, CNN, None, "single")
+    assert not _same_bits(first, single)
+    assert _max_relative(first, single) <= 1e-6
     # One rank normalises the whole batch: the single process's result, bit for bit.
-    assert _same_bits(_train(tmp_path, CNN, 1, "one"), _train(tmp_path, CNN, None, "single"))
+    assert _same_bits(_train(tmp_path, CNN, 1, "one"), single)
+
+
+@needs_mpi
+def test_a_rank_with_an_empty_shard_takes_part_in_synchronised_batchnorm(tmp_path: Path) -> None:
+    """30 rows in batches of 14: the last batch has 2 rows, so rank 2 of 3 has none and
+    still joins every batchnorm exchange of that step."""
+    _write_inputs(tmp_path)
+    program = CNN.replace("    batch 12\n", "    batch 14\n")
+    assert "batch 14" in program
+    assert _max_relative(_train(tmp_path, program, 3, "three"), _train(tmp_path, program, None, "single")) <= 1e-6
 
 
 @needs_mpi

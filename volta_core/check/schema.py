@@ -541,7 +541,7 @@ TRAIN: Final = BlockSchema(
                 "distributed",
                 "Data-parallel training over MPI (docs/distributed.md): each rank trains on its shard of "
                 "every batch and the gradients are summed in rank order, so a run is bit-reproducible for "
-                "a given number of ranks. Launch with `volta run --ranks N` or `mpiexec -n N volta run`; "
+                "a given number of ranks; batchnorm uses the whole batch's statistics, as in one process. Launch with `volta run --ranks N` or `mpiexec -n N volta run`; "
                 "an error without mpi4py (`pip install 'volta-lang[mpi]'`). The default when started on "
                 "more than one rank.",
                 ValueSpec("MODE", "choice", choices=DISTRIBUTED),

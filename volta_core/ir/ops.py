@@ -1296,6 +1296,22 @@ def _moments_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     return (2, _channels("moments", shape)), dtype
 
 
+def _rank_moments_rule(op: str, arity: int) -> ShapeRule:
+    """[2, C] batch moments in, the same type out; further inputs (an ordering token, or the
+    global moments and their gradient) of any float type or [2, C] as well."""
+    def rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
+        shape, dtype = ts[0]
+        _need_float(op, dtype)
+        if len(shape) != 2 or shape[0] != 2:
+            raise ShapeError(f"{op} takes [2, C] batch moments, got {format_shape(shape)}")
+        for other in ts[1:arity]:
+            if other != ts[0]:
+                raise ShapeError(f"{op}: every input is [2, C] like the first, got {format_shape(other[0])}")
+        return shape, dtype
+
+    return rule
+
+
 def _batchnorm_rule(ts: Sequence[TensorType], attrs: AttrMap) -> TensorType:
     dtype = _float_images("batchnorm", ts)
     x = ts[0][0]
@@ -1593,6 +1609,18 @@ def _g_moments(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     return (c.op("add", c.op("mul", c.op("sub", x, _row(c, c.y(), 0, xs)), coef), base),)
 
 
+def _g_rank_moments(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
+    # To this rank's moments through the combination (rank_moments_grad). The ordering token gets
+    # zeros computed from that result: the previous rank op's gradient then waits for this one, so
+    # every rank runs the backward collectives in the same (reverse) order.
+    local = c.op("rank_moments_grad", c.x(0), c.y(), g, count=n.attr("count"))
+    if len(n.inputs) == 1:
+        return (local,)
+    token_shape, dt = c.type_of(c.x(1))
+    zero = c.op("mul", c.op("reduce_sum", local, axes=(0, 1)), c.const(0.0, dt))
+    return local, c.op("broadcast_to", zero, shape=token_shape)
+
+
 def _g_batchnorm(c: GradContext, n: GradNode, g: int) -> Sequence[int | None]:
     x, scale, mean, var, dt = c.x(0), c.x(1), c.x(3), c.x(4), n.dtype
     xs = _shape(c, x)
@@ -1740,6 +1768,13 @@ for _op in (
           doc="g [N,C,Ho,Wo] spread over each window as avg_pool2d divides -> shape (gradient of avg_pool2d)"),
     OpDef("moments", 1, (), _moments_rule, _g_moments, workspace=_moments_ws,
           doc="[mean, biased variance] of x over every axis but 1 -> [2, C] (batch statistics)"),
+    OpDef("rank_moments", 1, (Attr("count", "int"),), _rank_moments_rule("rank_moments", 1), _g_rank_moments,
+          max_arity=2,
+          doc="this rank's [2, C] moments over count values -> the whole batch's, combined over the ranks of a "
+              "data-parallel job in rank order (one process: unchanged); a second input orders the collectives"),
+    OpDef("rank_moments_grad", 3, (Attr("count", "int"),), _rank_moments_rule("rank_moments_grad", 3), None,
+          doc="local moments, global moments, g -> g of the local moments: the ranks' g summed by their share "
+              "of the batch, through the combination (gradient of rank_moments)"),
     OpDef("batchnorm", 5, (Attr("eps", "float", 1e-5),), _batchnorm_rule, _g_batchnorm,
           doc="(x - mean) / sqrt(var + eps) * scale + shift along axis 1; inputs x, scale, shift, mean, var "
               "(ONNX's order)"),

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -87,6 +87,8 @@ _FOLD = {"cross_entropy": "softmax", "bce": "sigmoid"}
 class ImportedNetwork(Network):
     """A Network whose graph comes from an ONNX file rather than a layer stack."""
 
+    #: Its batchnorms train on fixed-size chunks; they are not exchanged between ranks (roadmap).
+    can_sync: ClassVar[bool] = False
     proto: Any = None  # onnx.ModelProto (kept to re-lower at other batch sizes)
     source: str = ""
     fixed_batch: int | None = None
@@ -185,7 +187,7 @@ class ImportedNetwork(Network):
         from volta_core.backends.cpu import CpuExecutor
         from volta_core.ir import training_graph
 
-        key = (self.mode(training, train_mode), self.chunk(batch))
+        key = (self.mode(training, train_mode), self.chunk(batch), False)
         hit = self._executors.get(key)
         if hit is None:
             graph, _out, loss = self.build(key[1], training, train_mode)

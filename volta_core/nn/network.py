@@ -37,6 +37,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -151,9 +152,14 @@ class Network:
     #: Batchnorm running statistics (saved with the weights, never trained).
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
     _cache: PlanCache = field(default_factory=PlanCache)
-    _executors: dict[tuple[str, int], tuple[CpuExecutor, ExecutionPlan]] = field(default_factory=dict)
+    _executors: dict[tuple[str, int, bool], tuple[CpuExecutor, ExecutionPlan]] = field(default_factory=dict)
     #: The batchnorm moments of the last training-mode step (see :meth:`train_step`).
     batch_stats: list[np.ndarray] = field(default_factory=list)
+    #: Data-parallel training over several ranks: training-mode batchnorm normalises with the
+    #: whole global batch's moments (``rank_moments``), so the job trains the one-process model.
+    synced: bool = False
+    #: Whether :attr:`synced` is honoured by this kind of network's lowering.
+    can_sync: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         for name, value in init_buffers(self.info).items():
@@ -303,7 +309,7 @@ class Network:
         ``train_mode=False`` with ``training``: the loss graph in evaluation mode;
         the same graph as training when the model behaves the same in both.
         """
-        key = (self.mode(training, train_mode), batch)
+        key = (self.mode(training, train_mode), batch, self.synced)
         weights = self.weights()
         hit = self._executors.get(key)
         if hit is None:
@@ -501,6 +507,9 @@ class _Lowering:
         scale, shift = self.weight(f"{prefix}.scale"), self.weight(f"{prefix}.shift")
         if self.train_mode:
             moments = g.op("moments", h)
+            if self.net.synced:  # chained, so that every rank exchanges the moments in the same order
+                shape = g.node(h).shape
+                moments = g.op("rank_moments", moments, *self.stats[-1:], count=math.prod(shape) // shape[1])
             self.stats.append(moments)
             channels = g.node(scale).shape
             mean = g.op("reshape", g.op("slice", moments, starts=(0,), ends=(1,), axes=(0,)), shape=channels)

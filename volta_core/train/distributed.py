@@ -36,6 +36,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from volta_core.backends.cpu import ranks
+from volta_core.backends.cpu.ranks import combine_moments
 from volta_core.errors import VoltaError
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "MpiMissing",
     "World",
     "active",
+    "combine_moments",
     "find_mpiexec",
     "launched_size",
     "shard",
@@ -233,6 +236,8 @@ def world() -> World:
     except ValueError:
         timeout = DEFAULT_TIMEOUT_S
     _WORLD = World(comm, library, max(timeout, 0.1))
+    if _WORLD.size > 1:  # synchronised batchnorm: the rank ops of training graphs exchange through the world
+        ranks.bind(_WORLD.allgather)
     launch_dir = os.environ.get(LAUNCH_DIR_VARIABLE)
     if launch_dir:
         with contextlib.suppress(OSError):
@@ -276,21 +281,6 @@ def rank0_output(path: Path, write: Callable[[Path], contextlib.AbstractContextM
         flags = w.allgather(np.array([1 if ok else 0], np.int8), f"writing `{path}`")
         if ok and not flags[0, 0]:
             raise OSError(f"rank 0 could not write `{path}`")
-
-
-def combine_moments(moments: Sequence[np.ndarray], counts: Sequence[int]) -> np.ndarray:
-    """The ``[2, C]`` mean and biased variance of a whole batch from the moments of
-    its shards (``counts``: rows per shard), exactly combined in float64 in rank order."""
-    total = sum(counts)
-    mean = np.zeros(moments[0].shape[1], np.float64)
-    for m, n in zip(moments, counts, strict=True):
-        mean += m[0].astype(np.float64) * n
-    mean /= total
-    var = np.zeros_like(mean)
-    for m, n in zip(moments, counts, strict=True):
-        var += (m[1].astype(np.float64) + (m[0].astype(np.float64) - mean) ** 2) * n
-    var /= total
-    return np.stack([mean, var]).astype(np.float32)
 
 
 class Exchange:

@@ -159,6 +159,11 @@ def train(
         dataset_sha256=dataset.sha256, graph_fingerprint=plan.fingerprint,
     )
     exchange = None if world is None else Exchange(world, {n: p.shape for n, p in net.params.items()})
+    # Several ranks: batchnorm normalises with the global batch's moments (the report's
+    # fingerprint above names the model, as in one process).
+    synced = world is not None and world.size > 1 and net.can_sync
+    if synced:
+        net.synced = True
     best = math.inf
     bad_epochs = 0
     taken = 0
@@ -254,6 +259,8 @@ def train(
         if report.stopped is None and steps_limit is not None:
             report.stopped = "steps"
     finally:
+        if synced:
+            net.synced = False
         if gpu is not None:
             gpu.finish()  # weights and optimizer state back on the host, also after a stop
         progress.close()
@@ -285,6 +292,8 @@ def _data_parallel_step(
         moments = net.batch_stats
         if net.classification:
             correct = net.correct(logits, y[lo:hi])
+    elif net.synced:
+        _take_part_in_batchnorm(moments, step)
     total, total_correct, stats, stop = exchange.step(
         grads, hi - lo, len(x), loss, correct, moments, interrupted, step)
     if grads is None:  # an empty shard: take the summed gradients into fresh arrays
@@ -295,6 +304,18 @@ def _data_parallel_step(
             grads[name] = summed[at : at + size].reshape(net.params[name].shape)
             at += size
     return total, total_correct, grads, stats, stop
+
+
+def _take_part_in_batchnorm(moments: list[np.ndarray], step: int) -> None:
+    """An empty shard's part in a synchronised-batchnorm step: the other ranks' training
+    graph exchanges with every rank once per batchnorm forward (in layer order), then once
+    per batchnorm backward (in reverse order); this rank adds nothing to either."""
+    from volta_core.backends.cpu.ranks import exchange
+
+    for m in moments:
+        exchange(np.zeros(1 + m.size), f"combining the batchnorm moments of step {step}")
+    for m in reversed(moments):
+        exchange(np.zeros(1 + m.size), f"combining the batchnorm gradients of step {step}")
 
 
 def _set_metrics(model: ModelHandle, stats: EpochStats) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from volta_core.backends.cpu.erf import erf as _erf
+from volta_core.backends.cpu.ranks import KERNELS as _RANKS
 from volta_core.backends.cpu.spatial import KERNELS as _SPATIAL
 from volta_core.ir.graph import Node, constant_array
 from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
@@ -593,6 +594,7 @@ KERNELS: dict[str, Callable[..., Kernel]] = {
     "gemm": _gemm,
     "fused_elementwise": _fused_elementwise,
     **_SPATIAL,
+    **_RANKS,
 }
 
 

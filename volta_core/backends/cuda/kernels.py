@@ -589,6 +589,12 @@ def _moments(node: Node, ins: Sequence[Node], b: Builder) -> None:
              grid=L.rows_grid(c), block=(block, 1, 1), shared=block * itemsize(node.dtype))
 
 
+def _cpu_only(node: Node, ins: Sequence[Node], b: Builder) -> None:
+    # Only data-parallel training (`distributed data_parallel`, CPU only) builds the rank ops.
+    raise IRError(f"{node.op} exchanges batch moments between the ranks of a data-parallel job, "
+                  "which trains on the CPU")
+
+
 def _batchnorm(node: Node, ins: Sequence[Node], b: Builder) -> None:
     n = math.prod(node.shape)
     b.launch(f"batchnorm_{node.dtype}", signature("batchnorm", node.dtype), n,
@@ -693,6 +699,8 @@ BUILDERS: dict[str, Factory] = {
     "avg_pool2d_grad": _pool("avgpool_grad"),
     "moments": _moments,
     "batchnorm": _batchnorm,
+    "rank_moments": _cpu_only,
+    "rank_moments_grad": _cpu_only,
     "pad": _pad,
     "pad_grad": _pad_grad,
     "resize2d": _resize2d,
