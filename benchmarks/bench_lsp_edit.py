@@ -11,10 +11,13 @@ Each edit is timed from sending ``didChange`` to receiving the
 ``publishDiagnostics`` of that version — the server's debounce included —
 twice side by side: sent as an incremental change (the changed line only)
 and, as the peer, as the whole document (full sync, what the server
-advertised before); then ``analyze()`` of the same text alone, the floor
-(numbers vary with the machine's load: compare them within one run). The
-edits are isolated (the previous one's diagnostics arrived), so the
-server's debounce starts them at once; a burst of edits waits for a pause
+advertised before); then ``analyze()`` of the same text alone in this
+process, where Python's garbage collector runs automatically (the server
+runs it between edits: ``VoltaServer.collect_when_idle``), so it can take
+longer than the server's whole round trip (numbers vary with the machine's
+load: compare them within one run). The
+edits are isolated (the previous one's diagnostics arrived, and it was
+sent over ``DEBOUNCE_S`` earlier), so the server's debounce starts them at once; a burst of edits waits for a pause
 of ``DEBOUNCE_S``. Prints median / min / p90 milliseconds and writes
 ``benchmarks/results/lsp_edit.json``.
 """
@@ -93,12 +96,14 @@ async def _run(lines: int, edits: int) -> dict[str, object]:
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=version), content_changes=[change]))
         counts.add(await asyncio.wait_for(published[version], 60))
-        results[mode].append((time.perf_counter() - start) * 1000)
-        await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        results[mode].append(elapsed * 1000)
+        # The next edit comes after a quiet spell (≥ DEBOUNCE_S after this one), so it is isolated.
+        await asyncio.sleep(max(0.05, DEBOUNCE_S - elapsed + 0.05))
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    # The floor: `analyze` of the edited text alone, in this process, right after.
+    # `analyze` of the edited text alone, in this process (automatic garbage collection), right after.
     from volta_core.analysis import analyze
 
     analysis_only = []

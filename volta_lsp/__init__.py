@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("volta_lsp: the language server can start\n")
         return 0
     server = create_server()
+    server.collect_when_idle()  # this process is the server's: its garbage collector runs between edits
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not port.isdigit():

@@ -365,3 +365,49 @@ def test_non_ascii_identifier_is_one_error_over_the_whole_word() -> None:
     result = tokenize(Source("größe 1\n"))
     assert [d.code for d in result.diagnostics] == ["E0006"]
     assert (result.diagnostics[0].span.start, result.diagnostics[0].span.end) == (0, 5)
+
+
+# ------------------------------------------------------------- the line cache
+
+
+def _tokens(text: str) -> tuple[list[tuple[object, ...]], list[Span], list[tuple[str, Span]]]:
+    from volta_core.syntax.lexer import tokenize
+
+    out = tokenize(Source(text, "t.vt"))
+    return ([(t.kind, t.text, t.start, t.end, t.value) for t in out.tokens], out.comments,
+            [(d.code, d.span) for d in out.diagnostics])
+
+
+LINES = [
+    'x = 1.5e3 + 2 // note', '    print "a\\tb", x  # c', "model m", "    layer dense 4 relu",
+    'y = "unterminated', "z = 3. + 1x", "if a != b and c <= 0x", '    s = "\\q"', "w = 99999999999999999999",
+]
+
+
+def test_lines_from_the_cache_are_the_lines_lexed_afresh_at_any_offset() -> None:
+    """A line's tokens are cached by its text: the same line at another offset, indent or
+    neighbourhood gets the tokens lexing it from scratch gives; lines with a diagnostic
+    are never served from the cache (their diagnostics are made every time)."""
+    from volta_core.syntax import lexer
+
+    texts = ["\n".join(LINES), "\n\n" + "\n".join(reversed(LINES)), "# lead\n" + "\n".join(LINES[::2] + LINES)]
+    for text in texts:
+        lexer._LINES.clear()
+        fresh = _tokens(text)
+        assert lexer._LINES  # warm now
+        assert _tokens(text) == fresh
+    lexer._LINES.clear()
+    _tokens(texts[0])
+    assert not any("unterminated" in line or "\\q" in line or "99999" in line for line in lexer._LINES)
+    assert "model m" in lexer._LINES
+
+
+def test_the_line_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from volta_core.syntax import lexer
+
+    monkeypatch.setattr(lexer, "LINE_CACHE_SIZE", 8)
+    lexer._LINES.clear()
+    text = "\n".join(f"v{i} = {i}" for i in range(30))
+    first = _tokens(text)
+    assert 0 < len(lexer._LINES) <= 8
+    assert _tokens(text) == first

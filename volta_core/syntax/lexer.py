@@ -166,7 +166,7 @@ def tokenize(source: Source, magics: bool = False) -> LexResult:
                 while levels > level:
                     append(Token(T.DEDENT, "", rest_start, rest_start))
                     levels -= 1
-            _lex_line(text, rest_start, end, toks, comments, diags, match_iter)
+            _lex_line_cached(text, rest_start, end, toks, comments, diags, match_iter)
             append(Token(T.NEWLINE, "\n", end, end + 1 if nl != -1 else end))
         else:
             # blank, comment-only or a magic: never opens or closes a block
@@ -182,6 +182,45 @@ def tokenize(source: Source, magics: bool = False) -> LexResult:
         levels -= 1
     append(Token(T.EOF, "", n, n))
     return LexResult(toks, comments, diags, magic_lines)
+
+
+#: Tokens and comments of lines lexed before, by the line's text (indentation left out), as
+#: offsets from the line's start: an editor re-analyses a whole document on every edit, and all
+#: but the edited lines come from here. Lines with a diagnostic are not kept. Bounded: cleared
+#: when full.
+_LINES: dict[str, tuple[tuple[tuple[str, str, int, int, object], ...], tuple[tuple[int, int], ...]]] = {}
+LINE_CACHE_SIZE = 65_536
+
+
+def _lex_line_cached(
+    text: str,
+    start: int,
+    end: int,
+    toks: list[Token],
+    comments: list[Span],
+    diags: list[Diagnostic],
+    match_iter: Callable[[str, int, int], Iterator[re.Match[str]]],
+) -> None:
+    """:func:`_lex_line`, from :data:`_LINES` when the same text was lexed before (a line's
+    tokens depend on its text alone: matches never look past its end)."""
+    line = text[start:end]
+    hit = _LINES.get(line)
+    if hit is not None:
+        append = toks.append
+        for kind, word, s, e, value in hit[0]:
+            append(Token(kind, word, start + s, start + e, value))
+        for s, e in hit[1]:
+            comments.append(Span(start + s, start + e))
+        return
+    first_token, first_comment, first_diag = len(toks), len(comments), len(diags)
+    _lex_line(text, start, end, toks, comments, diags, match_iter)
+    if len(diags) == first_diag:
+        if len(_LINES) >= LINE_CACHE_SIZE:
+            _LINES.clear()
+        _LINES[line] = (
+            tuple((t.kind, t.text, t.start - start, t.end - start, t.value) for t in toks[first_token:]),
+            tuple((c.start - start, c.end - start) for c in comments[first_comment:]),
+        )
 
 
 def _lex_line(
