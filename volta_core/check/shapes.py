@@ -116,12 +116,14 @@ class _Walk:
     input_span: Span
     input_text: str
     infos: list[LayerInfo] = field(default_factory=list)
+    #: The layer whose output the next layer takes, and that output (None: the model's input).
+    feeder: tuple[Span, str] | None = None
 
     def bad(self, layer: LayerCall, message: str, label: str, help_: str, code: str = "E0501") -> None:
-        self.diags.append(
-            Diagnostic(code, message, layer.span, label=label,
-                       labels=(Label(self.input_span, f"input is {self.input_text}"),), helps=(help_,))
-        )
+        """An error at ``layer``, with a label where its input comes from: the layer before it and
+        what it gives, or the model's input line."""
+        span, text = self.feeder or (self.input_span, f"input is {self.input_text}")
+        self.diags.append(Diagnostic(code, message, layer.span, label=label, labels=(Label(span, text),), helps=(help_,)))
 
     def stack(self, calls: tuple[LayerCall, ...] | list[LayerCall], shape: Shape, tokens: bool,
               prefix: str) -> tuple[list[LayerInfo], Shape, bool]:  # fmt: skip
@@ -129,6 +131,7 @@ class _Walk:
         for index, call in enumerate(calls):
             info, shape, tokens = self.layer(call, index, f"{prefix}{index}", shape, tokens)
             infos.append(info)
+            self.feeder = (call.span, f"gives {_shape_text(shape, tokens)}")
         return infos, shape, tokens
 
     def layer(self, call: LayerCall, index: int, path: str, shape: Shape, tokens: bool) -> tuple[LayerInfo, Shape, bool]:
