@@ -196,3 +196,22 @@ def test_train_statement_fine_tunes_an_imported_cnn_and_rejects_partial_chunks(t
     assert not result.ok
     assert [d.code for d in result.diagnostics] == ["E0812"]
     assert "whole batches of 2 rows" in result.diagnostics[0].message
+
+
+def test_imported_inference_reads_the_weights_in_place(tmp_path) -> None:
+    """`infer` of an imported model binds its weights: no copy of them per run (ResNet-18
+    infer b8 copied 45 MB each time), an in-place update is seen, a replaced array rebound."""
+    module, x, _ = _model("small-cnn")
+    net = load_imported(export(module, x, tmp_path / "cnn.onnx", dynamo=False), "m", None, loss="mse")
+    xs = x.numpy()
+    first = net.predict(xs)
+    ex, _ = net.executor(len(xs), training=False)
+    name = max(net.params, key=lambda k: net.params[k].size)
+    assert any(arr is net.params[name] for _, arr in ex._bound)
+    net.params[name] *= 2  # in place: the same executor sees it
+    doubled = net.predict(xs)
+    assert net.executor(len(xs), training=False)[0] is ex
+    assert not np.allclose(doubled, first)
+    net.params[name] = net.params[name] / 2  # a new array: bound afresh
+    np.testing.assert_allclose(net.predict(xs), first, rtol=1e-6, atol=1e-6)
+    assert net.executor(len(xs), training=False)[0] is not ex

@@ -184,19 +184,18 @@ class ImportedNetwork(Network):
 
     def executor(self, batch: int, training: bool, train_mode: bool = True) -> tuple[Any, ExecutionPlan]:
         """The cached (executor, plan) at the chunk size for ``batch`` rows (no training-mode layers)."""
-        from volta_core.backends.cpu import CpuExecutor
         from volta_core.ir import training_graph
 
         key = (self.mode(training, train_mode), self.chunk(batch), False)
-        hit = self._executors.get(key)
-        if hit is None:
+
+        def plan() -> ExecutionPlan:
             graph, _out, loss = self.build(key[1], training, train_mode)
             if training:
                 assert loss is not None
                 graph, _grads = training_graph(graph, loss, self.trained(graph))
-            plan = self._cache.get(graph, "cpu", self.determinism)
-            hit = self._executors[key] = (CpuExecutor(plan), plan)
-        return hit
+            return self._cache.get(graph, "cpu", self.determinism)
+
+        return self.bound_executor(key, plan)
 
     # --------------------------------------------------------- execution
     def _inputs(self, x: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -310,11 +311,18 @@ class Network:
         the same graph as training when the model behaves the same in both.
         """
         key = (self.mode(training, train_mode), batch, self.synced)
+        return self.bound_executor(key, lambda: self.plan(batch, key[0]))
+
+    def bound_executor(
+        self, key: tuple[str, int, bool], plan: Callable[[], ExecutionPlan]
+    ) -> tuple[CpuExecutor, ExecutionPlan]:
+        """The cached executor for ``key`` (``plan()`` makes its plan once). It reads the live
+        weights in place (no copy per run), and is rebuilt when a weight array was replaced."""
         weights = self.weights()
         hit = self._executors.get(key)
         if hit is None:
-            plan = self.plan(batch, key[0])
-            hit = self._executors[key] = (CpuExecutor(plan, bind=weights), plan)
+            made = plan()
+            hit = self._executors[key] = (CpuExecutor(made, bind=weights), made)
         elif hit[0].stale(weights):  # a weight array was replaced: bind the new ones
             hit = self._executors[key] = (CpuExecutor(hit[1], bind=weights), hit[1])
         return hit
