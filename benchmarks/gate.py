@@ -16,7 +16,13 @@ OpenBLAS runs AVX2 (``Haswell``) or AVX-512 (``SkylakeX``) kernels depending on
 the CPU and ``OPENBLAS_CORETYPE``, which changes Volta's step times by 20-40 %
 on the development machine while PyTorch (MKL) stays put. When the baseline and the results name different
 kernel sets the gate fails as *not comparable* (and writes
-``incident-blas-kernels.md``) instead of judging the ratios.
+``incident-blas-kernels.md``) instead of judging the ratios. Nor between hosts
+whose matmul speed differs a lot: the same kernel set measured 463 GFLOP/s on
+the baseline's host and 197-202 on a later one, and eight MLP ratios moved by
+30-60 % with no change to the code (an A/B of the two commits on one host
+agreed within noise). When the two runs' measured float32 matmul peaks differ
+by more than :data:`PEAK_TOLERANCE` times, the gate fails as *not comparable*
+too (``incident-matmul-peak.md``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_THRESHOLD = 0.10
+#: Runs whose measured matmul peaks differ by more than this factor are not compared.
+PEAK_TOLERANCE = 1.5
 
 
 @dataclass
@@ -51,19 +59,38 @@ def _ms(res: dict[str, object], key: str = "volta") -> float | None:
     return float(s["median"]) if isinstance(s, dict) and "median" in s else None
 
 
+def peak_of(doc: dict[str, object]) -> float | None:
+    """The float32 matmul peak (GFLOP/s) a run measured on its host (None: not recorded)."""
+    peak = doc.get("matmul_peak_gflops")
+    return float(peak) if isinstance(peak, (int, float)) and peak > 0 else None
+
+
+def _incomparable(baseline: dict[str, object], results: dict[str, object]) -> tuple[str, str] | None:
+    """(why, incident name) when the two runs' ratios cannot be compared, else None."""
+    base_k, run_k = kernels_of(baseline), kernels_of(results)
+    if base_k and run_k and base_k != run_k:
+        return (f"the baseline was measured with OpenBLAS kernels {base_k}, this run with {run_k}: "
+                "rerun with the baseline's kernel set (see OPENBLAS_CORETYPE in docs/performance.md) "
+                "or make a baseline for this one"), "blas-kernels"
+    base_p, run_p = peak_of(baseline), peak_of(results)
+    if base_p and run_p and max(base_p, run_p) > PEAK_TOLERANCE * min(base_p, run_p):
+        return (f"the baseline's host measured a float32 matmul peak of {base_p:.0f} GFLOP/s, this one "
+                f"{run_p:.0f} ({max(base_p, run_p) / min(base_p, run_p):.1f}x apart, more than "
+                f"{PEAK_TOLERANCE:g}x): Volta's NumPy steps follow that speed and PyTorch's do not, so the "
+                "ratios do not carry over; rerun on a host like the baseline's or make a baseline for "
+                "this one"), "matmul-peak"
+    return None
+
+
 def compare(baseline: dict[str, object], results: dict[str, object], threshold: float = DEFAULT_THRESHOLD,
             incident_dir: Path | None = None) -> GateReport:
     report = GateReport()
-    base_k, run_k = kernels_of(baseline), kernels_of(results)
-    if base_k and run_k and base_k != run_k:
-        report.not_comparable = (
-            f"the baseline was measured with OpenBLAS kernels {base_k}, this run with {run_k}: "
-            "rerun with the baseline's kernel set (see OPENBLAS_CORETYPE in docs/performance.md) "
-            "or make a baseline for this one"
-        )
+    incomparable = _incomparable(baseline, results)
+    if incomparable is not None:
+        report.not_comparable, what = incomparable
         if incident_dir is not None:
             incident_dir.mkdir(parents=True, exist_ok=True)
-            path = incident_dir / "incident-blas-kernels.md"
+            path = incident_dir / f"incident-{what}.md"
             path.write_text(f"# Performance gate: results not comparable\n\n- {report.not_comparable}\n")
             report.incidents.append(path)
         return report

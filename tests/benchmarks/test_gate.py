@@ -134,6 +134,24 @@ def test_other_blas_kernels_are_not_comparable(tmp_path: Path) -> None:
     assert "kernels Haswell (forced: OPENBLAS_CORETYPE=Haswell)" in table.splitlines()[0]
 
 
+def test_hosts_with_far_apart_matmul_peaks_are_not_comparable(tmp_path: Path) -> None:
+    # Same kernels, but this host multiplies matrices 2.3x slower than the baseline's: the
+    # ratios moved (a "regression" of train_a) and the gate says why instead of judging them.
+    slow = {**_results({"train_a": 1.20, "train_b": 1.00}), "matmul_peak_gflops": 43.0}
+    report = gate.compare(BASE, slow, 0.10, tmp_path)
+    assert not report.ok() and report.regressions == [] and report.passed == []
+    assert report.incidents == [tmp_path / "incident-matmul-peak.md"]
+    assert report.not_comparable is not None
+    assert "100 GFLOP/s, this one 43 (2.3x apart" in report.not_comparable
+    # within the tolerance the ratios are judged: the same regression is reported as one
+    near = {**slow, "matmul_peak_gflops": 100.0 / gate.PEAK_TOLERANCE + 1}
+    judged = gate.compare(BASE, near, 0.10)
+    assert judged.not_comparable is None and [r["name"] for r in judged.regressions] == ["train_a"]
+    # results without a recorded peak are judged as before
+    unknown = {k: v for k, v in slow.items() if k != "matmul_peak_gflops"}
+    assert gate.compare(BASE, unknown, 0.10).not_comparable is None
+
+
 def test_committed_baseline_is_well_formed() -> None:
     base = json.loads((ROOT / "benchmarks" / "baseline.json").read_text())
     benches = base["benchmarks"]
