@@ -313,9 +313,9 @@ def _take_part_in_batchnorm(moments: list[np.ndarray], step: int) -> None:
     from volta_core.backends.cpu.ranks import exchange
 
     for m in moments:
-        exchange(np.zeros(1 + m.size), f"combining the batchnorm moments of step {step}")
+        exchange(np.zeros(1 + m.size), f"exchanging the batchnorm statistics of step {step}")
     for m in reversed(moments):
-        exchange(np.zeros(1 + m.size), f"combining the batchnorm gradients of step {step}")
+        exchange(np.zeros(1 + m.size), f"exchanging the batchnorm gradients of step {step}")
 
 
 def _set_metrics(model: ModelHandle, stats: EpochStats) -> None:

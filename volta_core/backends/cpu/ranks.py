@@ -63,7 +63,7 @@ def _rows(parts: np.ndarray) -> tuple[list[float], list[np.ndarray]]:
 
 def _rank_moments(node: Node, ins: Sequence[Node]) -> Kernel:
     count = float(node.attr("count"))
-    what = f"combining the batchnorm moments of %{node.id}"
+    what = "exchanging the batchnorm statistics of a training step"
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         counts, moments = _rows(exchange(np.concatenate([[count], i[0].reshape(-1)]), what))
@@ -82,7 +82,7 @@ def _rank_moments_grad(node: Node, ins: Sequence[Node]) -> Kernel:
     # scaled by w_r afterwards, so this rank continues with (1 / w_r) dL/d(m_r, v_r):
     # d m_r = G_mean + 2 G_var (m_r - M_mean), d v_r = G_var.
     count = float(node.attr("count"))
-    what = f"combining the batchnorm gradients of %{node.id}"
+    what = "exchanging the batchnorm gradients of a training step"
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         counts, grads = _rows(exchange(np.concatenate([[count], i[2].reshape(-1)]), what))
