@@ -187,9 +187,9 @@ def tokenize(source: Source, magics: bool = False) -> LexResult:
 #: Tokens and comments of lines lexed before, by the line's text (indentation left out), as
 #: offsets from the line's start: an editor re-analyses a whole document on every edit, and all
 #: but the edited lines come from here. Lines with a diagnostic are not kept. Bounded: cleared
-#: when full.
+#: when full (an entry is ~0.8 KB: the 5,000-line benchmark file has 1,467 distinct lines, 1.1 MB).
 _LINES: dict[str, tuple[tuple[tuple[str, str, int, int, object], ...], tuple[tuple[int, int], ...]]] = {}
-LINE_CACHE_SIZE = 65_536
+LINE_CACHE_SIZE = 16_384
 
 
 def _lex_line_cached(
