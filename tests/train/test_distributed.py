@@ -203,6 +203,18 @@ def test_without_mpi4py_distributed_is_an_error_not_a_single_process(tmp_path: P
         assert not (tmp_path / "w.safetensors").exists()
 
 
+def test_the_launcher_gives_each_rank_its_share_of_the_cpus() -> None:
+    """`volta run --ranks N` sets OPENBLAS_NUM_THREADS to the CPUs / N (at least 1) unless the
+    user chose a thread count: every rank with all the CPUs' threads oversubscribes them."""
+    from volta_core.launch import rank_threads
+
+    assert rank_threads(2, {}, cpus=2) == {"OPENBLAS_NUM_THREADS": "1"}
+    assert rank_threads(2, {}, cpus=8) == {"OPENBLAS_NUM_THREADS": "4"}
+    assert rank_threads(3, {}, cpus=2) == {"OPENBLAS_NUM_THREADS": "1"}
+    assert rank_threads(2, {"OPENBLAS_NUM_THREADS": "2"}, cpus=2) == {}
+    assert rank_threads(2, {"OMP_NUM_THREADS": "3"}, cpus=2) == {}
+
+
 # ---------------------------------------------------------------------------- MPI jobs
 
 

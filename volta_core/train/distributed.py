@@ -121,7 +121,10 @@ class World:
         self.comm_bytes = 0
 
     def describe(self) -> str:
-        return f"{self.size} rank{'s' if self.size != 1 else ''}, {self.library}"
+        """``2 ranks, MPICH Version: 5.0.2, 1 BLAS thread each`` (the thread count when set)."""
+        threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        each = f", {threads} BLAS thread{'s' if threads != '1' else ''} each" if threads else ""
+        return f"{self.size} rank{'s' if self.size != 1 else ''}, {self.library}{each}"
 
     def allgather(self, local: np.ndarray, what: str) -> np.ndarray:
         """Every rank's ``local`` (same shape and dtype on every rank), stacked in rank order.
