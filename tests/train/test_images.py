@@ -161,3 +161,23 @@ def test_infer_on_a_file_without_as_prints_the_predictions(tmp_path: Path) -> No
     probs = session.globals["m"].net.predict(x.astype(np.float32) / np.float32(255))  # type: ignore[union-attr]
     assert lines == [f"class {int(np.argmax(p))}  probabilities " + " ".join(f"{v:.4f}" for v in p) for p in probs]
     assert not list(tmp_path.glob("*.csv"))
+
+
+def test_infer_says_when_the_model_learnt_on_normalised_images_and_reads_raw_values(tmp_path: Path) -> None:
+    """`infer` feeds file and row values as they are; after training on a dataset with
+    `normalize` it says so (once per infer), and not for weights loaded from a file or a
+    dataset without `normalize`."""
+    _folder(tmp_path / "imgs")
+    np.savez(tmp_path / "in.npz", x=np.zeros((2, 3, 4, 5), np.uint8))
+    dataset = 'dataset d\n    type images\n    source "imgs"\n    normalize 0.5 0.25\n    batch 5\n'
+    plain = dataset.replace("    normalize 0.5 0.25\n", "").replace("dataset d", "dataset p")
+    model = "model m\n    input image 3 4 5\n    layer flatten\n    layer dense 2\n    loss cross_entropy\n"
+    note = "note: `m` was trained on `d`, which normalises its images (`normalize 0.5 0.25`); infer feeds the values"
+    _, text = _run(tmp_path, dataset + plain + model + "train m on d\n    epochs 1\n"
+                   'infer m on "in.npz"\ninfer m on "in.npz" as "o.csv"\nsave m as "w.safetensors"\n'
+                   'load m from "w.safetensors"\ninfer m on "in.npz"\n'
+                   "train m on d\n    epochs 1\ntrain m on p\n    epochs 1\ninfer m on \"in.npz\"\n")
+    assert text.count(note) == 2, text
+    assert note + " of `in.npz` as they are: normalise them the same way" in text
+    before_load, after_load = text.split("loaded m from w.safetensors")
+    assert before_load.count("note: `m`") == 2 and "note: `m`" not in after_load

@@ -104,6 +104,7 @@ def visit_Load(ctx: Context, stmt: A.Load, scope: Scope) -> None:
         np.copyto(weights[name], value.astype(np.float32, copy=False))
     model.steps, model.epochs, model.optimizer = state.steps, state.epochs, state.optimizer
     model.metrics.clear()
+    model.normalized_by = None  # weights from elsewhere: what they were trained on is not known
     ctx.write(f"loaded {model.name} from {path.name}\n")
 
 

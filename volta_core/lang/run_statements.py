@@ -145,6 +145,8 @@ def visit_Train(ctx: Context, stmt: A.Train, scope: Scope) -> None:
             helps=("`volta doctor` reports the CUDA state; `device cpu` trains on the CPU",),
         ) from None
     rt.train_reports.append(report)
+    normalize = data_handle.props.get("normalize")
+    model.normalized_by = None if normalize is None else (data_handle.name, _words(normalize))
     last = report.epochs[-1] if report.epochs else None
     why = {"early_stopping": " (early stopping)", "steps": ""}.get(report.stopped or "", "")
     summary = trained_summary(model.name, len(report.epochs), model.steps - start_steps, model.epochs, model.steps) + why
@@ -231,6 +233,8 @@ def _predict(ctx: Context, model: ModelHandle, x: np.ndarray, span: Span, src: P
     """The predictions for the examples ``x`` (of the file ``src``, or of the statement's rows)."""
     if not len(x):
         return np.empty((0, model.net.output_width), np.float32)
+    if model.normalized_by is not None:
+        _note_raw_inputs(ctx, model, model.normalized_by, f"`{src.name}`" if src is not None else "these rows")
     try:
         preds = model.net.predict(x)
     except UnsupportedLayer as err:
@@ -286,6 +290,18 @@ def visit_Infer(ctx: Context, stmt: A.Infer, scope: Scope) -> None:
         else:
             text = " ".join(_fmt(p) for p in np.ravel(pred))
         ctx.write(text + "\n")
+
+
+def _words(value: object) -> str:
+    return " ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _note_raw_inputs(ctx: Context, model: ModelHandle, trained: tuple[str, str], what: str) -> None:
+    """``infer`` feeds its values as they are: say so when the model learnt on normalised data."""
+    dataset, values = trained
+    ctx.write(f"note: `{model.name}` was trained on `{dataset}`, which normalises its images (`normalize {values}`); "
+              f"infer feeds the values of {what} as they are: normalise them the same way for predictions like "
+              "those in training\n")
 
 
 def _inputs(ctx: Context, model: ModelHandle, src: Path, span: Span) -> np.ndarray:

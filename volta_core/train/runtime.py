@@ -27,6 +27,9 @@ class ModelHandle:
     epochs: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
     last_report: TrainReport | None = None
+    #: The dataset it was last trained on and that dataset's ``normalize`` values, when it
+    #: normalises (``infer`` on raw values says that it does not apply them).
+    normalized_by: tuple[str, str] | None = None
 
     def shape(self) -> ModelShape:
         return ModelShape(
