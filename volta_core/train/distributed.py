@@ -335,7 +335,6 @@ class Exchange:
             for m in moments:
                 k = m.size
                 per_rank = [sides[r, offset : offset + k].reshape(m.shape) for r in range(self.world.size)]
-                keep = [(p, n) for p, n in zip(per_rank, counts, strict=True) if n > 0]
-                combined.append(combine_moments([p for p, _ in keep], [n for _, n in keep]))
+                combined.append(combine_moments(per_rank, counts))
                 offset += k
         return total_loss, total_correct, combined, bool(sides[:, 3].any())

@@ -41,15 +41,19 @@ def exchange(row: np.ndarray, what: str) -> np.ndarray:
 
 def combine_moments(moments: Sequence[np.ndarray], counts: Sequence[float], dtype: type = np.float32) -> np.ndarray:
     """The ``[2, C]`` mean and biased variance of a whole batch from the moments of
-    its shards (``counts``: values per channel in each shard, all > 0), exactly
-    combined in float64 in shard order, as ``dtype``."""
-    total = float(sum(counts))
+    its shards (``counts``: values per channel in each shard), exactly combined in
+    float64 in shard order, as ``dtype``. Empty shards (count 0) are left out;
+    with none left, zeros."""
+    shards = [(m, n) for m, n in zip(moments, counts, strict=True) if n > 0]
     mean = np.zeros(moments[0].shape[1], np.float64)
-    for m, n in zip(moments, counts, strict=True):
+    var = np.zeros_like(mean)
+    if not shards:
+        return np.stack([mean, var]).astype(dtype)
+    total = float(sum(n for _, n in shards))
+    for m, n in shards:
         mean += np.asarray(m[0], np.float64) * n
     mean /= total
-    var = np.zeros_like(mean)
-    for m, n in zip(moments, counts, strict=True):
+    for m, n in shards:
         var += (np.asarray(m[1], np.float64) + (np.asarray(m[0], np.float64) - mean) ** 2) * n
     var /= total
     return np.stack([mean, var]).astype(dtype)
@@ -67,11 +71,7 @@ def _rank_moments(node: Node, ins: Sequence[Node]) -> Kernel:
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         counts, moments = _rows(exchange(np.concatenate([[count], i[0].reshape(-1)]), what))
-        keep = [(m, n) for m, n in zip(moments, counts, strict=True) if n > 0]
-        if keep:
-            np.copyto(out, combine_moments([m for m, _ in keep], [n for _, n in keep], out.dtype.type))
-        else:
-            out.fill(0.0)
+        np.copyto(out, combine_moments(moments, counts, out.dtype.type))
 
     return k
 
