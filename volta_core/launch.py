@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from volta_core.train.distributed import (
+    BLAS_THREAD_VARIABLES,
     INSTALL_HELP,
     LAUNCH_DIR_VARIABLE,
     MpiMissing,
@@ -84,10 +85,10 @@ def rank_threads(ranks: int, environ: Mapping[str, str] = os.environ, cpus: int 
     oversubscribes the machine: measured, 2 ranks × 2 threads on 2 CPUs took 4–11 s for a run
     that 2 ranks × 1 thread finish in 2.5 s. The ranks print the count (``World.describe``),
     and run records keep it, so ``volta verify`` starts the ranks the same way."""
-    if any(environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
+    if any(environ.get(name) for name in BLAS_THREAD_VARIABLES):
         return {}
     total = cpus if cpus is not None else (os.cpu_count() or 1)
-    return {"OPENBLAS_NUM_THREADS": str(max(1, total // max(ranks, 1)))}
+    return {BLAS_THREAD_VARIABLES[0]: str(max(1, total // max(ranks, 1)))}
 
 
 def launch(ranks: int, argv: Sequence[str]) -> LaunchResult:

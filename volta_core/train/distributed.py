@@ -58,6 +58,8 @@ SIZE_VARIABLES: Final = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_L
 DEFAULT_TIMEOUT_S: Final = 120.0
 #: Seconds a rank polls a collective without pausing (MPI progresses only while it is polled).
 SPIN_S: Final = 2.0
+#: Variables that set a rank's BLAS threads (`volta run --ranks N` sets the first when neither is set).
+BLAS_THREAD_VARIABLES: Final = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 #: Where `volta run --ranks N` asks each rank to write its process id (rank → PID).
 LAUNCH_DIR_VARIABLE: Final = "VOLTA_LAUNCH_DIR"
 INSTALL_HELP: Final = "install MPI with `pip install 'volta-lang[mpi]'` (mpi4py and the MPICH wheel)"
@@ -122,7 +124,7 @@ class World:
 
     def describe(self) -> str:
         """``2 ranks, MPICH Version: 5.0.2, 1 BLAS thread each`` (the thread count when set)."""
-        threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        threads = next((os.environ[v] for v in BLAS_THREAD_VARIABLES if os.environ.get(v)), None)
         each = f", {threads} BLAS thread{'s' if threads != '1' else ''} each" if threads else ""
         return f"{self.size} rank{'s' if self.size != 1 else ''}, {self.library}{each}"
 
