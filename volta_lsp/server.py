@@ -195,10 +195,10 @@ class VoltaServer(LanguageServer):
             if superseded():
                 return
             unit = self.unit(key)
-            layout = unit.layout(self._encoding())
             if unit.size > MAX_DOCUMENT_CHARS:
                 self._publish(key, version, {uri: [_too_large(unit.size)] for uri in unit.uris})
                 return
+            layout = unit.layout(self._encoding())
             self.analysing.add(key)
             try:
                 result = await asyncio.to_thread(unit.analyze, superseded)
@@ -477,8 +477,8 @@ def create_server() -> VoltaServer:
     @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
     @safe(_empty)
     def folding(ls: VoltaServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
-        _, _, pos = ls.view(params.text_document.uri)
-        return features.folding_ranges(pos.text)
+        # Folding reads the document's own text (a cell's, for a notebook): no analysis needed.
+        return features.folding_ranges(normalise_newlines(ls.workspace.get_text_document(params.text_document.uri).source))
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     @safe(_empty)
