@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from volta_core.ir import Graph, training_graph
+from volta_core.ir.graph import moment_rows
 from volta_core.ir.ops import all_ops, dropout_mask, missing_kernels
 
 from .helpers import run_graph
@@ -121,10 +122,7 @@ def _torch_batchnorm(x: Any, s: Any, b: Any, m: Any, v: Any, eps: float = 1e-5) 
 def _batchnorm_training(g: Graph, ids: list[int]) -> int:
     """What the nn builder does in training: batch statistics from ``moments`` feed ``batchnorm``."""
     x, scale, shift = ids
-    stats = g.op("moments", x)
-    c = g.node(x).shape[1]
-    mean, var = (g.op("reshape", g.op("slice", stats, starts=(k,), ends=(k + 1,), axes=(0,)), shape=(c,))
-                 for k in (0, 1))
+    mean, var = moment_rows(g, g.op("moments", x), (g.node(x).shape[1],))
     return g.op("batchnorm", x, scale, shift, mean, var)
 
 
@@ -139,8 +137,7 @@ def _batchnorm_training_synced(g: Graph, ids: list[int]) -> int:
     for _ in range(2):
         stats = g.op("rank_moments", g.op("moments", h), *token, count=count)
         token = (stats,)
-        mean, var = (g.op("reshape", g.op("slice", stats, starts=(k,), ends=(k + 1,), axes=(0,)), shape=(c,))
-                     for k in (0, 1))
+        mean, var = moment_rows(g, stats, (c,))
         h = g.op("batchnorm", h, scale, shift, mean, var)
     return h
 

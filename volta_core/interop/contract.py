@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from volta_core.ir.graph import Graph
+from volta_core.ir.graph import Graph, moment_rows
 from volta_core.ir.ops import IRError, broadcast_shapes, infer_reshape, numpy_dtype, slice_key
 
 CONTRACT_VERSION = "volta-interop/1"
@@ -408,7 +408,7 @@ def _mod(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[Value]:
     x, y = _static(a[0], "A"), _static(a[1], "B")
     if int(n.attrs.get("fmod", 0)):
         return [np.fmod(x, y).astype(x.dtype)]
-    if x.dtype.kind == "f" and not int(n.attrs.get("fmod", 0)):
+    if x.dtype.kind == "f":
         raise _Unsupported("fmod = 0 needs integer inputs")
     with np.errstate(divide="ignore"):
         return [np.mod(x, y).astype(x.dtype)]
@@ -1027,10 +1027,7 @@ def _batch_norm(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[V
     if len(n.outputs) > 3 and any(n.outputs[3:]):
         raise _Unsupported("the saved_mean/saved_var outputs (opset < 9) are not supported")
     if training:
-        moments = lw.op("moments", x)
-        channels = lw.shape(scale)
-        batch_mean = lw.op("reshape", lw.op("slice", moments, starts=(0,), ends=(1,), axes=(0,)), shape=channels)
-        batch_var = lw.op("reshape", lw.op("slice", moments, starts=(1,), ends=(2,), axes=(0,)), shape=channels)
+        batch_mean, batch_var = moment_rows(lw.g, lw.op("moments", x), lw.shape(scale))
         y = lw.op("batchnorm", x, scale, bias, batch_mean, batch_var, eps=eps)
         keep, take = lw.scalar(momentum, x), lw.scalar(1.0 - momentum, x)
         running_mean = lw.op("add", lw.op("mul", mean, keep), lw.op("mul", batch_mean, take))
@@ -1039,10 +1036,8 @@ def _batch_norm(lw: _Lowering, n: ContractNode, a: list[Value | None]) -> list[V
     if lw.train_mode and not isinstance(mean, np.ndarray) and not isinstance(var, np.ndarray):
         # Fine-tuning an imported model: batch statistics, running statistics updated after each step.
         moments = lw.op("moments", x)
-        channels = lw.shape(scale)
         lw.stats.append((moments, lw.g.name_of(mean), lw.g.name_of(var), momentum))
-        mean = lw.op("reshape", lw.op("slice", moments, starts=(0,), ends=(1,), axes=(0,)), shape=channels)
-        var = lw.op("reshape", lw.op("slice", moments, starts=(1,), ends=(2,), axes=(0,)), shape=channels)
+        mean, var = moment_rows(lw.g, moments, lw.shape(scale))
     return [lw.op("batchnorm", x, scale, bias, mean, var, eps=eps)]
 
 

@@ -161,6 +161,14 @@ class Graph:
         return "\n".join(lines)
 
 
+def moment_rows(g: Graph, moments: int, channels: Sequence[int]) -> tuple[int, int]:
+    """The mean and the variance of ``[2, C]`` batch moments (``moments`` op), each shaped
+    ``channels`` as ``batchnorm`` takes them."""
+    mean, var = (g.op("reshape", g.op("slice", moments, starts=(k,), ends=(k + 1,), axes=(0,)), shape=tuple(channels))
+                 for k in (0, 1))
+    return mean, var
+
+
 def constant_array(node: Node) -> np.ndarray:
     """The value of a ``constant`` node as a fresh numpy array."""
     arr = np.array(node.attr("value"), dtype=_ops.numpy_dtype(node.dtype))

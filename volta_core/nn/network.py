@@ -47,6 +47,7 @@ from volta_core.check.shapes import option, projection_stride, window
 from volta_core.check.symbols import LayerInfo, ModelInfo
 from volta_core.errors import VoltaError
 from volta_core.ir import Graph, PlanCache, graph_fingerprint, training_graph
+from volta_core.ir.graph import moment_rows
 from volta_core.ir.plan import ExecutionPlan
 from volta_core.nn.transformer import SEQUENCE_LAYERS, lower_sequence_layer, per_position_cross_entropy
 
@@ -519,9 +520,7 @@ class _Lowering:
                 shape = g.node(h).shape
                 moments = g.op("rank_moments", moments, *self.stats[-1:], count=math.prod(shape) // shape[1])
             self.stats.append(moments)
-            channels = g.node(scale).shape
-            mean = g.op("reshape", g.op("slice", moments, starts=(0,), ends=(1,), axes=(0,)), shape=channels)
-            var = g.op("reshape", g.op("slice", moments, starts=(1,), ends=(2,), axes=(0,)), shape=channels)
+            mean, var = moment_rows(g, moments, g.node(scale).shape)
         else:
             mean, var = self.weight(f"{prefix}.running_mean"), self.weight(f"{prefix}.running_var")
         return g.op("batchnorm", h, scale, shift, mean, var, eps=eps)
