@@ -256,12 +256,7 @@ class ImportedNetwork(Network):
     def apply_batch_stats(self, stats: list[np.ndarray], batch: int) -> None:
         """Update the running statistics as :meth:`Network.apply_batch_stats` (PyTorch's rule)."""
         for (mean, var, momentum, per_channel), moments in zip(self._norms, stats, strict=True):
-            count = batch * per_channel
-            keep, take = np.float32(1.0 - momentum), np.float32(momentum)
-            for name, value in ((mean, moments[0]), (var, moments[1] * np.float32(count / max(count - 1, 1)))):
-                running = self.buffers[name]
-                running *= keep
-                running += take * value.astype(running.dtype, copy=False)
+            self.update_running(mean, var, momentum, batch * per_channel, moments)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         x = self._inputs(x)

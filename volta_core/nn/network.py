@@ -272,13 +272,17 @@ class Network:
         the running variance takes the unbiased batch variance (``n / (n - 1)``,
         n the values per channel in the batch)."""
         for norm, moments in zip(self.batchnorm_layers(), stats, strict=True):
-            count = batch * norm.per_channel
-            keep, take = np.float32(1.0 - norm.momentum), np.float32(norm.momentum)
-            for name, batch_value in (("running_mean", moments[0]),
-                                      ("running_var", moments[1] * np.float32(count / max(count - 1, 1)))):  # fmt: skip
-                running = self.buffers[f"{norm.prefix}.{name}"]
-                running *= keep
-                running += take * batch_value
+            self.update_running(f"{norm.prefix}.running_mean", f"{norm.prefix}.running_var", norm.momentum,
+                                batch * norm.per_channel, moments)
+
+    def update_running(self, mean: str, var: str, momentum: float, count: int, moments: np.ndarray) -> None:
+        """PyTorch's update of the running-statistics buffers ``mean`` and ``var`` from one
+        batch's ``[2, C]`` moments over ``count`` values per channel (the variance made unbiased)."""
+        keep, take = np.float32(1.0 - momentum), np.float32(momentum)
+        for name, value in ((mean, moments[0]), (var, moments[1] * np.float32(count / max(count - 1, 1)))):
+            running = self.buffers[name]
+            running *= keep
+            running += take * value.astype(running.dtype, copy=False)
 
     # --------------------------------------------------------- execution
     @property
