@@ -207,7 +207,7 @@ def replay(
                     f"{mine.get(name, '(missing)')}, replay has {theirs.get(name, '(missing)')}",
                 )
     n = len(history)
-    return ReplayReport(n, True, f"bit-identical: {n} cell{'s' if n != 1 else ''} replayed, outputs identical")
+    return ReplayReport(n, True, f"bit-identical: {plural(n, 'cell')} replayed, outputs identical")
 
 
 def _no_progress(text: str) -> None:
