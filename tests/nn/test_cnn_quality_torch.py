@@ -2,7 +2,15 @@
 reaches the validation accuracy of the same model trained by PyTorch from the same
 initial weights on the very same batches (shuffled and augmented by Volta's dataset).
 
-Measured when written: Volta 0.9833 (loss 0.0782), PyTorch 0.9833 (loss 0.0818).
+One seed is not a measurement: the two frameworks round differently (PyTorch's oneDNN
+convolutions, Volta's native kernels), and ten epochs of Adam turn that into a spread of
+±3 of the 120 validation images per seed, either way. So the program runs with five model
+seeds, and Volta must classify at least as many validation images as PyTorch in total,
+with a validation loss no higher on average.
+
+Measured when written (2026-12-03, native kernels; seeds 3, 1, 2, 4, 5):
+Volta 117, 118, 116, 112, 114 correct (577 of 600), mean loss 0.1015;
+PyTorch 118, 116, 118, 112, 113 (577 of 600), mean loss 0.1144.
 """
 
 from __future__ import annotations
@@ -22,17 +30,24 @@ from benchmarks.cnn_train import _torch_net  # noqa: E402
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shapes-cnn"
 
 
-def test_shapes_cnn_is_as_accurate_as_the_same_model_in_pytorch(tmp_path: Path) -> None:
+SEEDS = (3, 1, 2, 4, 5)
+
+
+def _train_both(tmp_path: Path, seed: int) -> tuple[int, float, int, float]:
+    """(Volta's correct validation images, its loss, PyTorch's correct, its loss) for one model seed."""
     F = torch.nn.functional
-    init = tmp_path / "init.safetensors"
+    init = tmp_path / f"init{seed}.safetensors"
     program = (EXAMPLE / "shapes.vt").read_text(encoding="utf-8")
     assert "train shapes_cnn on shapes\n    epochs 10\n    optimizer adam\n    lr 0.005\n" in program
-    program = program.replace("train shapes_cnn on shapes", f'save shapes_cnn as "{init}"\ntrain shapes_cnn on shapes')
+    assert "    seed 3\n" in program
+    program = program.replace("    seed 3\n", f"    seed {seed}\n").replace(
+        "train shapes_cnn on shapes", f'save shapes_cnn as "{init}"\ntrain shapes_cnn on shapes')
     out: list[str] = []
     session = Session(stdout=out.append, base_dir=EXAMPLE)
     result = session.run(program, "shapes.vt")
     assert result.ok, [d.message for d in result.diagnostics]
     line = next(t for t in out if t.startswith("evaluate shapes_cnn"))
+    volta_loss = float(line.split("loss ")[1].split()[0])
     volta_accuracy = float(line.split("accuracy ")[1].split()[0])
 
     model, data = session.globals["shapes_cnn"], session.globals["shapes"].loaded  # type: ignore[attr-defined]
@@ -54,6 +69,15 @@ def test_shapes_cnn_is_as_accurate_as_the_same_model_in_pytorch(tmp_path: Path) 
             logits = forward(torch.from_numpy(data.val.x))
     finally:
         F.batch_norm = train_bn
-    torch_accuracy = float((logits.argmax(1).numpy() == np.asarray(data.val.y)).mean())
-    assert torch_accuracy > 0.9  # the replica really trained
-    assert volta_accuracy >= round(torch_accuracy, 4), (volta_accuracy, torch_accuracy)  # Volta prints 4 decimals
+    labels = np.asarray(data.val.y)
+    torch_correct = int((logits.argmax(1).numpy() == labels).sum())
+    torch_loss = float(F.cross_entropy(logits, torch.from_numpy(labels.astype(np.int64))))
+    return round(volta_accuracy * len(labels)), volta_loss, torch_correct, torch_loss
+
+
+def test_shapes_cnn_is_as_accurate_as_the_same_model_in_pytorch(tmp_path: Path) -> None:
+    runs = [_train_both(tmp_path, seed) for seed in SEEDS]
+    volta_correct, volta_loss, torch_correct, torch_loss = (sum(r[i] for r in runs) for i in range(4))
+    assert torch_correct > 0.9 * 120 * len(SEEDS)  # the replica really trained
+    assert volta_correct >= torch_correct, runs
+    assert volta_loss <= torch_loss, runs
