@@ -635,6 +635,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"note: recorded with BLAS kernels {expected.blas}; now {actual.blas} "
             "(kernel sets round matrix products differently; see `volta doctor`)\n"
         )
+    if expected.conv and expected.conv != actual.conv:
+        sys.stdout.write(
+            f"note: recorded with convolution kernels {expected.conv}; now {actual.conv} "
+            "(they sum in different orders; VOLTA_CPU_KERNELS chooses, see `volta doctor`)\n"
+        )
     if expected.threads and expected.threads != actual.threads:
         sys.stdout.write(
             f"note: recorded with threads {expected.threads}; now {actual.threads} "

@@ -421,6 +421,14 @@ the ranks' weights stopped being identical. One diagnostic names what
 happened and every rank is stopped; rank 0 writes no checkpoint or record
 after it (writes are atomic, so none is half-written). See docs/distributed.md.
 """),
+    ("E0628", "native CPU kernels not available", """
+`VOLTA_CPU_KERNELS=native` asks for the CPU backend's native convolution kernels,
+but this install cannot run them: the extension was not built (no C compiler
+at install time, or not an x86-64 machine) or the CPU lacks AVX2 and FMA. The
+message says which. Volta never switches kernels silently: unset the variable
+(native where available, else NumPy), or set `VOLTA_CPU_KERNELS=numpy`. `volta
+doctor` shows which convolution kernels run. See docs/performance.md.
+"""),
     ("E0623", "invalid inference input file", """
 `infer MODEL on "in.csv" as "out.csv"` needs a CSV file with a header row
 and one numeric column per model input feature, in the model's order. The

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from volta_core import __version__
+from volta_core.backends.cpu import native as native_conv
 from volta_core.backends.cpu.blas import THREAD_VARIABLES, describe_kernels, openblas_kernels
 
 NOT_INSTALLED = "not installed"
@@ -142,6 +143,7 @@ def collect() -> dict[str, Any]:
         "volta": {"version": __version__, "location": os.path.dirname(volta_core.__file__)},
         "numpy": _numpy(),
         "blas_kernels": openblas_kernels(),
+        "conv_kernels": native_conv.describe(),
         "threads": {
             "cpu_count": os.cpu_count(),
             "env": {name: os.environ.get(name) for name in THREAD_VARIABLES},
@@ -191,6 +193,7 @@ def render(report: dict[str, Any]) -> str:
         ("numpy", np_["version"] if np_["installed"] else f"{NOT_INSTALLED}: {np_.get('error')}"),
         ("blas", _dep(np_["blas"])),
         ("blas kernels", describe_kernels(report["blas_kernels"])),
+        ("conv kernels", str(report["conv_kernels"])),
         ("lapack", _dep(np_["lapack"])),
         ("cpu count", str(threads["cpu_count"])),
         ("thread env", env),

@@ -217,7 +217,7 @@ def test_doctor_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert r.code == 0
     report = json.loads(r.out)
     assert set(report) == {
-        "python", "platform", "volta", "numpy", "blas_kernels", "threads", "cuda", "onnx", "onnxruntime", "kernel",
+        "python", "platform", "volta", "numpy", "blas_kernels", "conv_kernels", "threads", "cuda", "onnx", "onnxruntime", "kernel",
         "lsp", "mpi",
     }
     assert set(report["mpi"]) == {"mpi4py", "mpiexec"}

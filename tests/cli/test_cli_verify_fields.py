@@ -131,7 +131,7 @@ def test_a_changed_result_field_diverges_and_is_named(
 
 
 INFORMATIONAL: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
-    *((f"top-{f}", _set((f,))) for f in ("volta_version", "python", "numpy", "platform", "blas", "threads")),
+    *((f"top-{f}", _set((f,))) for f in ("volta_version", "python", "numpy", "platform", "blas", "threads", "conv")),
 ]
 
 
@@ -245,3 +245,20 @@ def test_a_divergence_names_different_thread_settings(
     assert r.code == 1
     notes = [line for line in r.out.splitlines() if line.startswith("note: recorded with threads")]
     assert notes and "64 CPUs, OPENBLAS_NUM_THREADS=64; now " in notes[0] and "OPENBLAS_NUM_THREADS=1" in notes[0]
+
+
+def test_a_divergence_names_different_cpu_kernels(
+    recorded: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The record keeps which convolution kernels ran (native or NumPy im2col: they round
+    differently), and verify names a difference next to a divergence."""
+    from volta_core.backends.cpu import native
+
+    assert recorded[1]["conv"] == native.describe()
+    copy = json.loads(json.dumps(recorded[1]))
+    copy["conv"] = "NumPy im2col (VOLTA_CPU_KERNELS=numpy)" if recorded[1]["conv"].startswith("native") else "native"
+    _train(copy)["weights_sha256"] = "0" * 64
+    r = volta(capsys, "verify", str(_write_raw(recorded, "conv", json.dumps(copy))))
+    assert r.code == 1
+    notes = [line for line in r.out.splitlines() if line.startswith("note: recorded with convolution kernels")]
+    assert notes and f"now {native.describe()}" in notes[0] and "VOLTA_CPU_KERNELS chooses" in notes[0], r.out

@@ -255,7 +255,12 @@ class OpDef:
 
     def workspace_bytes(self, inputs: Sequence[TensorType], attrs: tuple[tuple[str, object], ...],
                         out: TensorType, backend: str = "cpu") -> int:
-        """Scratch bytes the op's kernels on ``backend`` need during their step (0 for most ops)."""
+        """Scratch bytes the op's kernels on ``backend`` need during their step (0 for most ops):
+        what the backend registered for the op (``register_workspaces``), where it answers,
+        else the op's own rule."""
+        own = _WORKSPACES.get(backend, {}).get(self.name)
+        if own is not None and (size := own(inputs, dict(attrs), out, backend)) is not None:
+            return int(size)
         return 0 if self.workspace is None else int(self.workspace(inputs, dict(attrs), out, backend))
 
 
@@ -287,6 +292,35 @@ def register_kernels(backend: str, table: Mapping[str, KernelFactory]) -> None:
     for name in table:
         get_op(name)
     _KERNELS.setdefault(backend, {}).update(table)
+
+
+#: backend → op → a workspace rule of the backend's own kernels (None: the op's rule applies)
+_WORKSPACES: dict[str, dict[str, Callable[[Sequence[TensorType], AttrMap, TensorType, str], int | None]]] = {}
+
+
+def register_workspaces(backend: str,
+                        table: Mapping[str, Callable[[Sequence[TensorType], AttrMap, TensorType, str], int | None]]) -> None:
+    """Attach a backend's own workspace rules, for kernels whose scratch differs from what the
+    op declares (the CPU's native convolutions); called by the backend package on import."""
+    for name in table:
+        get_op(name)
+    _WORKSPACES.setdefault(backend, {}).update(table)
+
+
+#: backend → what names its current choice of kernels (part of every plan's cache key)
+_VARIANTS: dict[str, Callable[[], str]] = {}
+
+
+def register_variant(backend: str, variant: Callable[[], str]) -> None:
+    """A backend whose kernels (and so their workspaces) depend on a run-time choice names it
+    here; plans compiled under one choice are never reused under another."""
+    _VARIANTS[backend] = variant
+
+
+def backend_variant(backend: str) -> str:
+    """The backend's current kernel choice ("" where it has none)."""
+    fn = _VARIANTS.get(backend)
+    return fn() if fn is not None else ""
 
 
 def kernel_factory(backend: str, op: str) -> KernelFactory:
@@ -1474,7 +1508,20 @@ def _itemsize(dtype: str) -> int:
     return int(np.dtype(numpy_dtype(dtype)).itemsize)
 
 
-def _conv_ws(transpose: bool, weight_grad: bool = False) -> WorkspaceRule:
+def conv_geometry(op: str, x: Shape, w: Shape, y: Shape, attrs: AttrMap) -> tuple[int, ...]:
+    """The 16 numbers the CPU's native kernels take (``backends/cpu/_native.c``): the op's
+    input x, output channels and size (dy's for conv2d_weight_grad, where ``w`` is the
+    weight gradient's shape), the kernel, strides, dilations, leading pads and groups."""
+    kh, kw = w[2:]
+    wh, ww = windows(op, attrs, (kh, kw))
+    o = w[0] if op == "conv2d" or op == "conv2d_weight_grad" else y[1]
+    return (*x, o, y[2], y[3], kh, kw, wh.stride, ww.stride, wh.dilation, ww.dilation, wh.before, ww.before,
+            int(attrs.get("groups", 1)))
+
+
+def _conv_ws(op: str) -> WorkspaceRule:
+    transpose, weight_grad = op == "conv_transpose2d", op == "conv2d_weight_grad"
+
     def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
         x = ts[0][0]
         if weight_grad:
@@ -1738,15 +1785,15 @@ for _op in (
           doc="alpha * op(A) @ op(B) + beta * C, op = optional transpose"),
     OpDef("fused_elementwise", 1, (Attr("program", "str"),), _fused_rule, _g_fused, max_arity=VARIADIC,
           doc="a chain of elementwise ops run in one kernel (made by fusion; no gradient)"),
-    OpDef("conv2d", 2, _CONV_ATTRS, _conv2d_rule, _g_conv2d, max_arity=3, workspace=_conv_ws(False),
+    OpDef("conv2d", 2, _CONV_ATTRS, _conv2d_rule, _g_conv2d, max_arity=3, workspace=_conv_ws("conv2d"),
           doc="2-D cross-correlation of x [N,C,H,W] with weight [O,C/groups,kH,kW], + bias [O]; "
               "pads = (top, left, bottom, right)"),
     OpDef("conv_transpose2d", 2, (*_CONV_ATTRS, Attr("output_padding", "ints", (0, 0))), _conv_transpose2d_rule,
-          _g_conv_transpose2d, max_arity=3, workspace=_conv_ws(True),
+          _g_conv_transpose2d, max_arity=3, workspace=_conv_ws("conv_transpose2d"),
           doc="transposed convolution (the input gradient of conv2d): x [N,C,H,W], weight [C,O/groups,kH,kW], "
               "+ bias [O]; output_padding (< strides) extends the bottom/right"),
     OpDef("conv2d_weight_grad", 2, (*_CONV_ATTRS, Attr("kernel", "ints")), _conv2d_weight_grad_rule,
-          _g_conv2d_weight_grad, workspace=_conv_ws(False, weight_grad=True),
+          _g_conv2d_weight_grad, workspace=_conv_ws("conv2d_weight_grad"),
           doc="the weight gradient of conv2d from x and dy [N,O,Ho,Wo] -> [O,C/groups,kH,kW]"),
     OpDef("max_pool2d", 1, _MAXPOOL_ATTRS, _pool_rule("max_pool2d"), _g_max_pool2d,
           workspace=_pool_ws("max_pool2d"),

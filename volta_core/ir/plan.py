@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from volta_core.ir.fingerprint import graph_fingerprint, sequence_fingerprint
 from volta_core.ir.graph import Graph
 from volta_core.ir.memory import MemoryPlan, plan_memory
-from volta_core.ir.ops import IRError
+from volta_core.ir.ops import IRError, backend_variant
 from volta_core.ir.schedule import schedule
 from volta_core.ir.verify import verify
 
@@ -39,8 +39,11 @@ class ExecutionPlan:
 
 
 def plan_key(graph: Graph, fingerprint: str, backend: str, determinism: str) -> PlanKey:
+    """Graph, input shapes, backend with its kernel choice (the CPU's native or NumPy kernels
+    need different scratch), and determinism."""
     shapes = tuple((graph.name_of(i), graph.node(i).shape) for i in (*graph.inputs, *graph.params))
-    return fingerprint, shapes, backend, determinism
+    variant = backend_variant(backend)
+    return fingerprint, shapes, f"{backend}:{variant}" if variant else backend, determinism
 
 
 def compile_plan(graph: Graph, backend: str = "cpu", determinism: str = "strict") -> ExecutionPlan:

@@ -22,6 +22,7 @@ from volta_core import analysis as _analysis
 from volta_core.analysis import Analysis
 from volta_core.check.symbols import Symbol, SymbolKind, SymbolTable
 from volta_core.diagnostics import Diagnostic, DiagnosticError
+from volta_core.errors import VoltaError
 from volta_core.lang.interpreter import Interpreter
 from volta_core.lang.values import Function, Value, format_value, type_name
 from volta_core.syntax.ast import Program
@@ -231,6 +232,8 @@ class Session:
             ), None
         except MemoryError:
             return self._at_statement("E0608", "out of memory", analysis), None
+        except VoltaError as exc:  # a user-facing error no statement turned into a diagnostic itself
+            return self._at_statement(exc.code, exc.message, analysis, helps=(exc.help,) if exc.help else ()), None
         except Exception as exc:
             return self._at_statement(
                 "E9999", f"internal error: {type(exc).__name__}: {exc}", analysis,

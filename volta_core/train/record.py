@@ -35,6 +35,7 @@ from typing import Any, Final
 import numpy as np
 
 from volta_core import __version__
+from volta_core.backends.cpu import native as native_conv
 from volta_core.backends.cpu.blas import describe_kernels, describe_threads, openblas_kernels
 from volta_core.errors import VoltaError
 from volta_core.train import distributed, safe_json
@@ -80,6 +81,8 @@ class RunRecord:
     platform: str = field(default_factory=platform.platform)
     blas: str = field(default_factory=lambda: describe_kernels(openblas_kernels()))
     threads: str = field(default_factory=describe_threads)
+    #: Which convolution kernels the CPU ran (``native`` or NumPy im2col): they round differently.
+    conv: str = field(default_factory=native_conv.describe)
     format: str = FORMAT_VERSION
     #: Ranks of a data-parallel run (docs/distributed.md) and the MPI library; 1 and "" without MPI.
     world_size: int = 1
@@ -199,6 +202,7 @@ def record_to_json(record: RunRecord) -> str:
         "platform": record.platform,
         "blas": record.blas,
         "threads": record.threads,
+        "conv": record.conv,
         "determinism": record.determinism,
         "trains": [_report_dict(t) for t in record.trains],
     }
@@ -342,6 +346,7 @@ def load_record(path: Path) -> RunRecord:
         platform=r.get(data, "platform", "", (str,)),
         blas=r.get(data, "blas", "", (str,), optional=True) or "",  # absent in records before it
         threads=r.get(data, "threads", "", (str,), optional=True) or "",  # likewise
+        conv=r.get(data, "conv", "", (str,), optional=True) or "",  # likewise
         format=fmt,
         world_size=_world_size(r, data),
         mpi=r.get(data, "mpi", "", (str,), optional=True) or "",

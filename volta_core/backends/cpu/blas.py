@@ -30,6 +30,35 @@ THREAD_VARIABLES = (
 )
 
 
+def numpy_openblas() -> ctypes.CDLL | None:
+    """NumPy's bundled OpenBLAS (the handle NumPy already loaded), or None where NumPy's BLAS
+    is something else. Any failure to find it is None: callers report, never raise."""
+    try:
+        import numpy
+
+        root = Path(numpy.__file__).resolve().parent
+        for folder in (root.parent / "numpy.libs", root / ".dylibs"):
+            for lib_path in sorted(folder.glob("lib*openblas*")) if folder.is_dir() else ():
+                lib = ctypes.CDLL(str(lib_path))  # NumPy loaded it already: the same handle
+                if getattr(lib, "gotoblas_corename", None) is not None:
+                    return lib
+    except Exception:  # a probe
+        return None
+    return None
+
+
+def openblas_threads(lib: ctypes.CDLL) -> int:
+    """How many threads ``lib`` runs products on (its symbol is prefixed in NumPy's builds)."""
+    for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads64_",
+                 "openblas_get_num_threads"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = ctypes.c_int
+            fn.argtypes = []
+            return int(fn())
+    return 1
+
+
 def openblas_kernels() -> dict[str, Any]:
     """The kernel set NumPy's bundled OpenBLAS runs (``gotoblas_corename``) and the
     variables that forced it, if any. ``kernels`` is None where NumPy's BLAS is not a
@@ -39,19 +68,13 @@ def openblas_kernels() -> dict[str, Any]:
     forced = {name: os.environ[name] for name in BLAS_OVERRIDES if os.environ.get(name)}
     result: dict[str, Any] = {"kernels": None, "forced": forced}
     try:
-        import numpy
-
-        root = Path(numpy.__file__).resolve().parent
-        for folder in (root.parent / "numpy.libs", root / ".dylibs"):
-            for lib_path in sorted(folder.glob("lib*openblas*")) if folder.is_dir() else ():
-                lib = ctypes.CDLL(str(lib_path))  # NumPy loaded it already: the same handle
-                corename = getattr(lib, "gotoblas_corename", None)
-                if corename is not None:
-                    corename.restype = ctypes.c_char_p
-                    corename.argtypes = []
-                    name = corename()
-                    result["kernels"] = name.decode(errors="replace") if name else None
-                    return result
+        lib = numpy_openblas()
+        if lib is not None:
+            corename = lib.gotoblas_corename
+            corename.restype = ctypes.c_char_p
+            corename.argtypes = []
+            name = corename()
+            result["kernels"] = name.decode(errors="replace") if name else None
     except Exception as exc:  # a probe: report, never raise
         result["error"] = str(exc)
     return result

@@ -14,11 +14,21 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from volta_core.backends.cpu import native
 from volta_core.backends.cpu.erf import erf as _erf
 from volta_core.backends.cpu.ranks import KERNELS as _RANKS
 from volta_core.backends.cpu.spatial import KERNELS as _SPATIAL
+from volta_core.backends.cpu.spatial import WORKSPACES as _SPATIAL_WORKSPACES
 from volta_core.ir.graph import Node, constant_array
-from volta_core.ir.ops import dropout_mask, numpy_dtype, parse_program, register_kernels, slice_key
+from volta_core.ir.ops import (
+    dropout_mask,
+    numpy_dtype,
+    parse_program,
+    register_kernels,
+    register_variant,
+    register_workspaces,
+    slice_key,
+)
 
 Kernel = Callable[[tuple[np.ndarray, ...], np.ndarray], None]
 Factory = Callable[[Node, Sequence[Node]], Kernel]
@@ -36,8 +46,28 @@ def _ufunc1(fn: np.ufunc) -> Factory:
     return factory
 
 
-def _ufunc2(fn: np.ufunc) -> Factory:
+def _native_elementwise(op: str, node: Node, ins: Sequence[Node], b: np.ndarray | None = None) -> Kernel | None:
+    """``op`` on the native elementwise kernels (NumPy's bits, split over threads), or None
+    where they do not apply (float64, small arrays, other broadcasts, NumPy chosen). ``b``
+    replaces the second operand by a constant (ReLU's 0)."""
+    shapes = tuple(n.shape for n in ins[:2]) if b is None else (ins[0].shape, b.shape)
+    call = native.elementwise(op, node.shape, tuple(n.dtype for n in ins[:2]), shapes)
+    if call is None:
+        return None
+    fn, code, a_layout, b_layout, threads = call
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        fn(code, np.ascontiguousarray(i[0]), a_layout, np.ascontiguousarray(i[1]) if b is None else b, b_layout,
+           None, None, out, threads)  # fmt: skip
+
+    return k
+
+
+def _ufunc2(fn: np.ufunc, native_op: str | None = None) -> Factory:
     def factory(node: Node, ins: Sequence[Node]) -> Kernel:
+        if native_op and (fast := _native_elementwise(native_op, node, ins)) is not None:
+            return fast
+
         def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
             fn(i[0], i[1], out=out)
 
@@ -107,6 +137,15 @@ def _reduce(fn: Callable[..., np.ndarray]) -> Factory:
                 _mean_into(i[0], axes, keep, out, count)
 
             return mean
+        if fn is np.add.reduce and node.dtype == ins[0].dtype and axes is not None:
+            call = native.channel_sums(ins[0].shape, axes if isinstance(axes, tuple) else (axes,), node.dtype)
+            if call is not None:
+                sums, layout, threads = call
+
+                def channel_sum(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+                    sums(0, np.ascontiguousarray(i[0]), out, layout, threads)
+
+                return channel_sum
 
         def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
             fn(i[0], axis=axes, keepdims=keep, out=out)
@@ -133,6 +172,8 @@ def _relu(node: Node, ins: Sequence[Node]) -> Kernel:
     # max(x, 0) against an array of zeros, not the scalar 0: NumPy's SIMD maximum loop
     # needs two contiguous operands, so a scalar operand falls back to a scalar loop
     # ~5x slower. Same values bit for bit (NaNs kept, -0.0 -> +0.0), tested.
+    if (fast := _native_elementwise("maximum", node, ins, b=np.zeros(1, np.float32))) is not None:
+        return fast
     zeros = _zeros(node.shape, np.dtype(numpy_dtype(node.dtype)))
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
@@ -265,6 +306,15 @@ def _where(node: Node, ins: Sequence[Node]) -> Kernel:
         # where(cond, a, +0.0) -- ReLU's backward. A masked copyto runs ~20x slower than
         # three vectorised passes: mask -> 0 / all-ones integers, then AND with a's bits.
         # Exactly where()'s result, bit for bit (NaNs and -0.0 in `a` included).
+        call = native.elementwise("where0", node.shape, (ins[1].dtype,), (ins[1].shape,))
+        if call is not None:
+            fn, code, a_layout, b_layout, threads = call
+
+            def native_masked(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+                fn(code, np.ascontiguousarray(i[1]), a_layout, None, b_layout, None, np.ascontiguousarray(i[0]), out,
+                   threads)  # fmt: skip
+
+            return native_masked
         ints = np.dtype(f"i{dt.itemsize}")
         mask = np.empty(node.shape, ints)
 
@@ -283,8 +333,9 @@ def _where(node: Node, ins: Sequence[Node]) -> Kernel:
 
 
 def _compare(node: Node, ins: Sequence[Node]) -> Kernel:
-    fn = {"lt": np.less, "gt": np.greater, "eq": np.equal}[node.attr("cmp")]
-    return _ufunc2(fn)(node, ins)
+    cmp = node.attr("cmp")
+    fn = {"lt": np.less, "gt": np.greater, "eq": np.equal}[cmp]
+    return _ufunc2(fn, cmp)(node, ins)
 
 
 def _cast(node: Node, ins: Sequence[Node]) -> Kernel:
@@ -547,10 +598,10 @@ def _fused_elementwise(node: Node, ins: Sequence[Node]) -> Kernel:
 
 
 KERNELS: dict[str, Callable[..., Kernel]] = {
-    "add": _ufunc2(np.add),
-    "sub": _ufunc2(np.subtract),
-    "mul": _ufunc2(np.multiply),
-    "div": _ufunc2(np.divide),
+    "add": _ufunc2(np.add, "add"),
+    "sub": _ufunc2(np.subtract, "sub"),
+    "mul": _ufunc2(np.multiply, "mul"),
+    "div": _ufunc2(np.divide, "div"),
     "neg": _ufunc1(np.negative),
     "pow": _pow,
     "sqrt": _ufunc1(np.sqrt),
@@ -600,3 +651,5 @@ KERNELS: dict[str, Callable[..., Kernel]] = {
 
 def register() -> None:
     register_kernels("cpu", KERNELS)
+    register_workspaces("cpu", _SPATIAL_WORKSPACES)
+    register_variant("cpu", native.choice)

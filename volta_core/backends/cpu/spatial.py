@@ -22,10 +22,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from volta_core.backends.cpu import native
 from volta_core.ir.graph import Node
 from volta_core.ir.ops import (
     Window,
     conv_chunk,
+    conv_geometry,
     conv_workspace,
     numpy_dtype,
     pad_widths,
@@ -147,7 +149,51 @@ def _chunks(node: Node, x: tuple[int, ...], w: tuple[int, ...], out: tuple[int, 
     return [slice(a, min(x[0], a + size)) for a in range(0, x[0], size)], cols, flat
 
 
+def _native_conv_workspace(op: str) -> Callable[..., int | None]:
+    """The scratch of ``op``'s native kernel, for the memory plan (None: the NumPy path's)."""
+    def rule(ts: Sequence[tuple[tuple[int, ...], str]], attrs: dict[str, object], out: tuple[tuple[int, ...], str],
+             backend: str) -> int | None:
+        x = ts[0][0]
+        if not native.runs_native(out[1]) or x[0] == 0:
+            return None
+        w, y = (out[0], ts[1][0]) if op == "conv2d_weight_grad" else (ts[1][0], out[0])
+        return native.workspace_bytes(op, conv_geometry(op, x, w, y, attrs))
+
+    return rule
+
+
+def _native_moments_workspace(ts: Sequence[tuple[tuple[int, ...], str]], attrs: dict[str, object],
+                              out: tuple[tuple[int, ...], str], backend: str) -> int | None:
+    """The native moments need no scratch (NumPy's keep a centred copy of x)."""
+    x = ts[0][0]
+    return 0 if native.channel_sums(x, tuple(a for a in range(len(x)) if a != 1), out[1]) is not None else None
+
+
+WORKSPACES: dict[str, Callable[..., int | None]] = {op: _native_conv_workspace(op) for op in native.OPS}
+WORKSPACES["moments"] = _native_moments_workspace
+
+
+def _native_conv(node: Node, ins: Sequence[Node], workspace: np.ndarray | None) -> Kernel | None:
+    """The native kernel of a float32 conv op (``native.py``), or None for the NumPy path."""
+    if not native.runs_native(node.dtype) or ins[0].shape[0] == 0:
+        return None
+    op = node.op
+    w, y = (node.shape, ins[1].shape) if op == "conv2d_weight_grad" else (ins[1].shape, node.shape)
+    geometry = conv_geometry(op, ins[0].shape, w, y, node.attr_dict)
+    size = native.workspace_bytes(op, geometry)
+    scratch = (workspace[:size] if workspace is not None else np.empty(size, np.uint8)).view(np.float32)
+    conv, code, threads, bias = native.module().conv, native.OPS[op], native.threads(), len(ins) == 3
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        a, b = np.ascontiguousarray(i[0]), np.ascontiguousarray(i[1])  # views pass through unchanged
+        conv(code, a, b, np.ascontiguousarray(i[2]) if bias else None, out, scratch, geometry, threads)
+
+    return k
+
+
 def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_conv(node, ins, workspace)) is not None:
+        return fast
     # Per chunk of samples: im2col, one GEMM per group into [O, chunk·Ho·Wo], and the copy back
     # to NCHW that also adds the bias.
     x, w = ins[0].shape, ins[1].shape
@@ -181,6 +227,8 @@ def _conv2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None
 
 
 def _conv2d_weight_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_conv(node, ins, workspace)) is not None:
+        return fast
     # Per chunk: im2col of x and a channels-first copy of dy, then dW += dy · columnsᵀ per group
     # (chunks in order: a fixed summation order).
     x, dy = ins[0].shape, ins[1].shape
@@ -216,6 +264,8 @@ def _conv2d_weight_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray |
 
 
 def _conv_transpose2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_conv(node, ins, workspace)) is not None:
+        return fast
     # Per chunk: x channels first, columns = weightᵀ · x per group, then col2im into the output
     # (conv2d's im2col geometry seen from the output's side).
     x, w = ins[0].shape, ins[1].shape
@@ -325,7 +375,29 @@ def _max_into(frame: _Frame, xf: np.ndarray, out: np.ndarray) -> None:
         np.maximum(out, xf[t], out=out)
 
 
+def _native_pool(node: Node, ins: Sequence[Node], workspace: np.ndarray | None) -> Kernel | None:
+    """The native kernel of a float32 max-pooling op (``native.py``), or None for NumPy's."""
+    x = ins[0].shape
+    if not native.runs_native(node.dtype) or 0 in x:
+        return None
+    (wh, ww), (ho, wo) = pool_geometry(node.op, x, node.attr_dict)
+    geometry = (*x, x[1], ho, wo, wh.kernel, ww.kernel, wh.stride, ww.stride, wh.dilation, ww.dilation,
+                wh.before, ww.before, 1)
+    code = native.POOLS[node.op]
+    size = 4 * x[0] * x[1] * ho * wo if code else 0  # each window's picked tap (int32)
+    scratch = (workspace[:size] if workspace is not None else np.empty(size, np.uint8)).view(np.int32)
+    pool, threads = native.module().pool, native.threads()
+
+    def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+        y, v = (np.ascontiguousarray(i[1]), np.ascontiguousarray(i[2])) if code else (None, None)
+        pool(code, np.ascontiguousarray(i[0]), y, v, out, scratch, geometry, threads)
+
+    return k
+
+
 def _max_pool2d(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_pool(node, ins, workspace)) is not None:
+        return fast
     frame, dt, _ = _pool_setup(node, ins[0].shape)
     (buf,) = _carve(workspace, [(_frame_shape(frame), dt)])
 
@@ -366,6 +438,8 @@ class _FirstMax:
 
 
 def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_pool(node, ins, workspace)) is not None:
+        return fast
     fm = _FirstMax(node, ins[0].shape, workspace)
     frame = fm.frame
 
@@ -390,6 +464,8 @@ def _max_pool2d_grad(node: Node, ins: Sequence[Node], workspace: np.ndarray | No
 
 
 def _max_pool2d_select(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = None) -> Kernel:
+    if (fast := _native_pool(node, ins, workspace)) is not None:
+        return fast
     fm = _FirstMax(node, ins[0].shape, workspace)
     frame = fm.frame
 
@@ -473,6 +549,14 @@ def _moments(node: Node, ins: Sequence[Node], workspace: np.ndarray | None = Non
     dt = np.dtype(numpy_dtype(node.dtype))
     axes = tuple(a for a in range(len(x)) if a != 1)
     count = np.intp(math.prod(x) // x[1]) if x[1] else np.intp(0)
+    call = native.channel_sums(x, axes, node.dtype)
+    if call is not None:  # the native two-pass moments, summed in double
+        sums, layout, threads = call
+
+        def fast(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+            sums(1, np.ascontiguousarray(i[0]), out, layout, threads)
+
+        return fast
     (centred,) = _carve(workspace, [(x, dt)])
     view = _channel_view(x)
 
@@ -496,6 +580,8 @@ def _batchnorm(node: Node, ins: Sequence[Node]) -> Kernel:
     alpha = np.empty(x[1], dt)
     beta = np.empty(x[1], dt)
     view = _channel_view(x)
+    # x * alpha + beta over channels: natively in one pass (the same two roundings), else two NumPy passes
+    call = native.elementwise("affine", node.shape, (ins[0].dtype,), (x,))
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         _, scale, shift, mean, var = i
@@ -506,6 +592,11 @@ def _batchnorm(node: Node, ins: Sequence[Node]) -> Kernel:
         np.multiply(alpha, scale, out=alpha)
         np.multiply(mean, alpha, out=beta)
         np.subtract(shift, beta, out=beta)
+        if call is not None:
+            fn, code, a_layout, _, threads = call
+            fn(code, np.ascontiguousarray(i[0]), a_layout, alpha, native.operand_layout(view, x), beta, None, out,
+               threads)  # fmt: skip
+            return
         np.multiply(i[0], alpha.reshape(view), out=out)
         np.add(out, beta.reshape(view), out=out)
 
