@@ -223,8 +223,8 @@ static void split(long total, long unit, int part, int parts, long *lo, long *hi
 typedef struct { const float *src; float *dst; long n, c, p, stride, pad; } nhwc_ctx;
 
 /* dst[n][p][c] (rows of `stride` floats) = src[n][c][p], and `pad` zeros after each row's c
- * values; in 8x8 blocks, each thread its own samples. */
-static void nhwc_part(void *arg, int part, int parts) {
+ * values; in 8x8 blocks (transposed in registers where whole), each thread its own samples. */
+AVX2 static void nhwc_part(void *arg, int part, int parts) {
     nhwc_ctx *k = (nhwc_ctx *)arg;
     long lo, hi;
     split(k->n, 1, part, parts, &lo, &hi);
@@ -234,6 +234,26 @@ static void nhwc_part(void *arg, int part, int parts) {
         for (long p0 = 0; p0 < k->p; p0 += 8)
             for (long c0 = 0; c0 < k->c; c0 += 8) {
                 long pe = p0 + 8 < k->p ? p0 + 8 : k->p, ce = c0 + 8 < k->c ? c0 + 8 : k->c;
+                if (pe - p0 == 8 && ce - c0 == 8) {
+                    __m256 r[8], t[8];
+                    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + (c0 + i) * k->p + p0);
+                    for (int i = 0; i < 8; i += 2) {
+                        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+                    }
+                    for (int i = 0; i < 8; i += 4) {
+                        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+                        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+                        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+                        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+                    }
+                    /* r[0..3] hold positions {0,4}, {1,5}, {2,6}, {3,7} of channels 0-3 and r[4..7] of 4-7 */
+                    for (int i = 0; i < 4; i++) {
+                        _mm256_storeu_ps(d + (p0 + i) * k->stride + c0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+                        _mm256_storeu_ps(d + (p0 + i + 4) * k->stride + c0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+                    }
+                    continue;
+                }
                 for (long p = p0; p < pe; p++)
                     for (long c = c0; c < ce; c++) d[p * k->stride + c] = s[c * k->p + p];
             }
@@ -552,127 +572,94 @@ typedef struct {
 
 static inline float np_max(float a, float b) { return (a > b || a != a) ? a : b; }  /* np.maximum: equal values give b */
 
-/* The windows [lo, hi) of output row oy whose taps all lie inside x, or an empty range. */
-static void interior(const geom *g, long oy, long *lo, long *hi) {
-    *lo = *hi = 0;
-    for (long a = 0; a < g->kh; a++)
-        if (g->ymap[a * g->ho + oy] < 0) return;
-    long first = -1, last = -1;
-    for (long ox = 0; ox < g->wo; ox++) {
-        int inside = g->xmap[ox] >= 0 && g->xmap[(g->kw - 1) * g->wo + ox] >= 0;
-        if (inside && first < 0) first = ox;
-        if (inside) last = ox;
-    }
-    if (first >= 0) { *lo = first; *hi = last + 1; }
-}
-
-/* Eight floats at p, p + step, ..., p + 7 step; lanes whose element is at p + avail or
- * beyond read 0 (they belong to windows past the row's last one, which are dropped). */
-AVX2 static inline __m256 load8(const float *p, long step, long avail) {
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    if (step == 1)
-        return avail >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)avail), lane));
-    if (step == 2) {  /* the even lanes of sixteen: two loads and two shuffles (no gather) */
-        __m256 a, b;
-        if (avail >= 16) {
-            a = _mm256_loadu_ps(p);
-            b = _mm256_loadu_ps(p + 8);
-        } else {
-            a = _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)avail), lane));
-            b = _mm256_maskload_ps(p + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)avail - 8), lane));
-        }
-        __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+/* One tap of eight windows in an input row: lane i reads column col + i * step, or -inf where
+ * that column is outside [0, w) or lane i >= nv (no window there). Masked loads never touch
+ * the columns they leave out. */
+AVX2 static inline __m256 window_row(const float *row, long col, long step, long w, long nv) {
+    if (nv == 8 && col >= 0 && (step == 1 || step == 2) && col + 8 * step <= w) {  /* inside: plain loads */
+        if (step == 1) return _mm256_loadu_ps(row + col);
+        __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(row + col), _mm256_loadu_ps(row + col + 8), _MM_SHUFFLE(2, 0, 2, 0));
         return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
     }
-    __m256i idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)step));
-    __m256i ok = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)avail), idx);
-    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(ok), 4);
-}
-
-/* The window at (oy, ox): its picked tap given y = m, the first tap not below m (-1: every
- * tap is below m, and no element gets the window's gradient). */
-static long first_not_below(const geom *g, const float *x, long oy, long ox, float m) {
-    long t = 0;
-    for (long a = 0; a < g->kh; a++)
-        for (long b = 0; b < g->kw; b++, t++) {
-            long s = source(g, oy, ox, a, b);
-            if (!((s < 0 ? -INFINITY : x[s]) < m)) return t;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nv), lane);
+    if (step == 1 || step == 2) {
+        /* element e (0..15) is column col + e: in range and its lane (e / step) is live */
+        __m256i e0 = _mm256_add_epi32(_mm256_set1_epi32((int)col), lane), e1 = _mm256_add_epi32(e0, _mm256_set1_epi32(8));
+        __m256i lo = _mm256_set1_epi32(-1), hi = _mm256_set1_epi32((int)w);
+        __m256i ok0 = _mm256_and_si256(_mm256_cmpgt_epi32(e0, lo), _mm256_cmpgt_epi32(hi, e0));
+        __m256i ok1 = _mm256_and_si256(_mm256_cmpgt_epi32(e1, lo), _mm256_cmpgt_epi32(hi, e1));
+        if (step == 1) {
+            ok0 = _mm256_and_si256(ok0, live);
+            return _mm256_blendv_ps(ninf, _mm256_maskload_ps(row + col, ok0), _mm256_castsi256_ps(ok0));
         }
-    return -1;
+        __m256 a = _mm256_maskload_ps(row + col, ok0), b = _mm256_maskload_ps(row + col + 8, ok1);
+        __m256 ok = _mm256_shuffle_ps(_mm256_castsi256_ps(ok0), _mm256_castsi256_ps(ok1), _MM_SHUFFLE(2, 0, 2, 0));
+        __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        ok = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ok), _MM_SHUFFLE(3, 1, 2, 0)));
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+        ok = _mm256_and_ps(ok, _mm256_castsi256_ps(live));
+        return _mm256_blendv_ps(ninf, even, ok);
+    }
+    __m256i cols = _mm256_add_epi32(_mm256_set1_epi32((int)col), _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)step)));
+    __m256i ok = _mm256_and_si256(_mm256_and_si256(_mm256_cmpgt_epi32(cols, _mm256_set1_epi32(-1)),
+                                                   _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), cols)), live);
+    return _mm256_mask_i32gather_ps(ninf, row, cols, _mm256_castsi256_ps(ok), 4);
 }
 
 AVX2 static void pool_part(void *arg, int part, int parts) {
     pool_ctx *k = (pool_ctx *)arg;
     const geom *g = k->g;
     long planes = g->n * g->c, hw = g->h * g->w, p_out = g->ho * g->wo, taps = g->kh * g->kw, lo, hi;
-    long off[MAX_TAPS], tcol[MAX_TAPS];  /* tap t's offset from the window's first element, and column */
-    for (long t = 0; t < taps && t < MAX_TAPS; t++) {
-        tcol[t] = (t % g->kw) * g->dw;
-        off[t] = (t / g->kw) * g->dh * g->w + tcol[t];
+    long tcol[MAX_TAPS], ta[MAX_TAPS], tb[MAX_TAPS];  /* tap t's column offset, row and column in its window */
+    for (long t = 0; t < taps; t++) {
+        ta[t] = t / g->kw;
+        tb[t] = t % g->kw;
+        tcol[t] = tb[t] * g->dw;
     }
-    int fast = taps <= MAX_TAPS;
     split(planes, 1, part, parts, &lo, &hi);
     for (long pl = lo; pl < hi; pl++) {
         const float *x = k->x + pl * hw;
         const float *y = k->y ? k->y + pl * p_out : NULL;
         int32_t *picked = k->picked ? k->picked + pl * p_out : NULL;
-        for (long oy = 0; oy < g->ho; oy++) {
-            long in_lo, in_hi, ox = 0;
-            interior(g, oy, &in_lo, &in_hi);
-            if (!fast) in_lo = in_hi = 0;
-            while (ox < g->wo) {
-                if (ox == in_lo && in_hi > ox) {  /* up to eight windows inside x */
-                    long nv = in_hi - ox < 8 ? in_hi - ox : 8, col = ox * g->sw - g->pw;
-                    const float *base = x + (oy * g->sh - g->ph) * g->w + col;
-                    long avail = g->w - col;  /* floats left in the first tap's input row */
+        for (long oy = 0; oy < g->ho; oy++)
+            for (long ox = 0; ox < g->wo; ox += 8) {  /* eight windows at a time; padding reads -inf */
+                long nv = g->wo - ox < 8 ? g->wo - ox : 8;
+                __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nv), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                __m256 m = _mm256_setzero_ps();
+                __m256i pick = _mm256_set1_epi32(-1), open = _mm256_set1_epi32(-1);
+                if (k->op) m = _mm256_maskload_ps(y + oy * g->wo + ox, lanes);
+                for (long t = 0; t < taps; t++) {
+                    long iy = g->ymap[(t / g->kw) * g->ho + oy];
+                    __m256 v = iy < 0 ? _mm256_set1_ps(-INFINITY)
+                                      : window_row(x + iy * g->w, ox * g->sw - g->pw + tcol[t], g->sw, g->w, nv);
                     if (k->op == 0) {
-                        __m256 m = load8(base, g->sw, avail);
-                        for (long t = 1; t < taps; t++) {
-                            __m256 v = load8(base + off[t], g->sw, avail - tcol[t]);
-                            __m256 keep = _mm256_or_ps(_mm256_cmp_ps(m, v, _CMP_GT_OQ), _mm256_cmp_ps(m, m, _CMP_UNORD_Q));
-                            m = _mm256_blendv_ps(v, m, keep);
-                        }
-                        _mm256_maskstore_ps(k->out + pl * p_out + oy * g->wo + ox,
-                                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nv), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), m);
+                        __m256 keep = _mm256_or_ps(_mm256_cmp_ps(m, v, _CMP_GT_OQ), _mm256_cmp_ps(m, m, _CMP_UNORD_Q));
+                        m = t == 0 ? v : _mm256_blendv_ps(v, m, keep);
                     } else {
-                        __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nv), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                        __m256 m = _mm256_maskload_ps(y + oy * g->wo + ox, valid);
-                        __m256i pick = _mm256_set1_epi32(-1), open = _mm256_set1_epi32(-1);
-                        for (long t = 0; t < taps; t++) {
-                            __m256 v = load8(base + off[t], g->sw, avail - tcol[t]);
-                            __m256i below = _mm256_castps_si256(_mm256_cmp_ps(v, m, _CMP_LT_OQ));
-                            __m256i hit = _mm256_andnot_si256(below, open);
-                            pick = _mm256_blendv_epi8(pick, _mm256_set1_epi32((int)t), hit);
-                            open = _mm256_and_si256(open, below);
-                        }
-                        _mm256_maskstore_epi32((int *)(picked + oy * g->wo + ox), valid, pick);
+                        __m256i below = _mm256_castps_si256(_mm256_cmp_ps(v, m, _CMP_LT_OQ));
+                        __m256i hit = _mm256_andnot_si256(below, open);
+                        pick = _mm256_blendv_epi8(pick, _mm256_set1_epi32((int)t), hit);
+                        open = _mm256_and_si256(open, below);
                     }
-                    ox += nv;
-                    in_lo = ox;
-                    continue;
                 }
-                if (k->op == 0) {
-                    float m = 0.0f;
-                    for (long t = 0; t < taps; t++) {
-                        long s = source(g, oy, ox, t / g->kw, t % g->kw);
-                        float v = s < 0 ? -INFINITY : x[s];
-                        m = t == 0 ? v : np_max(m, v);
-                    }
-                    k->out[pl * p_out + oy * g->wo + ox] = m;
-                } else {
-                    picked[oy * g->wo + ox] = (int32_t)first_not_below(g, x, oy, ox, y[oy * g->wo + ox]);
-                }
-                if (ox == in_lo) in_lo++;
-                ox++;
+                if (k->op == 0)
+                    _mm256_maskstore_ps(k->out + pl * p_out + oy * g->wo + ox, lanes, m);
+                else
+                    _mm256_maskstore_epi32((int *)(picked + oy * g->wo + ox), lanes, pick);
             }
-        }
         if (k->op == 0) continue;
         const float *v = k->v + (k->op == 1 ? pl * p_out : pl * hw);
+        /* where window (oy, ox)'s tap t reads x, or -1 */
+#define TAP_AT(oy, ox, t)                                                                                  \
+    (g->ymap[ta[t] * g->ho + (oy)] < 0 || g->xmap[tb[t] * g->wo + (ox)] < 0                                \
+         ? -1 : g->ymap[ta[t] * g->ho + (oy)] * g->w + g->xmap[tb[t] * g->wo + (ox)])
         if (k->op == 2) {  /* select: the picked tap's value of v (0 in the padding), + 0.0 */
             float *o = k->out + pl * p_out;
             for (long oy = 0, j = 0; oy < g->ho; oy++)
                 for (long ox = 0; ox < g->wo; ox++, j++) {
-                    long t = picked[j], s = t < 0 ? -1 : source(g, oy, ox, t / g->kw, t % g->kw);
+                    long t = picked[j], s = t < 0 ? -1 : TAP_AT(oy, ox, t);
                     o[j] = 0.0f + (s < 0 ? 0.0f : v[s]);
                 }
             continue;
@@ -682,17 +669,18 @@ AVX2 static void pool_part(void *arg, int part, int parts) {
         if (k->disjoint) {  /* each element is in one window at most: only the picked tap is nonzero */
             for (long oy = 0, j = 0; oy < g->ho; oy++)
                 for (long ox = 0; ox < g->wo; ox++, j++) {
-                    long t = picked[j], s = t < 0 ? -1 : source(g, oy, ox, t / g->kw, t % g->kw);
+                    long t = picked[j], s = t < 0 ? -1 : TAP_AT(oy, ox, t);
                     if (s >= 0) dx[s] = v[j];
                 }
-        } else {  /* tap by tap, as NumPy adds them */
+        } else {  /* tap by tap, as NumPy adds them: an element's windows in the order of its tap */
             for (long t = 0; t < taps; t++)
                 for (long oy = 0, j = 0; oy < g->ho; oy++)
                     for (long ox = 0; ox < g->wo; ox++, j++) {
-                        long s = source(g, oy, ox, t / g->kw, t % g->kw);
+                        long s = TAP_AT(oy, ox, t);
                         if (s >= 0) dx[s] += picked[j] == t ? v[j] : 0.0f;
                     }
         }
+#undef TAP_AT
     }
 }
 
@@ -707,8 +695,8 @@ static PyObject *py_pool(PyObject *self, PyObject *args) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "op must be 0, 1 or 2");
         return NULL;
     }
-    if (g.kh * g.kw > (1L << 30)) {
-        PyErr_SetString(PyExc_ValueError, "window too large");
+    if (g.kh * g.kw > MAX_TAPS) {
+        PyErr_SetString(PyExc_ValueError, "pooling window: at most 1024 taps");
         return NULL;
     }
     threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;

@@ -33,6 +33,8 @@ from volta_core.errors import VoltaError
 CHOICE_VARIABLE = "VOLTA_CPU_KERNELS"
 CHOICES = ("native", "numpy")
 
+#: The most taps (kernel height x width) a native kernel takes.
+MAX_TAPS = 1024
 #: op codes of ``_native.conv``
 CONV2D, CONV_TRANSPOSE2D, CONV2D_WEIGHT_GRAD = 0, 1, 2
 
@@ -163,10 +165,13 @@ ChannelCall = tuple[Callable[..., None], tuple[int, int, int], int]
 
 
 def elementwise(op: str, out_shape: tuple[int, ...], dtypes: tuple[str, ...],
-                shapes: tuple[tuple[int, ...], ...]) -> ElementwiseCall | None:
+                shapes: tuple[tuple[int, ...], ...], small: bool = False) -> ElementwiseCall | None:
     """The native call for ``op`` on operands of ``shapes`` (a, then b), or None to stay with
-    NumPy: ``(function, code, a layout, b layout, threads)``."""
-    if math.prod(out_shape) < ELEMENTWISE_MIN or any(d != "f32" for d in dtypes) or choice() != "native":
+    NumPy: ``(function, code, a layout, b layout, threads)``. ``small``: also below
+    ``ELEMENTWISE_MIN`` (batchnorm's per-channel affine: NumPy's broadcast over short rows,
+    [8, 512, 2, 2], is slow at any size)."""
+    if (math.prod(out_shape) < ELEMENTWISE_MIN and not small) or any(d != "f32" for d in dtypes) \
+            or choice() != "native":
         return None
     layouts = [lay for lay in (operand_layout(s, out_shape) for s in shapes) if lay is not None]
     if len(layouts) < len(shapes):

@@ -381,6 +381,8 @@ def _native_pool(node: Node, ins: Sequence[Node], workspace: np.ndarray | None) 
     if not native.runs_native(node.dtype) or 0 in x:
         return None
     (wh, ww), (ho, wo) = pool_geometry(node.op, x, node.attr_dict)
+    if wh.kernel * ww.kernel > native.MAX_TAPS:
+        return None
     geometry = (*x, x[1], ho, wo, wh.kernel, ww.kernel, wh.stride, ww.stride, wh.dilation, ww.dilation,
                 wh.before, ww.before, 1)
     code = native.POOLS[node.op]
@@ -581,7 +583,7 @@ def _batchnorm(node: Node, ins: Sequence[Node]) -> Kernel:
     beta = np.empty(x[1], dt)
     view = _channel_view(x)
     # x * alpha + beta over channels: natively in one pass (the same two roundings), else two NumPy passes
-    call = native.elementwise("affine", node.shape, (ins[0].dtype,), (x,))
+    call = native.elementwise("affine", node.shape, (ins[0].dtype,), (x,), small=True)
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         _, scale, shift, mean, var = i
