@@ -38,7 +38,7 @@
 /* Row pointers a block of slivers keeps (at least one sliver's: MAX_TAPS * MR). */
 #define GATHER_ROWS (MAX_TAPS * MR)
 /* Positions per block of the weight gradient's sums: a block's dy rows stay in L2. */
-#define WG_BLOCK 64
+#define WG_BLOCK 128
 /* Floats after each channels-last copy, so a tile's last row or column may read past
  * the end (those lanes are computed and dropped). */
 #define SLACK 16
@@ -509,7 +509,8 @@ AVX2 static void wgrad_part(void *arg, int part, int parts) {
             long q = tile % k->panels, rest = tile / k->panels, block = rest % k->blocks, gi = rest / k->blocks;
             long t[MR], c[MR];
             int valid;
-            for (long r = 0; r < MR; r++) wgrad_row(k, block, r, &t[r], &c[r], &valid);
+            /* every row when small; otherwise the rows share row 0's tap and follow its channel */
+            for (long r = 0; r < (k->small ? MR : 1); r++) wgrad_row(k, block, r, &t[r], &c[r], &valid);
             /* pointers for the taps this tile reads (every tap when small; else the one) */
             long t_lo = k->small ? 0 : t[0], t_hi = k->small ? taps : t[0] + 1;
             if (gi != built_g || (!k->small && t[0] != built_t)) {
