@@ -14,7 +14,7 @@ from volta_core.ir.ops import all_ops
 
 from .helpers import ROOT
 
-TEST_COMMAND = "pip install '.[test]' && python -m pytest -n 2"
+TEST_COMMAND = "pip install -e '.[test]' && python -m pytest -n 2"
 
 
 def test_diagnostics_index_is_current() -> None:
