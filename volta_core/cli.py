@@ -630,22 +630,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"note: recorded on {expected.platform} with numpy {expected.numpy}; "
             f"now {actual.platform} with numpy {actual.numpy}\n"
         )
-    if expected.blas and expected.blas != actual.blas:
-        sys.stdout.write(
-            f"note: recorded with BLAS kernels {expected.blas}; now {actual.blas} "
-            "(kernel sets round matrix products differently; see `volta doctor`)\n"
-        )
-    if expected.conv and expected.conv != actual.conv:
-        sys.stdout.write(
-            f"note: recorded with convolution kernels {expected.conv}; now {actual.conv} "
-            "(they sum in different orders; VOLTA_CPU_KERNELS chooses, see `volta doctor`)\n"
-        )
-    if expected.threads and expected.threads != actual.threads:
-        sys.stdout.write(
-            f"note: recorded with threads {expected.threads}; now {actual.threads} "
-            "(BLAS splits matrix products by thread count, which can change their rounding)\n"
-        )
+    for name, what, why in _SETTING_NOTES:
+        recorded, now = getattr(expected, name), getattr(actual, name)
+        if recorded and recorded != now:
+            sys.stdout.write(f"note: recorded with {what} {recorded}; now {now} ({why})\n")
     return EXIT_ERRORS
+
+
+#: Run-record fields that change bits without changing the program, named after a divergence:
+#: (field, what it is, why it matters).
+_SETTING_NOTES = (
+    ("blas", "BLAS kernels", "kernel sets round matrix products differently; see `volta doctor`"),
+    ("conv", "convolution kernels", "they sum in different orders; VOLTA_CPU_KERNELS chooses, see `volta doctor`"),
+    ("threads", "threads", "BLAS splits matrix products by thread count, which can change their rounding"),
+)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
