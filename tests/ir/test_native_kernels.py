@@ -187,7 +187,7 @@ def test_the_memory_plan_sizes_the_native_workspace(kernels: None) -> None:
     attrs = {"strides": (1, 1), "pads": (1, 1, 1, 1), "dilations": (1, 1), "groups": 1}
     opdef = get_op("conv2d")
     got = opdef.workspace_bytes([(x, "f32"), (w, "f32")], tuple(attrs.items()), (y, "f32"), "cpu")
-    assert got == native.workspace_bytes("conv2d", conv_geometry("conv2d", x, w, y, attrs))
+    assert got == native.workspace_bytes("conv2d", conv_geometry("conv2d", (x, w), y, attrs))
     # float64 keeps the NumPy path and its im2col columns
     f64 = opdef.workspace_bytes([(x, "f64"), (w, "f64")], tuple(attrs.items()), (y, "f64"), "cpu")
     assert f64 == (16 * 9 * 8 * 100 + 32 * 8 * 100) * 8

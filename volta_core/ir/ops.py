@@ -1508,10 +1508,17 @@ def _itemsize(dtype: str) -> int:
     return int(np.dtype(numpy_dtype(dtype)).itemsize)
 
 
-def conv_geometry(op: str, x: Shape, w: Shape, y: Shape, attrs: AttrMap) -> tuple[int, ...]:
+def conv_operands(op: str, ins: Sequence[Shape], out: Shape) -> tuple[Shape, Shape, Shape]:
+    """(x, weight, y) of a conv op from its input shapes and output shape: conv2d_weight_grad's
+    weight is its output, and its y is dy (its second input)."""
+    return (ins[0], out, ins[1]) if op == "conv2d_weight_grad" else (ins[0], ins[1], out)
+
+
+def conv_geometry(op: str, ins: Sequence[Shape], out: Shape, attrs: AttrMap) -> tuple[int, ...]:
     """The 16 numbers the CPU's native kernels take (``backends/cpu/_native.c``): the op's
-    input x, output channels and size (dy's for conv2d_weight_grad, where ``w`` is the
-    weight gradient's shape), the kernel, strides, dilations, leading pads and groups."""
+    input x, output channels and size (dy's for conv2d_weight_grad), the kernel, strides,
+    dilations, leading pads and groups."""
+    x, w, y = conv_operands(op, ins, out)
     kh, kw = w[2:]
     wh, ww = windows(op, attrs, (kh, kw))
     o = w[0] if op == "conv2d" or op == "conv2d_weight_grad" else y[1]
@@ -1520,14 +1527,10 @@ def conv_geometry(op: str, x: Shape, w: Shape, y: Shape, attrs: AttrMap) -> tupl
 
 
 def _conv_ws(op: str) -> WorkspaceRule:
-    transpose, weight_grad = op == "conv_transpose2d", op == "conv2d_weight_grad"
+    transpose = op == "conv_transpose2d"
 
     def rule(ts: Sequence[TensorType], attrs: AttrMap, out: TensorType, backend: str) -> int:
-        x = ts[0][0]
-        if weight_grad:
-            w, y = out[0], ts[1][0]
-        else:
-            w, y = ts[1][0], out[0]
+        x, w, y = conv_operands(op, [t[0] for t in ts], out[0])
         a, b = conv_workspace(x, w, y, transpose, conv_chunk(x, w, y, transpose, out[1], backend))
         return (numel(a) + numel(b)) * _itemsize(out[1])
 

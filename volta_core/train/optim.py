@@ -14,12 +14,12 @@ semantics. Tests compare ≥ 20-step trajectories with ``torch.optim``.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
+from volta_core.backends.cpu.blas import configured_threads
 from volta_core.check.schema import OPTIMIZERS
 
 #: Adagrad's default eps in PyTorch (every other optimizer here uses 1e-8).
@@ -27,16 +27,6 @@ ADAGRAD_EPS = 1e-10
 _BLOCK = 1 << 16  # elements per block of an update (256 KiB of float32 per array)
 _PARALLEL_MIN = 1 << 20  # fewer elements in all: one thread (measured: no gain below ~1M on 2 cores)
 _POOL: ThreadPoolExecutor | None = None
-
-
-def update_threads() -> int:
-    """Threads for optimizer updates: ``VOLTA_NUM_THREADS``, else ``OPENBLAS_NUM_THREADS``
-    (the BLAS setting), else the number of cores."""
-    for var in ("VOLTA_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -106,7 +96,7 @@ class Optimizer:
 
         The update is elementwise, so it is cut into blocks (cache-sized pieces of
         each contiguous parameter) and the blocks are split, in order, between
-        :func:`update_threads` threads (NumPy releases the GIL in its loops). Every
+        :func:`~volta_core.backends.cpu.blas.configured_threads` threads (NumPy releases the GIL in its loops). Every
         element goes through the same ufunc calls whichever thread runs it, so the
         result is bitwise the same for any thread count.
 
@@ -117,7 +107,7 @@ class Optimizer:
         """
         self.steps += 1
         blocks, total = self._plan_for(params, grads)
-        workers = min(update_threads(), len(blocks)) if total >= _PARALLEL_MIN else 1
+        workers = min(configured_threads(), len(blocks)) if total >= _PARALLEL_MIN else 1
         if workers <= 1:
             squares = 0.0
             for p, g, slots, a, b, first in self._serial(blocks):

@@ -88,6 +88,17 @@ def describe_kernels(info: dict[str, Any]) -> str:
     return f"{info['kernels']} ({f'forced: {forced}' if forced else 'detected by OpenBLAS'})"
 
 
+def configured_threads() -> int:
+    """Threads Volta's own parallel work uses (optimizer updates, the native kernels):
+    ``VOLTA_NUM_THREADS``, else ``OPENBLAS_NUM_THREADS`` (the BLAS setting, which ``volta run
+    --ranks`` sets per rank), else the number of cores."""
+    for var in ("VOLTA_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
 def describe_threads() -> str:
     """The thread settings that can change how matrix products round: the CPU count
     and every thread variable that is set, e.g. ``2 CPUs, OPENBLAS_NUM_THREADS=1``."""

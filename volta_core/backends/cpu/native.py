@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from types import ModuleType
 
-from volta_core.backends.cpu.blas import numpy_openblas, openblas_threads
+from volta_core.backends.cpu.blas import configured_threads, numpy_openblas, openblas_threads
 from volta_core.errors import VoltaError
 
 #: The variable that chooses the CPU kernels (``native`` or ``numpy``).
@@ -35,8 +35,6 @@ CHOICES = ("native", "numpy")
 
 #: The most taps (kernel height x width) a native kernel takes.
 MAX_TAPS = 1024
-#: op codes of ``_native.conv``
-CONV2D, CONV_TRANSPOSE2D, CONV2D_WEIGHT_GRAD = 0, 1, 2
 
 
 def _load() -> tuple[ModuleType | None, str, str]:
@@ -99,20 +97,6 @@ def describe() -> str:
     return f"NumPy im2col ({CHOICE_VARIABLE}=numpy)"
 
 
-def threads() -> int:
-    """Threads the native kernels split their work over: ``VOLTA_NUM_THREADS``, else
-    ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (what the rank launcher sets), else the
-    CPUs this process may run on. The results do not depend on it."""
-    for name in ("VOLTA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return min(int(value), 64)
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 64))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, min(os.cpu_count() or 1, 64))
-
-
 def module() -> ModuleType:
     """The loaded ``_native`` module (only after :func:`runs_native` said yes)."""
     if _MODULE is None:  # pragma: no cover - guarded by runs_native
@@ -121,7 +105,7 @@ def module() -> ModuleType:
 
 
 #: op name → op code of ``_native.conv``
-OPS = {"conv2d": CONV2D, "conv_transpose2d": CONV_TRANSPOSE2D, "conv2d_weight_grad": CONV2D_WEIGHT_GRAD}
+OPS = {"conv2d": 0, "conv_transpose2d": 1, "conv2d_weight_grad": 2}
 
 
 #: op name → op code of ``_native.pool``
@@ -177,7 +161,7 @@ def elementwise(op: str, out_shape: tuple[int, ...], dtypes: tuple[str, ...],
     if len(layouts) < len(shapes):
         return None
     b = layouts[1] if len(layouts) > 1 else (1, 0)
-    return module().elementwise, ELEMENTWISE[op], layouts[0], b, threads()
+    return module().elementwise, ELEMENTWISE[op], layouts[0], b, configured_threads()
 
 
 def channel_layout(shape: tuple[int, ...], reduced: tuple[int, ...]) -> tuple[int, int, int] | None:
@@ -196,4 +180,4 @@ def channel_sums(shape: tuple[int, ...], reduced: tuple[int, ...], dtype: str) -
     if dtype != "f32" or math.prod(shape) < ELEMENTWISE_MIN or choice() != "native":
         return None
     layout = channel_layout(shape, reduced)
-    return None if layout is None else (module().channel_sums, layout, threads())
+    return None if layout is None else (module().channel_sums, layout, configured_threads())

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from volta_core.backends.cpu import native
+from volta_core.backends.cpu.blas import configured_threads
 from volta_core.ir.graph import Node
 from volta_core.ir.ops import (
     Window,
@@ -153,11 +154,9 @@ def _native_conv_workspace(op: str) -> Callable[..., int | None]:
     """The scratch of ``op``'s native kernel, for the memory plan (None: the NumPy path's)."""
     def rule(ts: Sequence[tuple[tuple[int, ...], str]], attrs: dict[str, object], out: tuple[tuple[int, ...], str],
              backend: str) -> int | None:
-        x = ts[0][0]
-        if not native.runs_native(out[1]) or x[0] == 0:
+        if not native.runs_native(out[1]) or ts[0][0][0] == 0:
             return None
-        w, y = (out[0], ts[1][0]) if op == "conv2d_weight_grad" else (ts[1][0], out[0])
-        return native.workspace_bytes(op, conv_geometry(op, x, w, y, attrs))
+        return native.workspace_bytes(op, conv_geometry(op, [t[0] for t in ts], out[0], attrs))
 
     return rule
 
@@ -178,11 +177,9 @@ def _native_conv(node: Node, ins: Sequence[Node], workspace: np.ndarray | None) 
     if not native.runs_native(node.dtype) or ins[0].shape[0] == 0:
         return None
     op = node.op
-    w, y = (node.shape, ins[1].shape) if op == "conv2d_weight_grad" else (ins[1].shape, node.shape)
-    geometry = conv_geometry(op, ins[0].shape, w, y, node.attr_dict)
-    size = native.workspace_bytes(op, geometry)
-    scratch = (workspace[:size] if workspace is not None else np.empty(size, np.uint8)).view(np.float32)
-    conv, code, threads, bias = native.module().conv, native.OPS[op], native.threads(), len(ins) == 3
+    geometry = conv_geometry(op, [n.shape for n in ins], node.shape, node.attr_dict)
+    (scratch,) = _carve(workspace, [((native.workspace_bytes(op, geometry) // 4,), np.dtype(np.float32))])
+    conv, code, threads, bias = native.module().conv, native.OPS[op], configured_threads(), len(ins) == 3
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         a, b = np.ascontiguousarray(i[0]), np.ascontiguousarray(i[1])  # views pass through unchanged
@@ -386,9 +383,9 @@ def _native_pool(node: Node, ins: Sequence[Node], workspace: np.ndarray | None) 
     geometry = (*x, x[1], ho, wo, wh.kernel, ww.kernel, wh.stride, ww.stride, wh.dilation, ww.dilation,
                 wh.before, ww.before, 1)
     code = native.POOLS[node.op]
-    size = 4 * x[0] * x[1] * ho * wo if code else 0  # each window's picked tap (int32)
-    scratch = (workspace[:size] if workspace is not None else np.empty(size, np.uint8)).view(np.int32)
-    pool, threads = native.module().pool, native.threads()
+    # each window's picked tap (the gradient and select ops)
+    (scratch,) = _carve(workspace, [((x[0] * x[1] * ho * wo if code else 0,), np.dtype(np.int32))])
+    pool, threads = native.module().pool, configured_threads()
 
     def k(i: tuple[np.ndarray, ...], out: np.ndarray) -> None:
         y, v = (np.ascontiguousarray(i[1]), np.ascontiguousarray(i[2])) if code else (None, None)
